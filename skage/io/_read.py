@@ -1,0 +1,174 @@
+"""One image reader for all stages, so every stage sees the same pixels."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+
+class ImageReadError(ValueError):
+    """An input could not be turned into an RGB image.
+
+    Attributes
+    ----------
+    source : str
+        The file path, or ``"array[i]"`` for in-memory inputs.
+    """
+
+    def __init__(self, source, reason):
+        self.source = str(source)
+        self.reason = str(reason)
+        super().__init__(f"cannot read image {self.source}: {self.reason}")
+
+
+def _to_uint8(arr):
+    """Scale integer/float pixel data of any depth to uint8."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * 255
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = np.nan_to_num(arr.astype(np.float64))
+        # Floats in [0, 1] are the skimage convention; anything larger is 0..255.
+        scale = 255.0 if arr.size and arr.max() <= 1.0 else 1.0
+        return np.clip(arr * scale + 0.5, 0, 255).astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.integer):
+        # 16-bit data (uint16 PNG, or PIL's int32 'I' mode) keeps its full range.
+        top = 65535 if arr.size and arr.max() > 255 else 255
+        return np.clip(arr.astype(np.float64) * (255.0 / top) + 0.5, 0, 255).astype(np.uint8)
+    raise TypeError(f"unsupported pixel dtype {arr.dtype}")
+
+
+def _array_to_rgb(arr, source):
+    arr = np.asarray(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ImageReadError(source, f"expected an (H, W), (H, W, 3) or (H, W, 4) array, got shape {arr.shape}")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ImageReadError(source, f"empty image of shape {arr.shape}")
+    try:
+        arr = _to_uint8(arr)
+    except TypeError as exc:
+        raise ImageReadError(source, exc) from None
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    elif arr.shape[2] == 4:
+        arr = arr[:, :, :3]  # alpha dropped: faces are opaque
+    return np.ascontiguousarray(arr)
+
+
+def _read_file(path):
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)  # phone photos store rotation in EXIF
+            if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                arr = np.asarray(img)
+                if img.mode.startswith("I;16"):
+                    arr = arr.astype(np.uint16)
+            elif img.mode in ("RGB", "L"):
+                arr = np.asarray(img)
+            else:  # P, LA, RGBA, CMYK, YCbCr, ...
+                arr = np.asarray(img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB"))
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(path, "is a directory") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(path, f"not a readable image ({exc.__class__.__name__}: {exc})") from None
+    return _array_to_rgb(arr, path)
+
+
+def read_image(image, source=None):
+    """Read one image as a uint8 RGB array of shape ``(H, W, 3)``.
+
+    Parameters
+    ----------
+    image : str, path-like or ndarray
+        A file path (any format Pillow reads; EXIF rotation is applied), or an
+        array: grayscale ``(H, W)``, RGB, RGBA, uint8, uint16 or float in [0, 1].
+    source : str, optional
+        Name used in error messages for array inputs.
+
+    Returns
+    -------
+    rgb : ndarray of shape (H, W, 3), dtype uint8
+
+    Raises
+    ------
+    ImageReadError
+        If the input is missing, corrupt, not an image or of an unusable shape;
+        the message names the file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.io import read_image
+    >>> read_image(np.zeros((4, 5), dtype=np.uint16)).shape
+    (4, 5, 3)
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return _read_file(os.fspath(image))
+    if isinstance(image, np.ndarray):
+        return _array_to_rgb(image, source or "array")
+    raise ImageReadError(source or repr(type(image)), "expected a file path or a numpy array")
+
+
+def as_image_list(X):
+    """Turn the accepted ``X`` forms into a list of per-image inputs.
+
+    ``X`` may be a sequence of paths, a sequence of arrays, a 4-d array
+    ``(N, H, W, C)`` or a 3-d array ``(N, H, W)`` of grayscale images, or a
+    pandas Series/DataFrame column of paths.
+    """
+    if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) == 2:
+        if X.shape[1] != 1:
+            raise ValueError(f"expected a single column of image paths, got {X.shape[1]} columns")
+        X = X.iloc[:, 0]
+    if isinstance(X, (str, os.PathLike)):
+        raise TypeError("X must be a sequence of images or paths, not a single path; wrap it in a list")
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim in (3, 4):
+            return list(X)
+        raise ValueError(f"an image array X must be 3-d or 4-d, got shape {X.shape}")
+    return list(X)
+
+
+def read_images(X, n_jobs=None, errors="raise"):
+    """Read a batch of images.
+
+    Parameters
+    ----------
+    X : sequence of paths or arrays, or ndarray of shape (N, H, W[, C])
+    n_jobs : int, optional
+        Parallel readers (joblib threads; decoding releases the GIL).
+    errors : {"raise", "return"}
+        ``"raise"`` stops at the first unreadable input; ``"return"`` puts the
+        :class:`ImageReadError` in that input's slot so callers can flag it.
+
+    Returns
+    -------
+    images : list of ndarray (H, W, 3) uint8, one per input, in order
+    """
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
+    items = as_image_list(X)
+
+    def one(i, item):
+        try:
+            return read_image(item, source=f"array[{i}]")
+        except ImageReadError as exc:
+            if errors == "raise":
+                raise
+            return exc
+
+    if n_jobs in (None, 1) or len(items) < 16:
+        return [one(i, item) for i, item in enumerate(items)]
+    return Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(i, item) for i, item in enumerate(items))
+
+
+def describe_source(x, i):
+    """Short name of input ``i`` for messages and reports."""
+    return os.fspath(x) if isinstance(x, (str, Path, os.PathLike)) else f"array[{i}]"

@@ -1,0 +1,25 @@
+"""Shared fixtures. Real faces come from ../shared/data/utkface and are never copied into the repo."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def find_utkface():
+    """The UTKFace chip folder, or None on machines that do not have it."""
+    candidates = [os.environ.get("SKAGE_UTKFACE"), REPO.parent / "shared" / "data" / "utkface"]
+    for c in candidates:
+        if c and Path(c).is_dir() and any(Path(c).glob("*.jpg")):
+            return Path(c)
+    return None
+
+
+@pytest.fixture(scope="session")
+def utkface_dir():
+    path = find_utkface()
+    if path is None:
+        pytest.skip("UTKFace chips not found (set SKAGE_UTKFACE or place them in ../shared/data/utkface)")
+    return path

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from skage.io import ImageReadError, read_image, read_images
+
+
+def test_paths_of_every_common_mode_become_uint8_rgb(tmp_path):
+    rgb = (np.arange(12 * 10 * 3) % 256).astype(np.uint8).reshape(12, 10, 3)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(rgb[:, :, 0]).save(tmp_path / "gray.png")
+    Image.fromarray(np.dstack([rgb, np.full((12, 10), 128, np.uint8)])).save(tmp_path / "rgba.png")
+    Image.fromarray(np.full((12, 10), 65535, np.uint16)).save(tmp_path / "deep.png")
+    Image.fromarray(rgb).convert("P").save(tmp_path / "palette.gif")
+    for name in ["rgb.png", "gray.png", "rgba.png", "deep.png", "palette.gif"]:
+        out = read_image(tmp_path / name)
+        assert out.dtype == np.uint8 and out.shape == (12, 10, 3), name
+    np.testing.assert_array_equal(read_image(tmp_path / "rgb.png"), rgb)
+    np.testing.assert_array_equal(read_image(tmp_path / "rgba.png"), rgb)
+    assert read_image(tmp_path / "deep.png").min() == 255  # 16-bit white stays white
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    img = Image.fromarray(np.zeros((10, 20, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise on display
+    img.save(tmp_path / "rot.jpg", exif=exif)
+    assert read_image(tmp_path / "rot.jpg").shape == (20, 10, 3)
+
+
+def test_arrays_of_other_depths():
+    assert read_image(np.ones((3, 4), np.float32)).max() == 255
+    assert read_image(np.full((3, 4, 1), 7, np.uint8)).shape == (3, 4, 3)
+    assert read_image(np.full((3, 4, 4), 9, np.uint8))[0, 0].tolist() == [9, 9, 9]
+
+
+def test_corrupt_missing_and_non_image_files_name_the_file(tmp_path):
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (tmp_path / "notes.txt").write_text("hello")
+    for name in ["broken.jpg", "notes.txt", "missing.png"]:
+        with pytest.raises(ImageReadError, match=name):
+            read_image(tmp_path / name)
+    with pytest.raises(ImageReadError, match="shape"):
+        read_image(np.zeros((3, 4, 5), np.uint8))
+
+
+def test_batch_keeps_one_slot_per_input_in_order(tmp_path):
+    Image.fromarray(np.full((5, 5, 3), 1, np.uint8)).save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_text("nope")
+    X = [str(tmp_path / "a.png"), str(tmp_path / "b.png"), np.full((6, 6), 3, np.uint8)]
+    out = read_images(X, errors="return")
+    assert len(out) == 3
+    assert isinstance(out[1], ImageReadError) and "b.png" in str(out[1])
+    assert out[2].shape == (6, 6, 3)
+    with pytest.raises(ImageReadError, match="b.png"):
+        read_images(X)
+    batch = read_images(np.zeros((20, 8, 8, 3), np.uint8), n_jobs=2)
+    assert len(batch) == 20

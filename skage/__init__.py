@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "io", "datasets", "alignment", "parsing", "features", "sampling", "nn",
-    "refine", "metrics", "pipeline", "viz", "cli",
+    "refine", "metrics", "pipeline", "compare", "viz", "cli",
 ]
 
 

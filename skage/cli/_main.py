@@ -1,0 +1,333 @@
+"""Argument parsing and the sub-commands."""
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+
+#: make_age_pipeline options that have their own command-line flags.
+_COMMON = ("image_size", "max_epochs", "batch_size", "device")
+
+
+class CLIError(Exception):
+    """A user error: printed without a traceback, exit status 2."""
+
+
+# ---------------------------------------------------------------- helpers
+
+def _load_data(spec, limit=None, seed=0):
+    from ..datasets import load_dataset
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = load_dataset(spec)
+    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    if caught:
+        print(f"note: {len(caught)} file(s) in {spec} could not be parsed and were left out "
+              f"(first: {caught[0].message})", file=sys.stderr)
+    X, y, meta = ds.X, ds.y, ds.metadata
+    if limit and limit < len(y):
+        keep = np.sort(np.random.default_rng(seed).choice(len(y), size=limit, replace=False))
+        X, y, meta = X[keep], y[keep], meta.iloc[keep].reset_index(drop=True)
+    return X, y, meta
+
+
+def _load_config(path):
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise CLIError(f"config file not found: {path}")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() in (".yml", ".yaml"):
+            import yaml
+
+            config = yaml.safe_load(text) or {}
+        else:
+            config = json.loads(text)
+    except Exception as exc:
+        raise CLIError(f"cannot parse config file {path}: {exc}") from None
+    if not isinstance(config, dict):
+        raise CLIError(f"config file {path} must hold a mapping of options, got {type(config).__name__}")
+    return config
+
+
+def _pipeline_kwargs(args, config):
+    """Options of make_age_pipeline: the config file, overridden by explicit flags."""
+    kwargs = {k: v for k, v in config.items() if k != "params"}
+    for name in _COMMON:
+        value = getattr(args, name, None)
+        if value is not None:
+            kwargs[name] = value
+    if getattr(args, "quiet", False):
+        kwargs["verbose"] = 0
+    return kwargs, config.get("params", {})
+
+
+def _build_pipeline(kwargs, params):
+    from ..pipeline import make_age_pipeline
+
+    try:
+        pipe = make_age_pipeline(**kwargs)
+        if params:
+            pipe.set_params(**params)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"invalid pipeline option: {exc}") from None
+    return pipe
+
+
+def _load_model(path):
+    from ..pipeline import ModelFileError, load_model
+
+    try:
+        return load_model(path)
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _predict(model, X, quiet, batch_size=256):
+    from tqdm.auto import tqdm
+
+    out = []
+    for start in tqdm(range(0, len(X), batch_size), desc="predict", unit="batch", disable=quiet):
+        out.append(np.asarray(model.predict(X[start:start + batch_size]), dtype=float))
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def _groups(meta):
+    return {g: meta[g].to_numpy() for g in ("gender", "race") if g in meta and meta[g].notna().any()} or None
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_demo(args):
+    from ..compare import DEFAULT_ROWS, comparison_markdown, run_comparison
+
+    if args.data:
+        X, y, meta = _load_data(args.data, args.limit, args.seed)
+        source = args.data
+    else:
+        from ..datasets import make_synthetic_faces
+
+        faces = make_synthetic_faces(n_samples=args.n_samples, image_size=args.image_size,
+                                     random_state=args.seed, return_metadata=True)
+        X, y, meta = faces.images, faces.y, faces.metadata
+        source = f"{len(y)} synthetic faces (no --data given)"
+    print(f"skage {__version__} demo on {source}")
+    params = {"image_size": args.image_size, "max_epochs": args.max_epochs, "batch_size": args.batch_size,
+              "device": args.device, "random_state": args.seed, "verbose": 0}
+    rows = args.rows.split(",") if args.rows else DEFAULT_ROWS
+    table = run_comparison(X, y, meta, rows=rows, split=args.split, test_size=args.test_size,
+                           random_state=args.seed, pipeline_params=params, n_jobs=args.n_jobs,
+                           out_dir=args.out, log=None if args.quiet else print)
+    print()
+    print(comparison_markdown(table.drop(columns=[c for c in table.columns if c.startswith("mae[")])))
+    if args.out:
+        print(f"tables and plots written to {args.out}")
+
+
+def cmd_fit(args):
+    from ..pipeline import save_model
+
+    config = _load_config(args.config)
+    X, y, _ = _load_data(args.data, args.limit, args.seed)
+    kwargs, params = _pipeline_kwargs(args, config)
+    pipe = _build_pipeline(kwargs, params)
+    print(f"fitting on {len(y)} faces from {args.data} ...")
+    pipe.fit(X, y)
+    path = save_model(pipe, args.out, data=args.data, n_train=int(len(y)), options=kwargs)
+    print(f"model saved to {path}")
+
+
+def cmd_predict(args):
+    from ..io import ImageReadError, read_image
+    from ._inputs import expand_inputs
+
+    model = _load_model(args.model)
+    inputs = expand_inputs(args.paths)
+    rows = []
+    readable = []
+    for i, path in enumerate(inputs):
+        try:
+            read_image(path)
+        except ImageReadError as exc:
+            rows.append({"input": path, "age": np.nan, "error": exc.reason})
+        else:
+            readable.append(path)
+            rows.append(None)
+    ages = _predict_each(model, readable, args.quiet)
+    it = iter(ages)
+    for i, row in enumerate(rows):
+        if row is None:
+            age, error = next(it)
+            rows[i] = {"input": inputs[i], "age": age, "error": error}
+    import pandas as pd
+
+    table = pd.DataFrame(rows, columns=["input", "age", "error"])
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"{len(table)} rows written to {args.out} ({table['error'].notna().sum()} with errors)")
+    else:
+        print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.1f}"))
+
+
+def _predict_each(model, paths, quiet):
+    """(age, error) per path: one batch call, falling back to one call per file to isolate failures."""
+    if not paths:
+        return []
+    X = np.array(paths, dtype=object)
+    try:
+        return [(float(a), None) for a in _predict(model, X, quiet)]
+    except Exception:  # one bad input must not sink the batch: find it
+        out = []
+        for path in paths:
+            try:
+                out.append((float(model.predict(np.array([path], dtype=object))[0]), None))
+            except Exception as exc:
+                out.append((np.nan, f"{exc.__class__.__name__}: {exc}"))
+        return out
+
+
+def cmd_evaluate(args):
+    from ..metrics import age_report
+
+    model = _load_model(args.model)
+    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    y_pred = _predict(model, X, args.quiet)
+    print(age_report(y, y_pred, groups=_groups(meta)).to_markdown())
+
+
+def cmd_report(args):
+    from ..metrics import age_report
+    from ..viz import write_report
+
+    model = _load_model(args.model)
+    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    y_pred = _predict(model, X, args.quiet)
+    embeddings = model.transform(X) if hasattr(model, "transform") else None
+    paths = write_report(y, y_pred, args.out, groups=_groups(meta), embeddings=embeddings)
+    paths.update(_attention_pngs(model, X, y, args.out))
+    print(age_report(y, y_pred, groups=_groups(meta)).to_markdown())
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+
+
+def _attention_pngs(model, X, y, out_dir):
+    """Attention heatmaps when the model has parsing attention (a no-op for other models)."""
+    from ..nn import plot_attention_grid
+
+    try:
+        path = plot_attention_grid(model, X, y, path=Path(out_dir) / "attention_grid.png")
+    except (TypeError, ValueError) as exc:
+        print(f"note: no attention heatmaps for this model ({exc})", file=sys.stderr)
+        return {}
+    return {"attention_grid": path}
+
+
+def cmd_benchmark(args):
+    from ..compare import DEFAULT_ROWS, comparison_markdown, run_comparison
+
+    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    config = _load_config(args.config)
+    kwargs, _ = _pipeline_kwargs(args, config)
+    kwargs.setdefault("random_state", args.seed)
+    rows = args.rows.split(",") if args.rows else DEFAULT_ROWS
+    table = run_comparison(X, y, meta, rows=rows, split=args.split, test_size=args.test_size,
+                           random_state=args.seed, pipeline_params=kwargs, n_jobs=args.n_jobs,
+                           out_dir=args.out, log=None if args.quiet else print)
+    print(comparison_markdown(table))
+    print(f"written to {args.out}")
+
+
+# ---------------------------------------------------------------- parser
+
+def _add_common(p, defaults=None):
+    defaults = defaults or {}
+    p.add_argument("--image-size", type=int, default=defaults.get("image_size"), help="chip side in pixels")
+    p.add_argument("--max-epochs", type=int, default=defaults.get("max_epochs"))
+    p.add_argument("--batch-size", type=int, default=defaults.get("batch_size"))
+    p.add_argument("--device", default=defaults.get("device"), help="cpu, cuda or auto")
+
+
+def _add_data(p, required=True):
+    p.add_argument("--data", required=required, metavar="KIND:PATH[:CSV]",
+                   help="utkface, fgnet, afad, morph, imdb-clean or folder, e.g. utkface:../shared/data/utkface")
+    p.add_argument("--limit", type=int, help="use a seeded random subset of this many faces")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="skage", description="Fair facial age estimation.")
+    parser.add_argument("--version", action="version", version=f"skage {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="compare baselines and pipeline stages (synthetic faces unless --data)")
+    _add_data(p, required=False)
+    _add_common(p, {"image_size": 64, "max_epochs": 8, "batch_size": 32, "device": "auto"})
+    p.add_argument("--n-samples", type=int, default=600, help="synthetic faces to draw when no --data")
+    p.add_argument("--rows", help="comma-separated rows, e.g. lbp_svr,hog_svr,cnn_only")
+    p.add_argument("--split", default="random", choices=["random", "stratified", "person"])
+    p.add_argument("--test-size", type=float, default=0.3)
+    p.add_argument("--n-jobs", type=int, default=2)
+    p.add_argument("--out", help="folder for results.md/csv and plots")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("fit", help="train the pipeline and save it")
+    _add_data(p)
+    _add_common(p)
+    p.add_argument("--config", help="YAML or JSON: make_age_pipeline options, and 'params' for set_params")
+    p.add_argument("--out", required=True, help="model file to write (joblib)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("predict", help="predict ages of images, folders or globs")
+    p.add_argument("model")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--out", help="CSV to write; prints a table otherwise")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="metrics of a saved model on a dataset")
+    p.add_argument("model")
+    _add_data(p)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("benchmark", help="the comparison table on a dataset")
+    _add_data(p)
+    _add_common(p)
+    p.add_argument("--config")
+    p.add_argument("--rows")
+    p.add_argument("--split", default="random", choices=["random", "stratified", "person"])
+    p.add_argument("--test-size", type=float, default=0.3)
+    p.add_argument("--n-jobs", type=int, default=2)
+    p.add_argument("--out", default="results/benchmark")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_benchmark)
+
+    p = sub.add_parser("report", help="write report plots (PNG) for a saved model on a dataset")
+    p.add_argument("model")
+    _add_data(p)
+    p.add_argument("--out", required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CLIError as exc:
+        print(f"skage {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,182 @@
+"""The ablation table: baselines and each pipeline stage switched on in turn, on one split."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import age_report, shot_mae
+from ._split import split_indices
+
+#: Row keys in table order, with their titles.
+ROW_TITLES = {
+    "lbp_svr": "LBP+SVR",
+    "hog_svr": "HOG+SVR",
+    "hog_tree": "HOG+tree",
+    "knn_only": "KNN-only (HOG)",
+    "cnn_only": "CNN-only",
+    "balanced": "+balanced",
+    "attention": "+parsing attention",
+    "full": "+KNN = full",
+}
+DEFAULT_ROWS = ("lbp_svr", "hog_svr", "knn_only", "cnn_only", "balanced", "attention", "full")
+
+# Each deep row is make_age_pipeline with one more stage switched on.
+_DEEP_SWITCHES = {
+    "cnn_only": dict(balance=False, attention=False, knn=False),
+    "balanced": dict(balance=True, attention=False, knn=False),
+    "attention": dict(balance=True, attention=True, knn=False),
+    "full": dict(balance=True, attention=True, knn=True),
+}
+
+
+def make_row_estimator(row, pipeline_params=None, n_jobs=None):
+    """An unfitted estimator for one row of the table."""
+    from .. import features
+
+    if row == "lbp_svr":
+        return features.make_lbp_svr(n_jobs=n_jobs)
+    if row == "hog_svr":
+        return features.make_hog_svr(n_jobs=n_jobs)
+    if row == "hog_tree":
+        return features.make_hog_tree(n_jobs=n_jobs)
+    if row == "knn_only":
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from ..refine import KNNAgeRefiner
+
+        return make_pipeline(features.HOGFeatures(n_jobs=n_jobs), StandardScaler(),
+                             KNNAgeRefiner(estimator=None, n_neighbors=10, metric="euclidean"))
+    if row in _DEEP_SWITCHES:
+        from ..pipeline import make_age_pipeline
+
+        return make_age_pipeline(**{**(pipeline_params or {}), **_DEEP_SWITCHES[row]})
+    raise ValueError(f"unknown comparison row {row!r}; choose from {list(ROW_TITLES)}")
+
+
+def _knn_on_top(fitted_attention_pipeline):
+    """The 'full' row as the ablation means it: the +attention row's trained net plus KNN refinement.
+
+    The net is frozen (fitting the new pipeline only builds the neighbour index),
+    so the +KNN row differs from the +attention row by the refinement alone.
+    """
+    from sklearn.base import clone
+    from sklearn.frozen import FrozenEstimator
+
+    from ..refine import KNNAgeRefiner
+
+    name, net = fitted_attention_pipeline.steps[-1]
+    pipe = clone(fitted_attention_pipeline)
+    pipe.steps[-1] = (name, KNNAgeRefiner(estimator=FrozenEstimator(net)))
+    return pipe
+
+
+def _device_of(estimator):
+    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    for obj in (last, getattr(last, "estimator_", None), getattr(getattr(last, "estimator_", None), "estimator", None)):
+        device = getattr(obj, "device_", None) or getattr(obj, "device", None)
+        if isinstance(device, str) and device != "auto":
+            return device
+    return "cpu"
+
+
+def _take(X, idx):
+    return X[idx] if isinstance(X, np.ndarray) else [X[i] for i in idx]
+
+
+def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_size=0.3, random_state=0,
+                   pipeline_params=None, n_jobs=None, out_dir=None, log=print):
+    """Fit and score every row on one seeded split.
+
+    Parameters
+    ----------
+    X : array-like of image paths, or uint8 images (N, H, W, 3)
+    y : array-like of ages
+    metadata : DataFrame, optional
+        ``gender``, ``race`` (group gaps) and ``subject_id`` (person split).
+    rows : sequence of str
+        Keys of :data:`ROW_TITLES`.
+    split : {"random", "stratified", "person"}
+    test_size : float
+    random_state : int
+        Seed of the split (and of the models through ``pipeline_params``).
+    pipeline_params : dict, optional
+        Keyword arguments of :func:`skage.pipeline.make_age_pipeline` for the
+        deep rows (image size, epochs, device, ...).
+    n_jobs : int, optional
+        Parallel feature extraction in the handcrafted baselines.
+    out_dir : path, optional
+        Writes ``results.md``, ``results.csv`` and ``per_bin_mae.png`` there.
+    log : callable
+        Receives progress lines; ``None`` for silence.
+
+    Returns
+    -------
+    table : DataFrame, one row per model
+    """
+    log = log or (lambda *a, **k: None)
+    y = np.asarray(y, dtype=float)
+    metadata = pd.DataFrame(index=range(len(y))) if metadata is None else metadata.reset_index(drop=True)
+    subject_ids = metadata["subject_id"] if "subject_id" in metadata else None
+    train, test = split_indices(y, split, test_size, random_state, subject_ids)
+    log(f"split={split} seed={random_state}: {len(train)} train / {len(test)} test")
+    groups = {g: metadata[g].to_numpy()[test] for g in ("gender", "race")
+              if g in metadata and metadata[g].notna().any()}
+    X_train, X_test = _take(X, train), _take(X, test)
+    records, predictions, fitted = [], {}, {}
+    for row in rows:
+        if row == "full" and "attention" in fitted:
+            model = _knn_on_top(fitted["attention"])
+        else:
+            model = make_row_estimator(row, pipeline_params, n_jobs)
+        log(f"[{ROW_TITLES[row]}] fitting on {len(train)} faces ...")
+        t0 = time.perf_counter()
+        model.fit(X_train, y[train])
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        y_pred = np.asarray(model.predict(X_test), dtype=float)
+        pred_s = time.perf_counter() - t0
+        fitted[row], predictions[ROW_TITLES[row]] = model, y_pred
+        report = age_report(y[test], y_pred, groups=groups or None)
+        shots = shot_mae(y[test], y_pred, y[train])
+        record = {"model": ROW_TITLES[row], **report.to_dict(),
+                  "dir_many": shots["many"], "dir_medium": shots["medium"], "dir_few": shots["few"],
+                  "fit_s": fit_s, "predict_img_s": len(test) / max(pred_s, 1e-9), "device": _device_of(model)}
+        records.append(record)
+        log(f"[{ROW_TITLES[row]}] MAE {report.mae:.2f} CMAE {report.cmae:.2f} Acc@5 {100 * report.acc:.1f}% "
+            f"bias {report.bias:.2f} (fit {fit_s:.0f} s)")
+    table = pd.DataFrame.from_records(records)
+    if out_dir is not None:
+        write_comparison(table, out_dir, y[test], predictions,
+                         header=f"split={split}, seed={random_state}, {len(train)} train / {len(test)} test")
+    return table
+
+
+def comparison_markdown(table, header=""):
+    """The table as Markdown, numbers rounded for reading."""
+    shown = table.copy()
+    for col in shown.columns:
+        if col.startswith("acc@"):
+            shown[col] = (100 * shown[col]).map("{:.1f}%".format)
+        elif shown[col].dtype.kind == "f":
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    lines = [header, ""] if header else []
+    lines.append("| " + " | ".join(shown.columns) + " |")
+    lines.append("|" + "---|" * len(shown.columns))
+    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in shown.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(table, out_dir, y_test, predictions, header=""):
+    """Write results.md, results.csv and per_bin_mae.png into ``out_dir``; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / "results.csv", "markdown": out / "results.md", "per_bin_png": out / "per_bin_mae.png"}
+    table.to_csv(paths["csv"], index=False)
+    paths["markdown"].write_text(comparison_markdown(table, header))
+    from ..viz import plot_per_bin_mae
+
+    plot_per_bin_mae(y_test, predictions, path=paths["per_bin_png"])
+    return paths

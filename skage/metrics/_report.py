@@ -79,6 +79,13 @@ def acc_at_k(y_true, y_pred, k=5):
     return float(np.mean(np.abs(y_true - y_pred) <= k))
 
 
+def _group_name(value):
+    # Codes read through pandas become floats (1.0) when a column has gaps; name them as integers.
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def group_mae(y_true, y_pred, groups):
     """MAE per group value (e.g. gender or race); NaN group labels form no group.
 
@@ -92,7 +99,7 @@ def group_mae(y_true, y_pred, groups):
         raise ValueError(f"groups has {len(groups)} entries but y_true has {len(y_true)}")
     err = pd.Series(np.abs(y_true - y_pred))
     known = groups.notna()
-    table = err[known].groupby(groups[known].astype(str)).agg(["size", "mean"]).reset_index()
+    table = err[known].groupby(groups[known].map(_group_name)).agg(["size", "mean"]).reset_index()
     table.columns = ["group", "n", "mae"]
     return table
 

@@ -100,3 +100,8 @@ def test_shot_mae_empty_split_is_nan():
 def test_report_accepts_pandas_inputs():
     r = age_report(pd.Series([10.0, 20.0]), np.array([[12.0], [20.0]]).ravel())
     assert r.mae == pytest.approx(1.0)
+
+
+def test_float_group_codes_are_named_as_integers():
+    r = age_report([10, 20, 30], [10, 22, 30], groups={"gender": [0.0, 1.0, np.nan]})
+    assert r.groups["gender"]["group"].tolist() == ["0", "1"]

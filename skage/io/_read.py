@@ -129,6 +129,8 @@ def as_image_list(X):
         X = X.iloc[:, 0]
     if isinstance(X, (str, os.PathLike)):
         raise TypeError("X must be a sequence of images or paths, not a single path; wrap it in a list")
+    if isinstance(X, np.ndarray) and X.dtype.kind in "US":  # numpy string arrays of paths
+        return [str(x) for x in X.reshape(-1)]
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim in (3, 4):
             return list(X)

@@ -56,3 +56,8 @@ def test_batch_keeps_one_slot_per_input_in_order(tmp_path):
         read_images(X)
     batch = read_images(np.zeros((20, 8, 8, 3), np.uint8), n_jobs=2)
     assert len(batch) == 20
+
+
+def test_numpy_string_arrays_of_paths_are_accepted(tmp_path):
+    Image.fromarray(np.full((5, 5, 3), 1, np.uint8)).save(tmp_path / "a.png")
+    assert read_images(np.array([str(tmp_path / "a.png")]))[0].shape == (5, 5, 3)

@@ -1,0 +1,123 @@
+"""The classic hand-crafted age estimators, as ready-made scikit-learn pipelines."""
+
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
+from sklearn.tree import DecisionTreeRegressor
+
+from ._hog import HOGFeatures
+from ._lbp import LBPFeatures
+
+# C and epsilon were chosen on a validation split of UTKFace's training part (ages in years,
+# standardised features): C=30 beat 10 and 100 for both feature sets; epsilon=1 year ignores
+# label noise below a year, which UTKFace's whole-year labels have anyway.
+_SVR_C = 30.0
+_SVR_EPSILON = 1.0
+
+
+def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=_SVR_C, epsilon=_SVR_EPSILON, n_jobs=None):
+    """LBP histograms → standard scaling → RBF support vector regression.
+
+    Parameters
+    ----------
+    image_size : int, default=64
+        Grey face side in pixels.
+    radius : int or sequence of int, default=(1, 2, 3)
+        LBP radii (8 neighbours each); see :class:`LBPFeatures`.
+    n_cells : int, default=8
+        LBP grid cells per side.
+    C, epsilon : float, default=30.0, 1.0
+        :class:`~sklearn.svm.SVR` parameters (ages in years).
+    n_jobs : int, default=None
+        Feature extraction processes.
+
+    Returns
+    -------
+    pipeline : :class:`~sklearn.pipeline.Pipeline`
+        Steps ``features``, ``scale``, ``regressor``.
+
+    Examples
+    --------
+    >>> from skage.features import make_lbp_svr
+    >>> make_lbp_svr().named_steps["regressor"]
+    SVR(C=30.0, epsilon=1.0)
+    """
+    return Pipeline([
+        ("features", LBPFeatures(image_size=image_size, radius=radius, n_cells=n_cells, n_jobs=n_jobs)),
+        ("scale", StandardScaler()),
+        ("regressor", SVR(kernel="rbf", C=C, epsilon=epsilon, gamma="scale")),
+    ])
+
+
+def make_hog_svr(image_size=64, pixels_per_cell=8, orientations=9, C=_SVR_C, epsilon=_SVR_EPSILON, n_jobs=None):
+    """HOG descriptor → standard scaling → RBF support vector regression.
+
+    Parameters
+    ----------
+    image_size : int, default=64
+        Grey face side in pixels.
+    pixels_per_cell : int, default=8
+        HOG cell side (an 8 x 8 grid of cells at 64 px).
+    orientations : int, default=9
+        HOG orientation bins.
+    C, epsilon : float, default=30.0, 1.0
+        :class:`~sklearn.svm.SVR` parameters (ages in years).
+    n_jobs : int, default=None
+        Feature extraction processes.
+
+    Returns
+    -------
+    pipeline : :class:`~sklearn.pipeline.Pipeline`
+        Steps ``features``, ``scale``, ``regressor``.
+
+    Examples
+    --------
+    >>> from skage.features import make_hog_svr
+    >>> make_hog_svr(image_size=32).named_steps["features"].image_size
+    32
+    """
+    return Pipeline([
+        ("features", HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations,
+                                 n_jobs=n_jobs)),
+        ("scale", StandardScaler()),
+        ("regressor", SVR(kernel="rbf", C=C, epsilon=epsilon, gamma="scale")),
+    ])
+
+
+def make_hog_tree(image_size=64, pixels_per_cell=8, orientations=9, max_depth=8, min_samples_leaf=10,
+                  random_state=None, n_jobs=None):
+    """HOG descriptor → standard scaling → decision tree regression.
+
+    A single tree is a weak, interpretable baseline; depth and leaf size are
+    capped so that it does not memorise the training faces.
+
+    Parameters
+    ----------
+    image_size, pixels_per_cell, orientations
+        As in :func:`make_hog_svr`.
+    max_depth : int, default=8
+    min_samples_leaf : int, default=10
+        :class:`~sklearn.tree.DecisionTreeRegressor` parameters.
+    random_state : int or None, default=None
+        Tree seed (ties between equally good splits).
+    n_jobs : int, default=None
+        Feature extraction processes.
+
+    Returns
+    -------
+    pipeline : :class:`~sklearn.pipeline.Pipeline`
+        Steps ``features``, ``scale``, ``regressor``.
+
+    Examples
+    --------
+    >>> from skage.features import make_hog_tree
+    >>> make_hog_tree(random_state=0).named_steps["regressor"].max_depth
+    8
+    """
+    return Pipeline([
+        ("features", HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations,
+                                 n_jobs=n_jobs)),
+        ("scale", StandardScaler()),
+        ("regressor", DecisionTreeRegressor(max_depth=max_depth, min_samples_leaf=min_samples_leaf,
+                                            random_state=random_state)),
+    ])

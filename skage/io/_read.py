@@ -22,6 +22,9 @@ class ImageReadError(ValueError):
         self.reason = str(reason)
         super().__init__(f"cannot read image {self.source}: {self.reason}")
 
+    def __reduce__(self):  # so the error survives the trip back from joblib worker processes
+        return type(self), (self.source, self.reason)
+
 
 def _to_uint8(arr):
     """Scale integer/float pixel data of any depth to uint8."""

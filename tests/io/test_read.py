@@ -61,3 +61,10 @@ def test_batch_keeps_one_slot_per_input_in_order(tmp_path):
 def test_numpy_string_arrays_of_paths_are_accepted(tmp_path):
     Image.fromarray(np.full((5, 5, 3), 1, np.uint8)).save(tmp_path / "a.png")
     assert read_images(np.array([str(tmp_path / "a.png")]))[0].shape == (5, 5, 3)
+
+
+def test_read_error_pickles_with_its_file_name():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ImageReadError("x.jpg", "broken")))
+    assert err.source == "x.jpg" and "x.jpg" in str(err)

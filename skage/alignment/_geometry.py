@@ -1,0 +1,82 @@
+"""Similarity transforms, eye centres and the warp that makes a chip.
+
+Coordinates are (x, y) in pixel-index units: pixel ``(row r, col c)`` has its
+centre at ``(c, r)``, the convention dlib uses for landmarks.
+"""
+
+import numpy as np
+from PIL import Image
+
+# Which landmark indices make up the image-left and image-right eye.
+EYE_INDICES = {
+    68: (np.arange(36, 42), np.arange(42, 48)),
+    5: (np.array([2, 3]), np.array([0, 1])),  # dlib's 5-point model: corners of each eye, then the nose
+}
+
+
+def eye_centres(landmarks):
+    """Image-left and image-right eye centres, ``(2, 2)`` (or ``(N, 2, 2)``)."""
+    landmarks = np.asarray(landmarks, dtype=np.float64)
+    left, right = EYE_INDICES[landmarks.shape[-2]]
+    return np.stack([landmarks[..., left, :].mean(axis=-2), landmarks[..., right, :].mean(axis=-2)], axis=-2)
+
+
+def similarity_from_points(src, dst):
+    """The 2x3 similarity (rotation, uniform scale, shift) mapping ``src`` onto ``dst``.
+
+    Two points give an exact fit; more give the least-squares fit (Umeyama
+    without reflection), computed with complex numbers.
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    zs = src[:, 0] + 1j * src[:, 1]
+    zd = dst[:, 0] + 1j * dst[:, 1]
+    ms, md = zs.mean(), zd.mean()
+    denom = np.vdot(zs - ms, zs - ms).real
+    a = np.vdot(zs - ms, zd - md) / denom if denom > 0 else 1.0 + 0j
+    b = md - a * ms
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
+
+
+def apply_transform(matrix, points):
+    """Map ``(..., 2)`` points through a 2x3 affine matrix."""
+    points = np.asarray(points, dtype=np.float64)
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def invert_transform(matrix):
+    linear = np.linalg.inv(matrix[:, :2])
+    return np.hstack([linear, -linear @ matrix[:, 2:]])
+
+
+def warp_image(image, matrix, size):
+    """Resample ``image`` into a ``size`` x ``size`` chip; ``matrix`` maps image to chip.
+
+    Strong downscaling first shrinks the image by an integer box filter so the
+    bilinear resampling does not alias (large photos → 224 px chips).
+    Outside the image is black.
+    """
+    pil = Image.fromarray(image)
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    factor = int(1.0 / scale) if scale > 0 else 1
+    if factor >= 2:
+        pil = pil.reduce(factor)
+        # reduced index r covers original indices around factor * r + (factor - 1) / 2
+        expand = np.array([[factor, 0.0, (factor - 1) / 2], [0.0, factor, (factor - 1) / 2]])
+        matrix = matrix @ np.vstack([expand, [0.0, 0.0, 1.0]])
+    inverse = invert_transform(matrix)
+    # PIL samples at pixel centres in continuous coordinates: shift by half a pixel both ways.
+    shift = inverse[:, 2] + 0.5 - inverse[:, :2] @ np.array([0.5, 0.5])
+    coeffs = (inverse[0, 0], inverse[0, 1], shift[0], inverse[1, 0], inverse[1, 1], shift[1])
+    chip = pil.transform((size, size), Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR)
+    return np.asarray(chip)
+
+
+def centre_crop_transform(height, width, size):
+    """Transform taking the largest centred square of an image onto a chip."""
+    side = min(height, width)
+    scale = size / side
+    x0 = (width - side) / 2
+    y0 = (height - side) / 2
+    # pixel-area mapping: the square [x0, x0 + side) lands exactly on [0, size)
+    return np.array([[scale, 0.0, (0.5 - x0) * scale - 0.5], [0.0, scale, (0.5 - y0) * scale - 0.5]])

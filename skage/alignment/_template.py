@@ -1,0 +1,66 @@
+"""Where the face goes in a chip: the mean-face template and the chip framing.
+
+Template coordinates are the *eye frame*: image-left eye centre at
+``(-0.5, 0)``, image-right at ``(0.5, 0)``, y pointing down, so one unit is the
+inter-ocular distance.
+"""
+
+import numpy as np
+
+from ._geometry import apply_transform, similarity_from_points
+from ._template_data import MEAN_HOG_BOX, MEAN_SHAPE_5, MEAN_SHAPE_68
+
+MEAN_SHAPES = {68: MEAN_SHAPE_68, 5: MEAN_SHAPE_5}
+
+
+def _face_box():
+    """Square around the mean face, forehead included, in the eye frame.
+
+    The forehead is not landmarked; facial thirds put the hairline one
+    nose length (glabella to nose base) above the brows.
+    """
+    shape = MEAN_SHAPE_68
+    top = shape[17:27, 1].mean() - (shape[33, 1] - shape[27, 1])
+    bottom = shape[8, 1]
+    left, right = shape[:17, 0].min(), shape[:17, 0].max()
+    centre = np.array([(left + right) / 2, (top + bottom) / 2])
+    return centre, max(right - left, bottom - top)
+
+
+FACE_CENTRE, FACE_SIZE = _face_box()
+
+
+def frame_to_chip(output_size, margin):
+    """2x3 transform from the eye frame to chip pixel coordinates.
+
+    The chip is the square around the mean face (hairline to chin, jaw to
+    jaw) enlarged by ``margin`` times its side on every side.
+    """
+    scale = output_size / (FACE_SIZE * (1 + 2 * margin))
+    centre = (output_size - 1) / 2
+    shift = centre - scale * FACE_CENTRE
+    return np.array([[scale, 0.0, shift[0]], [0.0, scale, shift[1]]])
+
+
+def target_eyes(output_size, margin):
+    """Chip positions of the image-left and image-right eye centres, ``(2, 2)``."""
+    return apply_transform(frame_to_chip(output_size, margin), [[-0.5, 0.0], [0.5, 0.0]])
+
+
+def template_landmarks(n_points, output_size, margin):
+    """The mean face's landmarks placed in a chip, ``(n_points, 2)``."""
+    return apply_transform(frame_to_chip(output_size, margin), MEAN_SHAPES[n_points])
+
+
+def box_from_landmarks(landmarks):
+    """The dlib-HOG-style box ``(left, top, right, bottom)`` that fits these landmarks.
+
+    Used to seed a second, better landmark pass when no detector gave a box.
+    """
+    landmarks = np.asarray(landmarks, dtype=np.float64)
+    to_image = similarity_from_points(MEAN_SHAPES[len(landmarks)], landmarks)
+    corners = apply_transform(to_image, MEAN_HOG_BOX.reshape(2, 2))
+    centre = corners.mean(axis=0)
+    half = np.abs(corners[1] - corners[0]).max() / 2  # the box stays upright and square, like dlib's
+    return np.concatenate([centre - half, centre + half])
+

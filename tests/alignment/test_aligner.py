@@ -1,0 +1,233 @@
+"""FaceAligner on real UTKFace chips and on every kind of bad input."""
+
+import pickle
+
+import numpy as np
+import pytest
+from joblib import Memory
+from PIL import Image
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from skage.alignment import FaceAligner, FaceNotFoundError, target_eyes
+from skage.alignment import _aligner
+from skage.alignment._aligner import fit_landmarks
+from skage.alignment._geometry import eye_centres
+from skage.alignment._template import box_from_landmarks
+from skage.io import ImageReadError
+
+SIZE = 160
+
+
+def _spread(folder, n):
+    """``n`` files spread evenly over the folder (names start with the age)."""
+    paths = sorted(folder.glob("*.jpg"))
+    return [paths[i] for i in np.linspace(0, len(paths) - 1, n).astype(int)]
+
+
+@pytest.fixture(scope="module")
+def aligned(utkface_dir):
+    paths = _spread(utkface_dir, 300)
+    # serial: on 2 shared cores, starting joblib workers (each loads the 95 MB
+    # landmark model) costs more than it saves for 300 chips; see test_parallel_*
+    aligner = FaceAligner(output_size=SIZE).fit()
+    return paths, aligner, aligner.align(paths)
+
+
+@pytest.fixture(scope="module")
+def chip_paths(utkface_dir):
+    return _spread(utkface_dir, 6)
+
+
+def test_detection_rate_on_utkface(aligned, record_property):
+    paths, aligner, result = aligned
+    rate = float(np.mean(result.flags == "ok"))
+    record_property("utkface_detection_rate", rate)
+    print(f"\nUTKFace detection rate: {rate:.3f} on {len(paths)} chips (HOG, upsample=0)")
+    assert rate > 0.95
+    assert result.chips.shape == (len(paths), SIZE, SIZE, 3) and result.chips.dtype == np.uint8
+    assert result.landmarks.shape == (len(paths), 68, 2)
+    assert list(result.sources) == [str(p) for p in paths]
+    # failures are kept, flagged, explained and have no landmarks
+    failed = result.failed
+    assert set(result.flags[failed]) <= {"no_face"}
+    assert np.isnan(result.landmarks[failed]).all() and np.isfinite(result.landmarks[~failed]).all()
+    assert all(str(p) in e for p, e in zip(np.array(paths)[failed], result.errors[failed]))
+    assert aligner.last_result_.chips is None and len(aligner.last_result_) == len(paths)
+
+
+def test_eye_centres_land_on_targets(aligned):
+    _, aligner, result = aligned
+    ok = np.flatnonzero(~result.failed)
+    targets = target_eyes(SIZE, aligner.margin)
+    np.testing.assert_allclose(aligner.target_eyes_, targets)
+    # the reported landmarks put the eyes exactly on target (that is how the warp is built) ...
+    reported = eye_centres(result.landmarks[ok])
+    np.testing.assert_allclose(reported, np.broadcast_to(targets, reported.shape), atol=1e-3)
+    # ... and landmarks fitted afresh on the chips' pixels find them there too
+    errors = []
+    for i in ok[::3]:
+        fresh = fit_landmarks(result.chips[i], box_from_landmarks(result.landmarks[i]), 68)
+        errors.append(np.linalg.norm(eye_centres(fresh) - targets, axis=1).max())
+    errors = np.array(errors)
+    inter_ocular = targets[1, 0] - targets[0, 0]
+    median, p95 = np.median(errors), np.percentile(errors, 95)
+    print(f"\neye error px: median {median:.2f}, 95% {p95:.2f} (inter-ocular {inter_ocular:.0f} px)")
+    assert median < 1.5 and p95 < 3.0
+    assert abs(targets[0, 1] - targets[1, 1]) < 1e-9  # eyes level
+
+
+def test_detector_none_and_five_points_on_crops(chip_paths):
+    crops = FaceAligner(detector="none", output_size=SIZE).fit().align(chip_paths)
+    hog = FaceAligner(output_size=SIZE).fit().align(chip_paths)
+    both = ~crops.failed & ~hog.failed
+    assert crops.flags.tolist() == ["ok"] * len(chip_paths)
+    # no detector, same face: landmark fits agree within a few pixels
+    assert np.abs(crops.landmarks[both] - hog.landmarks[both]).mean() < 3.0
+    five = FaceAligner(landmarks=5, output_size=SIZE).fit()
+    result = five.align(chip_paths)
+    assert result.landmarks.shape == (len(chip_paths), 5, 2)
+    eye_y = eye_centres(result.landmarks[~result.failed])[:, :, 1]
+    np.testing.assert_allclose(eye_y, five.target_eyes_[0, 1], atol=1e-3)
+
+
+def test_cnn_detector(chip_paths):
+    result = FaceAligner(detector="cnn", output_size=64).fit().align(chip_paths[:1])
+    assert result.flags.tolist() == ["ok"] and result.n_faces[0] == 1
+    assert np.isfinite(result.scores[0])
+
+
+@pytest.fixture(scope="module")
+def odd_inputs(tmp_path_factory, utkface_dir):
+    """Every awkward input, made at run time from real chips (nothing saved in the repo)."""
+    folder = tmp_path_factory.mktemp("odd")
+    a, b = (np.asarray(Image.open(p).convert("RGB")) for p in _spread(utkface_dir, 3)[1:])
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
+    Image.fromarray(a).convert("L").save(folder / "gray.png")
+    rgba = np.dstack([a, np.full(a.shape[:2], 200, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(folder / "rgba.png")
+    Image.fromarray(a).resize((16, 16)).save(folder / "tiny.png")
+    smooth = np.linspace(0, 255, 200, dtype=np.uint8)
+    Image.fromarray(np.dstack([np.tile(smooth, (200, 1))] * 3)).save(folder / "no_face.png")
+    # two real faces: a larger one on the right
+    canvas = np.full((260, 480, 3), 127, np.uint8)
+    canvas[70:230, 10:170] = np.asarray(Image.fromarray(b).resize((160, 160)))
+    canvas[20:260, 220:460] = np.asarray(Image.fromarray(a).resize((240, 240)))
+    Image.fromarray(canvas).save(folder / "two_faces.png")
+    names = ["corrupt.jpg", "gray.png", "rgba.png", "tiny.png", "no_face.png", "two_faces.png", "missing.jpg"]
+    return {n.split(".")[0]: folder / n for n in names}
+
+
+def test_awkward_inputs_give_documented_flags(odd_inputs):
+    order = ["corrupt", "gray", "rgba", "tiny", "no_face", "two_faces", "missing"]
+    paths = [odd_inputs[k] for k in order]
+    result = FaceAligner(output_size=64).fit().align(paths)
+    assert result.flags.tolist() == ["unreadable", "ok", "ok", "too_small", "no_face", "ok", "unreadable"]
+    assert result.chips.shape == (7, 64, 64, 3)
+    assert not result.chips[0].any() and not result.chips[6].any()  # unreadable: black chip
+    assert result.chips[3].std() > 0  # too small: centre crop, upscaled
+    assert "corrupt.jpg" in result.errors[0] and "file not found" in result.errors[6]
+    assert result.errors[1] == "" and result.n_faces[5] == 2
+    frame = result.to_frame()
+    assert frame["flag"].tolist() == result.flags.tolist() and frame["source"][0] == str(paths[0])
+
+
+def test_two_faces_largest_or_most_confident(odd_inputs):
+    path = [odd_inputs["two_faces"]]
+    largest = FaceAligner(output_size=64, select="largest").fit().align(path)
+    assert largest.n_faces[0] == 2
+    left, _, right, _ = largest.boxes[0]
+    assert (left + right) / 2 > 240  # the larger face sits on the right half
+    confident = FaceAligner(output_size=64, select="confident", detection_threshold=-0.5).fit().align(path)
+    from skage.alignment._models import get_detector
+
+    image = np.asarray(Image.open(path[0]).convert("RGB"))
+    _, scores, _ = get_detector("hog").run(image, 0, -0.5)
+    assert confident.scores[0] == pytest.approx(max(scores), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, error",
+    [
+        ("corrupt", ImageReadError), ("missing", ImageReadError),
+        ("tiny", FaceNotFoundError), ("no_face", FaceNotFoundError),
+    ],
+)
+def test_on_failure_raise_names_the_file(odd_inputs, name, error):
+    aligner = FaceAligner(output_size=64, on_failure="raise").fit()
+    with pytest.raises(error, match=odd_inputs[name].name):
+        aligner.transform([odd_inputs[name]])
+
+
+def test_arrays_keep_order_and_count():
+    rng = np.random.default_rng(1)
+    X = [rng.integers(0, 255, (50, 60, 3), dtype=np.uint8), np.zeros((8, 8)), np.zeros((5, 5, 2))]
+    result = FaceAligner(output_size=32).fit().align(X)
+    assert result.flags.tolist() == ["no_face", "too_small", "unreadable"]
+    assert result.sources.tolist() == ["array[0]", "array[1]", "array[2]"]
+    assert "array[2]" in result.errors[2]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"detector": "mtcnn"}, {"landmarks": 12}, {"output_size": 0}, {"select": "first"}, {"on_failure": "skip"},
+     {"upsample": -1}, {"memory": "/tmp/x", "cache_dir": "/tmp/y"}],
+)
+def test_bad_parameters_are_named(params):
+    with pytest.raises(ValueError, match=next(iter(params)) if "memory" not in params else "memory"):
+        FaceAligner(**params).fit()
+
+
+def test_pipeline_clone_params_pickle(chip_paths):
+    pipe = Pipeline([("align", FaceAligner(output_size=48))])
+    params = pipe.get_params()
+    assert params["align__output_size"] == 48 and params["align__select"] == "largest"
+    pipe.set_params(align__output_size=40, align__margin=0.2)
+    chips = pipe.fit_transform(chip_paths[:2])
+    assert chips.shape == (2, 40, 40, 3)
+    cloned = clone(pipe)
+    assert cloned.get_params()["align__margin"] == 0.2 and not hasattr(cloned[0], "target_eyes_")
+    restored = pickle.loads(pickle.dumps(pipe))
+    assert not hasattr(restored[0], "last_result_")  # batch results are not part of the model
+    np.testing.assert_array_equal(restored.transform(chip_paths[:2]), chips)
+
+
+def test_memory_cache_skips_realignment(chip_paths, tmp_path, monkeypatch):
+    aligner = FaceAligner(output_size=32, memory=Memory(tmp_path, verbose=0)).fit()
+    first = aligner.transform(chip_paths[:2])
+
+    def boom(*args, **kwargs):
+        raise AssertionError("aligned again despite the cache")
+
+    monkeypatch.setattr(_aligner, "_align_chunk", boom)
+    np.testing.assert_array_equal(aligner.transform(chip_paths[:2]), first)
+    assert aligner.last_result_.flags.tolist() == ["ok", "ok"]
+
+
+def test_cache_dir_returns_memmap_and_is_keyed(chip_paths, tmp_path, monkeypatch):
+    aligner = FaceAligner(output_size=32, cache_dir=tmp_path).fit()
+    first = aligner.transform(chip_paths[:3])
+    assert isinstance(first, np.memmap) and not first.flags.writeable
+    assert len(list(tmp_path.glob("*.npy"))) == 1 and not list(tmp_path.glob("*.tmp*"))
+    real_chunk = _aligner._align_chunk
+    monkeypatch.setattr(_aligner, "_align_chunk", lambda *a: pytest.fail("cache miss"))
+    again = FaceAligner(output_size=32, cache_dir=tmp_path).fit()
+    np.testing.assert_array_equal(again.transform(chip_paths[:3]), first)
+    np.testing.assert_array_equal(again.last_result_.landmarks, aligner.last_result_.landmarks)
+    monkeypatch.setattr(_aligner, "_align_chunk", real_chunk)
+    # another parameter or another input set is another entry
+    FaceAligner(output_size=32, margin=0.3, cache_dir=tmp_path).fit().transform(chip_paths[:3])
+    FaceAligner(output_size=32, cache_dir=tmp_path).fit().transform(chip_paths[:2])
+    assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_parallel_matches_serial_in_order(aligned):
+    paths, _, serial = aligned
+    subset = paths[:40] + ["/nonexistent/face.jpg"]  # two worker chunks, one unreadable input at the end
+    parallel = FaceAligner(output_size=SIZE, n_jobs=2).fit().align(subset)
+    np.testing.assert_array_equal(parallel.chips[:40], serial.chips[:40])
+    np.testing.assert_array_equal(parallel.flags[:40], serial.flags[:40])
+    assert parallel.sources[-1] == "/nonexistent/face.jpg" and parallel.flags[-1] == "unreadable"
+    # errors are raised in the parent, so they arrive intact from the workers
+    with pytest.raises(ImageReadError, match="/nonexistent/face.jpg"):
+        FaceAligner(output_size=SIZE, n_jobs=2, on_failure="raise").fit().transform(subset)

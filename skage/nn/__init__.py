@@ -1,0 +1,18 @@
+"""Deep age model: ResNet-50 with face-parsing attention, as a skorch estimator.
+
+``AgeNet`` is the estimator; ``AgeResNet`` (network) and ``AgeLoss``
+(MAE + class-balanced CE + KNN consistency) are its default components.
+``attention_maps``/``grad_cam`` and their ``plot_*`` PNG writers show
+where a fitted network looks.
+"""
+
+from ._data import ChipDataset, augment_batch, to_model_input
+from ._estimator import AgeNet
+from ._loss import AgeLoss, effective_number_weights
+from ._module import AgeResNet, RegionAttention
+from ._visualize import attention_maps, grad_cam, plot_attention_grid, plot_grad_cam
+
+__all__ = [
+    "AgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
+    "effective_number_weights", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
+]

@@ -1,0 +1,561 @@
+"""AgeNet: the skorch estimator around AgeResNet and AgeLoss."""
+
+import inspect
+import os
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from skorch import NeuralNet
+from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler
+from skorch.dataset import unpack_data
+from skorch.utils import is_dataset
+from torch.optim.lr_scheduler import CosineAnnealingLR
+from torch.utils.data import DataLoader
+
+from ..metrics import check_ages
+from ._data import ChipDataset, collate_chips, to_model_input
+from ._loss import AgeLoss, effective_number_weights
+from ._module import AgeResNet
+
+# Top-level parameters handed to the module / criterion when they are built
+# (only those the class's __init__ accepts, so custom modules keep working).
+_MODULE_PARAMS = ("attention", "attention_layers", "head", "backbone", "weights", "max_age")
+_CRITERION_PARAMS = ("head", "max_age", "label_sigma", "lambda_cb", "gamma_knn")
+_AMP_VALUES = ("auto", True, False)
+
+
+def _accepted_kwargs(cls, kwargs):
+    """The subset of ``kwargs`` that ``cls(...)`` accepts."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return dict(kwargs)
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def _has_age_distribution(net):
+    if net.head != "dex":
+        raise AttributeError(
+            f"predict_proba needs head='dex' (an age distribution); this AgeNet has head={net.head!r}, "
+            "which regresses a single age")
+    return True
+
+
+class AgeNet(RegressorMixin, NeuralNet):
+    """Age estimation network: ResNet-50 with face-parsing attention (skorch).
+
+    Trains :class:`AgeResNet` with :class:`AgeLoss` on uint8 face chips. The
+    chips ``X`` are ``(n_samples, H, W, 3 + K)``: RGB followed by ``K``
+    region masks (0..255) as produced by ``skage.parsing.FaceParser``; any
+    chip size works. Batches are converted to float, normalised and (in
+    training) augmented on the compute device, so the data set stays uint8
+    (``np.memmap`` inputs work).
+
+    All skorch parameters work as usual (``module__*``, ``criterion__*``,
+    ``optimizer__*``, ``callbacks``, ``iterator_train__*`` ...); the
+    parameters below are the model's own.
+
+    Parameters
+    ----------
+    module : class or instance, default=AgeResNet
+    criterion : class or instance, default=AgeLoss
+        Called as ``criterion((output, embedding), y)``.
+    optimizer : class, default=torch.optim.AdamW
+    lr : float, default=1e-3
+    max_epochs : int, default=30
+    batch_size : int, default=64
+    attention : bool, default=True
+        Parsing attention. Needs the mask channels and raises a ValueError
+        naming ``X`` when they are missing. ``False`` is the CNN-only
+        baseline on RGB (extra channels are then ignored).
+    attention_layers : sequence of str, default=("layer2", "layer3")
+        ResNet stages after which the features are re-weighted.
+    head : {"dex", "regression"}, default="dex"
+        DEX classification over ages ``0..max_age`` (prediction = expected
+        age) or a single regressed age.
+    backbone : {"resnet50", "resnet18"}, default="resnet50"
+        ResNet-18 exists for quick CPU experiments and tests.
+    weights : None, "imagenet" or path, default=None
+        Backbone initialisation, see :class:`AgeResNet`.
+    max_age : int, default=100
+        Largest age class of the DEX head (``max_age + 1`` classes).
+    label_sigma : float, default=3.0
+        Width in years of the Gaussian label distribution; 0 = one-hot DEX.
+    lambda_cb : float, default=1.0
+        Weight λ of the class-balanced cross-entropy term.
+    gamma_knn : float, default=0.1
+        Weight γ of the KNN-consistency term (see :class:`AgeLoss`).
+    cb_beta : float, default=0.999
+        β of the effective number of samples per age bin, Cui et al. (2019).
+    augment : bool, default=True
+        Augment training batches (validation and prediction never are).
+    aug_rotation : float, default=10.0
+        Maximum rotation in degrees.
+    aug_brightness : float, default=0.2
+        RGB brightness factor drawn from ``[1 - b, 1 + b]``.
+    aug_flip : float, default=0.5
+        Probability of a horizontal flip.
+    aug_scale : (float, float), default=(0.75, 1.0)
+        Side of the random crop (as a fraction of the chip) that is resized
+        back to full size.
+    amp : {"auto", True, False}, default="auto"
+        bfloat16 autocast. ``"auto"``: on CUDA for training and prediction,
+        on CPU for prediction only; ``True``: always; ``False``: never.
+    lr_schedule : {"cosine", None}, default="cosine"
+        Adds an ``lr_scheduler`` callback (cosine annealing over
+        ``max_epochs``); replace or drop it with ``callbacks__lr_scheduler``.
+    early_stopping : int or None, default=None
+        Patience in epochs on the validation loss (an ``early_stopping``
+        callback that restores the best weights); needs ``train_split``.
+    checkpoint : str or None, default=None
+        Directory where a ``checkpoint`` callback saves the best parameters
+        (on ``valid_loss`` with a ``train_split``, else on ``train_loss``).
+        Its ``params.pt`` can be passed back as ``weights``.
+    random_state : int, RandomState or None, default=None
+        Seeds weight init, shuffling, augmentation and ``train_split``
+        inside ``fit``, without touching global random states; CPU runs
+        are then repeatable.
+    train_split : callable or None, default=None
+        skorch's internal validation split, e.g. ``ValidSplit(0.1)``.
+    dataset : class, default=ChipDataset
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+        ``"auto"`` picks CUDA when available.
+    compile : bool, default=False
+        ``torch.compile`` the module (skorch option; ``compile__*`` kwargs).
+    **kwargs
+        Other skorch parameters.
+
+    Attributes
+    ----------
+    n_regions_ : int
+        Mask channels ``K`` seen in ``fit``.
+    bin_weights_ : ndarray of shape (n_bins,)
+        Class-balanced weight per age bin of ``skage.metrics.DEFAULT_AGE_BINS``.
+    module_, criterion_, optimizer_, history_ : skorch's learned components.
+
+    Notes
+    -----
+    The loss weights are plain parameters: ``GridSearchCV(AgeNet(...),
+    {"lambda_cb": [0, 0.5, 1], "gamma_knn": [0, 0.1]})`` works, and
+    ``set_params`` on a fitted net rebuilds the criterion (or the module,
+    for ``attention``, ``head``, ``backbone`` ...) as skorch does for
+    ``criterion__*`` / ``module__*``.
+
+    On CUDA the loaders default to pinned memory and ``min(8, cpu_count)``
+    persistent workers (override with ``iterator_train__*`` /
+    ``iterator_valid__*``); on the CPU they run in the main process.
+
+    Pickles hold tensors on the device they were trained on; skorch maps
+    them to the CPU when CUDA is missing on load (with a ``DeviceWarning``
+    when ``device="cuda"``; silently for ``device="auto"``). Compiled
+    modules are pickled uncompiled and compiled again on load.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.nn import AgeNet
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(8, 32, 32, 5), dtype=np.uint8)  # RGB + 2 masks
+    >>> y = rng.uniform(1, 80, size=8)
+    >>> net = AgeNet(backbone="resnet18", max_epochs=1, batch_size=4, verbose=0, random_state=0).fit(X, y)
+    >>> net.predict(X).shape, net.predict_proba(X).shape, net.transform(X).shape
+    ((8,), (8, 101), (8, 512))
+    """
+
+    def __init__(
+            self,
+            module=AgeResNet,
+            criterion=AgeLoss,
+            optimizer=torch.optim.AdamW,
+            lr=1e-3,
+            max_epochs=30,
+            batch_size=64,
+            *,
+            attention=True,
+            attention_layers=("layer2", "layer3"),
+            head="dex",
+            backbone="resnet50",
+            weights=None,
+            max_age=100,
+            label_sigma=3.0,
+            lambda_cb=1.0,
+            gamma_knn=0.1,
+            cb_beta=0.999,
+            augment=True,
+            aug_rotation=10.0,
+            aug_brightness=0.2,
+            aug_flip=0.5,
+            aug_scale=(0.75, 1.0),
+            amp="auto",
+            lr_schedule="cosine",
+            early_stopping=None,
+            checkpoint=None,
+            random_state=None,
+            train_split=None,
+            dataset=ChipDataset,
+            device="auto",
+            **kwargs,
+    ):
+        super().__init__(module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+                         batch_size=batch_size, train_split=train_split, dataset=dataset, device=device, **kwargs)
+        self.attention = attention
+        self.attention_layers = attention_layers
+        self.head = head
+        self.backbone = backbone
+        self.weights = weights
+        self.max_age = max_age
+        self.label_sigma = label_sigma
+        self.lambda_cb = lambda_cb
+        self.gamma_knn = gamma_knn
+        self.cb_beta = cb_beta
+        self.augment = augment
+        self.aug_rotation = aug_rotation
+        self.aug_brightness = aug_brightness
+        self.aug_flip = aug_flip
+        self.aug_scale = aug_scale
+        self.amp = amp
+        self.lr_schedule = lr_schedule
+        self.early_stopping = early_stopping
+        self.checkpoint = checkpoint
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ device
+
+    def _resolved_device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    @contextmanager
+    def _on_device(self):
+        """Let skorch's internals see a concrete device while ``device="auto"``.
+
+        skorch reads ``self.device`` in many places; the parameter itself
+        must keep the user's value (``clone``, ``get_params``), so the
+        resolved device is swapped in only for the duration of a call.
+        """
+        requested = self.__dict__.get("device")
+        if requested != "auto":
+            yield
+            return
+        self.__dict__["device"] = self._resolved_device()
+        try:
+            yield
+        finally:
+            self.__dict__["device"] = requested
+
+    @contextmanager
+    def _seeded(self):
+        """Seed torch (and numpy, for ``train_split``) from ``random_state``, then restore them."""
+        if self.random_state is None:
+            yield
+            return
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = torch.device(self.device)
+        cuda_devices = []
+        if device.type == "cuda":
+            cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]
+        numpy_state = np.random.get_state()
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            np.random.seed(seed)
+            try:
+                yield
+            finally:
+                np.random.set_state(numpy_state)
+
+    def _autocast(self, training):
+        device_type = torch.device(self.device).type
+        enabled = self.amp is True or (self.amp == "auto" and (device_type == "cuda" or not training))
+        return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=enabled)
+
+    # -------------------------------------------------------- input checking
+
+    def _check_X(self, X):
+        if is_dataset(X):
+            return X
+        if isinstance(X, torch.Tensor):
+            X = X.cpu().numpy()
+        if not isinstance(X, np.ndarray):  # np.memmap is an ndarray: never copied
+            X = np.asarray(X)
+        if X.dtype != np.uint8:
+            raise TypeError(
+                f"X must be uint8 chips of shape (n_samples, height, width, 3 + n_regions), got dtype {X.dtype}")
+        if X.ndim != 4 or X.shape[3] < 3:
+            raise ValueError(
+                f"X must have shape (n_samples, height, width, 3 + n_regions), got shape {X.shape}")
+        if len(X) == 0:
+            raise ValueError("X is empty")
+        n_regions = X.shape[3] - 3
+        if self.attention and n_regions == 0:
+            raise ValueError(
+                "attention=True needs the face-region mask channels after RGB, but X has only 3 channels "
+                f"(shape {X.shape}); pass FaceParser output or set attention=False")
+        fitted = getattr(self, "n_regions_", None)
+        if self.attention and fitted is not None and self.initialized_ and n_regions != fitted:
+            raise ValueError(f"X has {n_regions} mask channels but the network was fitted with {fitted}")
+        return X
+
+    def _check_X_y(self, X, y):
+        X = self._check_X(X)
+        if is_dataset(X):
+            raise TypeError("AgeNet.fit takes arrays X and y, not a Dataset")
+        y = check_ages(y)
+        if len(y) != len(X):
+            raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}")
+        return X, y.astype(np.float32)
+
+    def _check_params(self):
+        if self.amp not in _AMP_VALUES:
+            raise ValueError(f"amp must be one of {_AMP_VALUES}, got {self.amp!r}")
+        if self.early_stopping and not self.train_split:
+            raise ValueError("early_stopping needs a validation set: set train_split, e.g. ValidSplit(0.1)")
+        low, high = self.aug_scale
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"aug_scale must satisfy 0 < low <= high <= 1, got {self.aug_scale!r}")
+
+    # --------------------------------------------------------- initialising
+
+    def _component_kwargs(self, prefix, names, learned):
+        """Class and kwargs to build ``module_`` or ``criterion_``.
+
+        Top-level parameters ``names`` and ``learned`` attributes are passed
+        on where the class accepts them; ``<prefix>__*`` parameters win over
+        learned ones, but may not repeat a top-level one.
+        """
+        component = getattr(self, prefix)
+        cls = type(component) if isinstance(component, torch.nn.Module) else component
+        kwargs = self.get_params_for(prefix)
+        forwarded = {name: getattr(self, name) for name in names}
+        if "max_age" in forwarded:
+            forwarded["n_classes"] = int(forwarded.pop("max_age")) + 1
+        clash = sorted({"max_age" if k == "n_classes" else k for k in set(kwargs) & set(forwarded)})
+        if clash:
+            raise ValueError(f"set {clash} directly on AgeNet, not as {prefix}__ parameters")
+        learned = {k: v for k, v in learned.items() if v is not None}
+        return cls, {**_accepted_kwargs(cls, {**forwarded, **learned}), **kwargs}
+
+    def initialize_module(self):
+        if isinstance(self.module, torch.nn.Module) and not self.get_params_for("module"):
+            self.module_ = self.module  # a ready instance is used as is
+            return self
+        cls, kwargs = self._component_kwargs(
+            "module", _MODULE_PARAMS, {"n_regions": getattr(self, "n_regions_", None)})
+        if self.attention and "n_regions" not in kwargs and "n_regions" in inspect.signature(cls).parameters:
+            raise ValueError(
+                "the number of mask channels is learned in fit; to initialize() before fit "
+                "(e.g. to load_params), pass module__n_regions")
+        self.module_ = cls(**kwargs)
+        return self
+
+    def initialize_criterion(self):
+        if isinstance(self.criterion, torch.nn.Module) and not self.get_params_for("criterion"):
+            self.criterion_ = self.criterion
+            return self
+        cls, kwargs = self._component_kwargs(
+            "criterion", _CRITERION_PARAMS, {"bin_weights": getattr(self, "bin_weights_", None)})
+        self.criterion_ = cls(**kwargs)
+        return self
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        extra = []
+        if self.lr_schedule == "cosine":
+            extra.append(("lr_scheduler", LRScheduler(policy=CosineAnnealingLR, T_max=max(1, self.max_epochs))))
+        elif self.lr_schedule is not None:
+            raise ValueError(f"lr_schedule must be 'cosine' or None, got {self.lr_schedule!r}")
+        if self.early_stopping:
+            extra.append(("early_stopping", EarlyStopping(
+                monitor="valid_loss", patience=int(self.early_stopping), load_best=True)))
+        if self.checkpoint:
+            monitor = "valid_loss_best" if self.train_split else "train_loss_best"
+            extra.append(("checkpoint", Checkpoint(dirname=os.fspath(self.checkpoint), monitor=monitor)))
+        # Before print_log, so that its table shows what these callbacks recorded.
+        names = [name for name, _ in callbacks]
+        at = names.index("print_log") if "print_log" in names else len(callbacks)
+        return callbacks[:at] + extra + callbacks[at:]
+
+    def initialize(self):
+        with self._on_device():
+            return super().initialize()
+
+    def get_iterator(self, dataset, training=False):
+        prefix = "iterator_train" if training else "iterator_valid"
+        iterator = self.iterator_train if training else self.iterator_valid
+        kwargs = self.get_params_for(prefix)
+        if isinstance(iterator, type) and issubclass(iterator, DataLoader):
+            defaults = {"collate_fn": collate_chips, "shuffle": training}
+            if torch.device(self.device).type == "cuda":
+                # Workers gather and pin the next uint8 batches while the GPU computes.
+                workers = min(8, os.cpu_count() or 1)
+                defaults.update(pin_memory=True, num_workers=workers, persistent_workers=True)
+            kwargs = {**defaults, **kwargs}
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        return iterator(dataset, **kwargs)
+
+    # ----------------------------------------------------------------- steps
+
+    def _model_input(self, x, augment):
+        x = torch.as_tensor(x)
+        if not self.attention:
+            x = x[..., :3]  # masks unused: don't ship them to the device
+        aug = None
+        if augment:
+            aug = dict(rotation=self.aug_rotation, brightness=self.aug_brightness, flip=self.aug_flip,
+                       scale=self.aug_scale)
+        return to_model_input(x, self.device, augment=aug)
+
+    def infer(self, x, **fit_params):
+        if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
+            x = self._model_input(x, augment=False)
+        with self._autocast(training=self.module_.training):
+            return self.module_(x, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        Xi = self._model_input(Xi, augment=self.augment)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    # ------------------------------------------------------------- fit API
+
+    def _fit_data_attributes(self, X, y):
+        self.n_regions_ = X.shape[3] - 3
+        self.bin_weights_ = effective_number_weights(y, beta=self.cb_beta)
+
+    def fit(self, X, y, **fit_params):
+        """Build the network for ``X`` and train it.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, H, W, 3 + K), dtype uint8
+        y : array-like of shape (n_samples,)
+            Ages in years.
+        **fit_params : passed to skorch (e.g. ``train_split`` groups).
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._check_X_y(X, y)
+        self._check_params()
+        with self._on_device(), self._seeded():
+            if not self.warm_start or not self.initialized_:
+                self._fit_data_attributes(X, y)
+                self.initialize()
+            super().partial_fit(X, y, _routing_method="fit", **fit_params)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising."""
+        X, y = self._check_X_y(X, y)
+        self._check_params()
+        with self._on_device(), self._seeded():
+            if not self.initialized_:
+                self._fit_data_attributes(X, y)
+                self.initialize()
+            super().partial_fit(X, y, **fit_params)
+        return self
+
+    def set_params(self, **params):
+        if "device" in params:  # outside _on_device, which would restore the old value
+            super().set_params(device=params.pop("device"))
+        # Loader settings are read at each fit/predict; skorch 1.x raises on them once the net is
+        # initialized because they trigger no re-initialization, so they are stored directly.
+        for key in [k for k in params if k.startswith(("iterator_train__", "iterator_valid__", "dataset__"))]:
+            setattr(self, key, params.pop(key))
+            self._params_to_validate.add(key)
+        with self._on_device():
+            super().set_params(**params)
+            if self.initialized_:
+                # Top-level model parameters rebuild what they parameterise, like module__*.
+                if set(params) & set(_MODULE_PARAMS):
+                    self._initialize_module(reason="Re-initializing module.")
+                    self._initialize_criterion(reason="Re-initializing criterion.")
+                    self._initialize_optimizer(reason="Re-initializing optimizer.")
+                elif set(params) & set(_CRITERION_PARAMS):
+                    self._initialize_criterion(reason="Re-initializing criterion.")
+                    self._initialize_optimizer(reason="Re-initializing optimizer.")
+        return self
+
+    # --------------------------------------------------------- predict API
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        X = self._check_X(X)
+        with self._on_device():
+            yield from super().forward_iter(X, training=training, device=device)
+
+    def _outputs(self, X):
+        """Head output and embedding for all of X, in order, on the CPU."""
+        outputs, embeddings = [], []
+        for output, embedding in self.forward_iter(X):
+            outputs.append(output)
+            embeddings.append(embedding)
+        return torch.cat(outputs), torch.cat(embeddings)
+
+    def predict(self, X):
+        """Predicted ages, shape (n_samples,): the expected age for ``head="dex"``."""
+        output, _ = self._outputs(X)
+        if self.head == "dex":
+            ages = torch.arange(output.shape[1], dtype=torch.float32)
+            return (torch.softmax(output, dim=1) @ ages).numpy().astype(np.float64)
+        return output[:, 0].numpy().astype(np.float64)
+
+    @available_if(_has_age_distribution)
+    def predict_proba(self, X):
+        """Age distribution over ``0..max_age``, shape (n_samples, max_age + 1).
+
+        Only for ``head="dex"``; a regression head has no distribution and
+        the attribute does not exist (``hasattr`` is False).
+        """
+        output, _ = self._outputs(X)
+        return torch.softmax(output, dim=1).numpy().astype(np.float64)
+
+    def transform(self, X):
+        """Penultimate embeddings, shape (n_samples, 2048) for ResNet-50."""
+        _, embedding = self._outputs(X)
+        return embedding.numpy()
+
+    # ----------------------------------------------------- saving, loading
+
+    def load_params(self, *args, **kwargs):
+        with self._on_device():
+            return super().load_params(*args, **kwargs)
+
+    def _compiled_components(self):
+        names = self._modules + self._criteria
+        return {n: getattr(self, n + "_") for n in names if hasattr(getattr(self, n + "_", None), "_orig_mod")}
+
+    def __getstate__(self):
+        compiled = self._compiled_components()
+        for name, component in compiled.items():  # compiled graphs don't pickle; their modules do
+            self.__dict__[name + "_"] = component._orig_mod
+        try:
+            return super().__getstate__()
+        finally:
+            for name, component in compiled.items():
+                self.__dict__[name + "_"] = component
+
+    def __setstate__(self, state):
+        requested = state.get("device")
+        if requested == "auto":
+            state["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+        super().__setstate__(state)
+        if requested == "auto":
+            self.__dict__["device"] = "auto"
+        if self.compile and self.initialized_:
+            for name in self._modules + self._criteria:
+                component = getattr(self, name + "_", None)
+                if isinstance(component, torch.nn.Module):
+                    setattr(self, name + "_", self.torch_compile(component, name=name))

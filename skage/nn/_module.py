@@ -1,0 +1,205 @@
+"""The PyTorch network: a torchvision ResNet guided by face-parsing masks."""
+
+import os
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+#: Backbones that can be built; resnet50 is the model, resnet18 exists so that
+#: tests and quick experiments run on a CPU in seconds.
+BACKBONES = ("resnet50", "resnet18")
+ATTENTION_LAYERS = ("layer1", "layer2", "layer3")
+HEADS = ("dex", "regression")
+
+_IMAGENET_WEIGHTS = {
+    "resnet50": "ResNet50_Weights.IMAGENET1K_V2",
+    "resnet18": "ResNet18_Weights.IMAGENET1K_V1",
+}
+
+
+class RegionAttention(nn.Module):
+    """Re-weight a feature map with face-region masks.
+
+    Each of the ``K`` soft region masks is resized onto the feature map. A
+    small MLP reads the globally pooled features and predicts one weight per
+    region for *this* image (so the network can e.g. look at the forehead for
+    one face and the mouth for another). The weighted masks form a region map
+    that is multiplied by a spatial attention map computed from the features
+    themselves. Features leave as ``f * (1 + gate * a)``: the gate starts at
+    zero so that a fresh network is exactly the plain backbone, and attention
+    grows only as far as it helps the loss.
+
+    Parameters
+    ----------
+    channels : int
+        Channels of the feature map.
+    n_regions : int
+        Number of mask channels ``K``.
+    hidden : int, default=64
+        Width of the region-weight MLP.
+    """
+
+    def __init__(self, channels, n_regions, hidden=64):
+        super().__init__()
+        self.region_mlp = nn.Sequential(
+            nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_regions)
+        )
+        self.spatial = nn.Conv2d(channels, 1, kernel_size=1)
+        self.gate = nn.Parameter(torch.zeros(()))
+
+    def attention_map(self, features, masks):
+        """The attention map ``a`` of shape (B, 1, h, w), values in [0, 1]."""
+        size = features.shape[-2:]
+        # Area averaging keeps thin regions (eyes, lips) visible when shrinking.
+        mode = "area" if masks.shape[-2] >= size[0] and masks.shape[-1] >= size[1] else "bilinear"
+        masks = F.interpolate(masks.to(features.dtype), size=size, mode=mode)
+        region_weights = torch.sigmoid(self.region_mlp(features.mean(dim=(2, 3))))
+        region_map = torch.einsum("bk,bkhw->bhw", region_weights, masks).clamp(0, 1).unsqueeze(1)
+        return region_map * torch.sigmoid(self.spatial(features))
+
+    def forward(self, features, masks):
+        attention = self.attention_map(features, masks)
+        return features * (1 + self.gate * attention), attention
+
+
+def _build_backbone(backbone, weights):
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+    factory = getattr(torchvision.models, backbone)
+    if isinstance(weights, str) and weights == "imagenet":
+        # Downloads on first use; tests never take this path.
+        enum_name, member = _IMAGENET_WEIGHTS[backbone].split(".")
+        return factory(weights=getattr(getattr(torchvision.models, enum_name), member))
+    return factory(weights=None)
+
+
+class AgeResNet(nn.Module):
+    """ResNet age network with optional face-parsing attention.
+
+    The input is one float tensor ``(B, 3 + K, H, W)``: ImageNet-normalised
+    RGB followed by ``K`` region masks in [0, 1]. The forward pass returns
+    ``(output, embedding)``: ``output`` is ``(B, n_classes)`` logits over ages
+    ``0 .. n_classes - 1`` for ``head="dex"`` or ``(B, 1)`` ages for
+    ``head="regression"``; ``embedding`` is the pooled penultimate feature
+    vector (2048-d for ResNet-50, 512-d for ResNet-18). Both are float32,
+    also under autocast.
+
+    Parameters
+    ----------
+    n_regions : int, default=0
+        Number of mask channels ``K`` after RGB. Must be > 0 with attention.
+    attention : bool, default=True
+        Insert :class:`RegionAttention` blocks. ``False`` gives the plain
+        ResNet (the CNN-only baseline); mask channels are then ignored.
+    attention_layers : sequence of str, default=("layer2", "layer3")
+        After which residual stages to re-weight the features.
+    head : {"dex", "regression"}, default="dex"
+        DEX classification over integer ages, or a single regressed age.
+    n_classes : int, default=101
+        Number of age classes of the DEX head (ages 0 .. n_classes - 1).
+    backbone : {"resnet50", "resnet18"}, default="resnet50"
+    weights : None, "imagenet" or path, default=None
+        Random init, torchvision's ImageNet weights (downloaded), or a local
+        file saved with ``torch.save(state_dict)``: either a plain torchvision
+        ResNet state dict (its ``fc.*`` entries are ignored) or a full
+        ``AgeResNet`` state dict (e.g. a skorch checkpoint's ``params.pt``).
+        Files are read with ``weights_only=True``.
+    attention_hidden : int, default=64
+        Width of the region-weight MLP.
+    init_age : float, default=35.0
+        Initial output of the regression head (its bias), so that training
+        starts near typical ages instead of at 0.
+    """
+
+    def __init__(self, n_regions=0, attention=True, attention_layers=("layer2", "layer3"), head="dex",
+                 n_classes=101, backbone="resnet50", weights=None, attention_hidden=64, init_age=35.0):
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        attention_layers = (attention_layers,) if isinstance(attention_layers, str) else tuple(attention_layers)
+        bad = [name for name in attention_layers if name not in ATTENTION_LAYERS]
+        if bad:
+            raise ValueError(f"attention_layers must be taken from {ATTENTION_LAYERS}, got {bad}")
+        if attention and not attention_layers:
+            raise ValueError("attention=True needs at least one entry in attention_layers")
+        if attention and int(n_regions) < 1:
+            raise ValueError(
+                f"attention=True needs region-mask channels, got n_regions={n_regions}; "
+                "feed FaceParser output or use attention=False")
+        self.n_regions = int(n_regions) if attention else 0
+        self.attention_enabled = bool(attention)
+        self.head_type = head
+
+        self.backbone = _build_backbone(backbone, weights)
+        self.embedding_dim = self.backbone.fc.in_features
+        self.backbone.fc = nn.Identity()
+        self.attention = nn.ModuleDict()
+        if attention:
+            for name in attention_layers:
+                channels = self._stage_channels(name)
+                self.attention[name] = RegionAttention(channels, self.n_regions, attention_hidden)
+        self.head = nn.Linear(self.embedding_dim, n_classes if head == "dex" else 1)
+        if head == "regression":
+            nn.init.constant_(self.head.bias, float(init_age))
+        self.register_buffer("ages", torch.arange(n_classes, dtype=torch.float32), persistent=False)
+
+        if weights is not None and not (isinstance(weights, str) and weights == "imagenet"):
+            self._load_weights_file(weights)
+
+    def _stage_channels(self, name):
+        last_block = getattr(self.backbone, name)[-1]
+        last_bn = last_block.bn3 if hasattr(last_block, "bn3") else last_block.bn2
+        return last_bn.num_features
+
+    def _load_weights_file(self, path):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"weights must be None, 'imagenet' or a file path, got {type(path).__name__}")
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"weights file not found: {path}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+            raise ValueError(f"cannot read weights file {path}: {exc.__class__.__name__}: {exc}") from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise ValueError(f"weights file {path} does not hold a state dict of tensors")
+        try:
+            if any(key.startswith("backbone.") for key in state):
+                self.load_state_dict(state, strict=True)
+            else:
+                backbone_state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+                self.backbone.load_state_dict(backbone_state, strict=True)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"weights file {path} matches neither a torchvision resnet state dict nor an AgeResNet "
+                f"with this configuration:\n{exc}") from None
+
+    def features(self, x, return_attention=False):
+        """Embedding of a batch, optionally with the attention maps per stage."""
+        # A channel slice of a channels_last tensor is strided; conv1 runs faster on a compact copy.
+        rgb = x[:, :3].contiguous(memory_format=torch.channels_last)
+        masks = x[:, 3:3 + self.n_regions]
+        if self.attention_enabled and masks.shape[1] != self.n_regions:
+            raise ValueError(
+                f"the network expects {self.n_regions} mask channels after RGB, got {x.shape[1] - 3}")
+        b = self.backbone
+        f = b.maxpool(b.relu(b.bn1(b.conv1(rgb))))
+        maps = {}
+        for name in ("layer1", "layer2", "layer3", "layer4"):
+            f = getattr(b, name)(f)
+            if name in self.attention:
+                f, maps[name] = self.attention[name](f, masks)
+        embedding = torch.flatten(b.avgpool(f), 1)
+        return (embedding, maps) if return_attention else embedding
+
+    def forward(self, x):
+        embedding = self.features(x)
+        return self.head(embedding).float(), embedding.float()
+
+    def expected_age(self, output):
+        """Predicted age from the head output: the expectation for DEX."""
+        if self.head_type == "dex":
+            return torch.softmax(output.float(), dim=1) @ self.ages
+        return output[:, 0].float()

@@ -1,0 +1,45 @@
+"""Attention heatmaps and Grad-CAM of the shared tiny fitted AgeNet."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skage.nn import AgeNet, attention_maps, grad_cam, plot_attention_grid, plot_grad_cam
+
+
+def test_attention_maps(fitted_agenet, chips):
+    X, _ = chips
+    maps = attention_maps(fitted_agenet, X)
+    assert maps.shape == (8, 32, 32) and maps.dtype == np.float32
+    assert (maps >= 0).all() and (maps <= 1).all() and maps.std() > 0
+    # Blank masks switch the region map off: no attention anywhere.
+    blank = X.copy()
+    blank[..., 3:] = 0
+    assert np.allclose(attention_maps(fitted_agenet, blank), 0)
+    with pytest.raises(ValueError, match="layer1"):
+        attention_maps(fitted_agenet, X, layers=["layer1"])
+
+
+def test_grad_cam_leaves_parameters_alone(fitted_agenet, chips):
+    X, _ = chips
+    before = fitted_agenet.predict(X)
+    cams = grad_cam(fitted_agenet, X)
+    assert cams.shape == (8, 32, 32) and (cams >= 0).all() and (cams <= 1 + 1e-6).all()
+    np.testing.assert_array_equal(fitted_agenet.predict(X), before)
+
+
+def test_pngs_are_written(fitted_agenet, chips, tmp_path):
+    X, y = chips
+    grid = plot_attention_grid(fitted_agenet, X, y, tmp_path / "grid.png", per_bin=2)
+    cam = plot_attention_grid(fitted_agenet, X, y, tmp_path / "grid_cam.png", per_bin=1, method="grad_cam")
+    single = plot_grad_cam(fitted_agenet, X[:5], tmp_path / "cam.png", y=y[:5], n_cols=3, layer="layer3")
+    for path in (grid, cam, single):
+        with Image.open(path) as img:
+            assert img.format == "PNG" and img.width > 100 and img.height > 100
+
+
+def test_attention_maps_need_attention(chips, tiny):
+    X, y = chips
+    net = AgeNet(**{**tiny, "attention": False, "max_epochs": 0}).fit(X, y)
+    with pytest.raises(ValueError, match="attention=True"):
+        attention_maps(net, X)

@@ -6,12 +6,13 @@ coordinates), boxes and failure flags come back as an
 :class:`AlignmentResult`. :class:`HistogramEqualizer` is optional CLAHE.
 """
 
-from ._aligner import FLAGS, MIN_IMAGE_SIZE, AlignmentResult, FaceAligner, FaceNotFoundError
+from ._aligner import FLAGS, MIN_IMAGE_SIZE, AlignmentResult, FaceAligner, FaceNotFoundError, detect_faces
 from ._equalize import HistogramEqualizer
 from ._models import model_path
 from ._template import target_eyes, template_landmarks
 
 __all__ = [
+    "detect_faces",
     "FLAGS",
     "MIN_IMAGE_SIZE",
     "AlignmentResult",

@@ -153,16 +153,20 @@ def _detect(image, config):
     return box, score, n_faces
 
 
-def _detect_once(image, config):
+def _find_faces(image, config):
+    """All ``(dlib.rectangle, score)`` detections above the threshold."""
     if config.detector == "hog":
         rects, scores, _ = get_detector("hog").run(image, config.upsample, config.detection_threshold)
-        found = list(zip(rects, scores))
-    else:
-        found = [
-            (d.rect, d.confidence)
-            for d in get_detector("cnn")(image, config.upsample)
-            if d.confidence >= config.detection_threshold
-        ]
+        return list(zip(rects, scores))
+    return [
+        (d.rect, d.confidence)
+        for d in get_detector("cnn")(image, config.upsample)
+        if d.confidence >= config.detection_threshold
+    ]
+
+
+def _detect_once(image, config):
+    found = _find_faces(image, config)
     if not found:
         return None, np.nan, 0
     if config.select == "largest":
@@ -170,6 +174,39 @@ def _detect_once(image, config):
     else:
         rect, score = max(found, key=lambda f: f[1])
     return _rect_box(rect), float(score), len(found)
+
+
+def detect_faces(image, detector="hog", upsample=0, detection_threshold=0.0):
+    """Every face dlib finds in one image, largest first.
+
+    Parameters
+    ----------
+    image : path or ndarray
+    detector : {"hog", "cnn"}
+    upsample : int
+    detection_threshold : float
+
+    Returns
+    -------
+    boxes : ndarray of shape (n_faces, 4)
+        ``(left, top, right, bottom)`` in image pixels.
+    scores : ndarray of shape (n_faces,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.alignment import detect_faces
+    >>> detect_faces(np.zeros((80, 80, 3), np.uint8))[0].shape
+    (0, 4)
+    """
+    if detector not in ("hog", "cnn"):
+        raise ValueError(f"detector must be 'hog' or 'cnn' to find several faces, got {detector!r}")
+    image = read_image(image)
+    config = _Config(detector, 68, 1, 0.0, int(upsample), "largest", float(detection_threshold), False)
+    found = _find_faces(image, config)
+    found.sort(key=lambda f: -f[0].width() * f[0].height())
+    boxes = np.array([_rect_box(r) for r, _ in found], dtype=np.float64).reshape(-1, 4)
+    return boxes, np.array([float(sc) for _, sc in found])
 
 
 def fit_landmarks(image, box, n_points):

@@ -93,13 +93,25 @@ def _load_model(path):
         raise CLIError(str(exc)) from None
 
 
+def _aligner_of(model):
+    from ..alignment import FaceAligner
+
+    align = dict(getattr(model, "steps", [])).get("align")
+    return align if isinstance(align, FaceAligner) else None
+
+
 def _predict(model, X, quiet, batch_size=256):
+    """Ages, and the aligner's per-input flags when the model has an aligner ('' otherwise)."""
     from tqdm.auto import tqdm
 
-    out = []
+    aligner = _aligner_of(model)
+    ages, flags = [], []
     for start in tqdm(range(0, len(X), batch_size), desc="predict", unit="batch", disable=quiet):
-        out.append(np.asarray(model.predict(X[start:start + batch_size]), dtype=float))
-    return np.concatenate(out) if out else np.empty(0)
+        batch = X[start:start + batch_size]
+        ages.append(np.asarray(model.predict(batch), dtype=float))
+        result = getattr(aligner, "last_result_", None)
+        flags += list(result.flags) if result is not None and len(result.flags) == len(batch) else [""] * len(batch)
+    return (np.concatenate(ages) if ages else np.empty(0)), np.array(flags, dtype=object)
 
 
 def _groups(meta):
@@ -147,52 +159,76 @@ def cmd_fit(args):
     print(f"model saved to {path}")
 
 
+def _crop_around(image, box, scale=2.0):
+    """The face box enlarged ``scale`` times (the aligner needs context around the face)."""
+    left, top, right, bottom = box
+    cx, cy, half = (left + right) / 2, (top + bottom) / 2, scale * max(right - left, bottom - top) / 2
+    h, w = image.shape[:2]
+    t, b = int(max(cy - half, 0)), int(min(cy + half, h))
+    l, r = int(max(cx - half, 0)), int(min(cx + half, w))
+    return image[t:b, l:r]
+
+
+def _faces_of(path, aligner):
+    """(face index, box, model input) per face: several faces are cropped apart, one or none passes the file."""
+    from ..alignment import detect_faces
+    from ..io import read_image
+
+    image = read_image(path)
+    if aligner is None or aligner.detector not in ("hog", "cnn"):
+        return [(np.nan, "", path)]
+    boxes, _ = detect_faces(image, aligner.detector, aligner.upsample, aligner.detection_threshold)
+    if len(boxes) < 2:
+        return [(0 if len(boxes) else np.nan, ",".join(f"{v:.0f}" for v in boxes[0]) if len(boxes) else "", path)]
+    return [(k, ",".join(f"{v:.0f}" for v in box), _crop_around(image, box)) for k, box in enumerate(boxes)]
+
+
 def cmd_predict(args):
-    from ..io import ImageReadError, read_image
+    """One row per face of every readable input, one error row per unreadable one; input order kept."""
+    import pandas as pd
+
+    from ..io import ImageReadError
     from ._inputs import expand_inputs
 
     model = _load_model(args.model)
-    inputs = expand_inputs(args.paths)
-    rows = []
-    readable = []
-    for i, path in enumerate(inputs):
+    aligner = _aligner_of(model)
+    rows, items = [], []
+    for path in expand_inputs(args.paths):
         try:
-            read_image(path)
+            faces = _faces_of(path, aligner)
         except ImageReadError as exc:
-            rows.append({"input": path, "age": np.nan, "error": exc.reason})
-        else:
-            readable.append(path)
-            rows.append(None)
-    ages = _predict_each(model, readable, args.quiet)
-    it = iter(ages)
-    for i, row in enumerate(rows):
-        if row is None:
-            age, error = next(it)
-            rows[i] = {"input": inputs[i], "age": age, "error": error}
-    import pandas as pd
-
-    table = pd.DataFrame(rows, columns=["input", "age", "error"])
+            rows.append({"input": path, "face": np.nan, "box": "", "age": np.nan, "flag": "unreadable",
+                         "error": exc.reason})
+            continue
+        for face, box, item in faces:
+            rows.append({"input": path, "face": face, "box": box, "age": np.nan, "flag": "", "error": ""})
+            items.append((len(rows) - 1, item))
+    for (i, _), (age, flag, error) in zip(items, _predict_each(model, [item for _, item in items], args.quiet)):
+        rows[i].update(age=age, flag=flag, error=error)
+    table = pd.DataFrame(rows, columns=["input", "face", "box", "age", "flag", "error"])
+    table["face"] = table["face"].astype("Int64")  # blank, not NaN, where no face was counted
     if args.out:
         table.to_csv(args.out, index=False)
-        print(f"{len(table)} rows written to {args.out} ({table['error'].notna().sum()} with errors)")
+        print(f"{len(table)} rows written to {args.out} ({(table['error'] != '').sum()} with errors)")
     else:
         print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.1f}"))
 
 
-def _predict_each(model, paths, quiet):
-    """(age, error) per path: one batch call, falling back to one call per file to isolate failures."""
-    if not paths:
+def _predict_each(model, items, quiet):
+    """(age, flag, error) per item: one batched call, or one call per item to isolate a failure."""
+    if not items:
         return []
-    X = np.array(paths, dtype=object)
     try:
-        return [(float(a), None) for a in _predict(model, X, quiet)]
+        ages, flags = _predict(model, items, quiet)
+        return [(float(a), f, "") for a, f in zip(ages, flags)]
     except Exception:  # one bad input must not sink the batch: find it
         out = []
-        for path in paths:
+        for item in items:
             try:
-                out.append((float(model.predict(np.array([path], dtype=object))[0]), None))
+                (age,), (flag,) = _predict(model, [item], quiet=True)
+                out.append((float(age), flag, ""))
             except Exception as exc:
-                out.append((np.nan, f"{exc.__class__.__name__}: {exc}"))
+                out.append((np.nan, "error", f"{exc.__class__.__name__}: {exc}"))
         return out
 
 
@@ -201,7 +237,7 @@ def cmd_evaluate(args):
 
     model = _load_model(args.model)
     X, y, meta = _load_data(args.data, args.limit, args.seed)
-    y_pred = _predict(model, X, args.quiet)
+    y_pred, _ = _predict(model, X, args.quiet)
     print(age_report(y, y_pred, groups=_groups(meta)).to_markdown())
 
 
@@ -211,7 +247,7 @@ def cmd_report(args):
 
     model = _load_model(args.model)
     X, y, meta = _load_data(args.data, args.limit, args.seed)
-    y_pred = _predict(model, X, args.quiet)
+    y_pred, _ = _predict(model, X, args.quiet)
     embeddings = model.transform(X) if hasattr(model, "transform") else None
     paths = write_report(y, y_pred, args.out, groups=_groups(meta), embeddings=embeddings)
     paths.update(_attention_pngs(model, X, y, args.out))

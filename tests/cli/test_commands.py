@@ -1,0 +1,102 @@
+"""The CLI end to end at tiny settings: fit on real chips, then predict/evaluate/report."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from skage.cli import main
+
+TINY = ["--image-size", "48", "--max-epochs", "1", "--batch-size", "8", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def model_file(utkface_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    config = folder / "config.json"
+    config.write_text(json.dumps({"random_state": 0, "n_jobs": 1, "net_params": {"backbone": "resnet18"},
+                                  "params": {"model__n_neighbors": 3}}))
+    path = folder / "model.joblib"
+    assert main(["fit", "--data", f"utkface:{utkface_dir}", "--limit", "40", "--config", str(config),
+                 "--out", str(path), *TINY]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def mixed_folder(utkface_dir, tmp_path_factory):
+    """Some real chips (linked, not copied), a corrupt JPEG, a text file, and a two-face picture."""
+    folder = tmp_path_factory.mktemp("inputs")
+    chips = sorted(utkface_dir.glob("*.jpg"))[:3]
+    for chip in chips:
+        os.symlink(chip, folder / chip.name)
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)
+    (folder / "notes.txt").write_text("not an image")
+    a, b = (np.asarray(Image.open(c).convert("RGB")) for c in (chips[0], chips[1]))
+    canvas = np.full((300, 520, 3), 127, np.uint8)
+    canvas[50:250, 40:240], canvas[50:250, 280:480] = a, b
+    Image.fromarray(canvas).save(folder / "two_faces.png")
+    return folder
+
+
+def test_predict_gives_a_row_per_input_and_per_face(model_file, mixed_folder, tmp_path):
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(model_file), str(mixed_folder), "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    names = table["input"].map(lambda p: p.rsplit("/", 1)[-1])
+    assert sorted(set(names)) == sorted(p.name for p in mixed_folder.iterdir())
+    by_name = table.assign(name=names).groupby("name")
+    assert by_name.size()["two_faces.png"] == 2 and by_name.size()["notes.txt"] == 1
+    two = table[names == "two_faces.png"]
+    assert two["face"].astype(int).tolist() == [0, 1] and (two["box"] != "").all()
+    for bad in ("corrupt.jpg", "notes.txt"):
+        row = table[names == bad].iloc[0]
+        assert row["error"] and row["age"] == "" and bad in row["input"]
+    good = table[table["error"] == ""]
+    assert len(good) == 5 and good["age"].astype(float).between(0, 101).all()
+
+
+def test_predict_prints_a_table_without_out(model_file, mixed_folder, capsys):
+    assert main(["predict", str(model_file), str(mixed_folder / "notes.txt"), "--quiet"]) == 0
+    assert "notes.txt" in capsys.readouterr().out
+
+
+def test_evaluate_prints_fairness_report(model_file, utkface_dir, capsys):
+    assert main(["evaluate", str(model_file), "--data", f"utkface:{utkface_dir}", "--limit", "20",
+                 "--seed", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "CMAE" in out and "gender" in out and "race" in out
+
+
+def test_saved_model_predicts_the_same_in_a_fresh_process(model_file, utkface_dir):
+    from skage.pipeline import load_model
+
+    chips = [str(p) for p in sorted(utkface_dir.glob("*.jpg"))[100:104]]
+    here = load_model(model_file).predict(np.array(chips, dtype=object))
+    code = ("import sys, numpy as np; from skage.pipeline import load_model; "
+            "print(*load_model(sys.argv[1]).predict(np.array(sys.argv[2:], dtype=object)).tolist())")
+    there = subprocess.run([sys.executable, "-c", code, str(model_file), *chips], capture_output=True,
+                           text=True, check=True).stdout.split()
+    np.testing.assert_array_equal(here, np.array(there, dtype=float))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "--data", "nosuchkind:/tmp", "--out", "m.joblib"], "unknown dataset kind"),
+    (["fit", "--data", "utkface:/no/such/folder", "--out", "m.joblib"], "/no/such/folder"),
+    (["predict", "/no/model.joblib", "x.jpg"], "model file not found"),
+])
+def test_helpful_errors(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_model_from_an_incompatible_version(tmp_path, capsys):
+    import joblib
+
+    joblib.dump({"format": "skage-model", "skage_version": "9.9.0", "estimator": None}, tmp_path / "old.joblib")
+    assert main(["predict", str(tmp_path / "old.joblib"), "x.jpg"]) == 2
+    assert "incompatible" in capsys.readouterr().err

@@ -135,7 +135,9 @@ def cmd_demo(args):
         source = f"{len(y)} synthetic faces (no --data given)"
     print(f"skage {__version__} demo on {source}")
     params = {"image_size": args.image_size, "max_epochs": args.max_epochs, "batch_size": args.batch_size,
-              "device": args.device, "random_state": args.seed, "verbose": 0}
+              "device": args.device, "random_state": args.seed, "verbose": 0,
+              # Synthetic faces are drawn centred and upright: nothing for dlib to detect or align.
+              "align": bool(args.data)}
     rows = args.rows.split(",") if args.rows else DEFAULT_ROWS
     table = run_comparison(X, y, meta, rows=rows, split=args.split, test_size=args.test_size,
                            random_state=args.seed, pipeline_params=params, n_jobs=args.n_jobs,

@@ -507,10 +507,32 @@ class AgeNet(RegressorMixin, NeuralNet):
     def predict(self, X):
         """Predicted ages, shape (n_samples,): the expected age for ``head="dex"``."""
         output, _ = self._outputs(X)
+        return self._ages(output)
+
+    def _ages(self, output):
         if self.head == "dex":
             ages = torch.arange(output.shape[1], dtype=torch.float32)
             return (torch.softmax(output, dim=1) @ ages).numpy().astype(np.float64)
         return output[:, 0].numpy().astype(np.float64)
+
+    def predict_outputs(self, X):
+        """Ages, age distribution and embeddings from one forward pass.
+
+        Consumers such as :class:`skage.refine.KNNAgeRefiner` need all three;
+        asking ``predict``, ``predict_proba`` and ``transform`` in turn would run
+        the network three times.
+
+        Returns
+        -------
+        outputs : Bunch
+            ``ages`` (n_samples,), ``proba`` (n_samples, max_age + 1) or None
+            for the regression head, ``embeddings`` (n_samples, n_features).
+        """
+        from sklearn.utils import Bunch
+
+        output, embedding = self._outputs(X)
+        proba = torch.softmax(output, dim=1).numpy().astype(np.float64) if self.head == "dex" else None
+        return Bunch(ages=self._ages(output), proba=proba, embeddings=embedding.numpy())
 
     @available_if(_has_age_distribution)
     def predict_proba(self, X):

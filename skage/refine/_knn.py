@@ -271,6 +271,16 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         if self.estimator_ is None:
             pred = self._knn_ages(self._embed(X))
             mask = np.ones(len(pred), dtype=bool)
+        elif hasattr(self.estimator_, "predict_outputs"):
+            # One forward pass for ages, distribution and embeddings (e.g. AgeNet).
+            out = self.estimator_.predict_outputs(X)
+            pred = np.asarray(out.ages, dtype=float).reshape(-1).copy()
+            mask = np.ones(len(pred), dtype=bool)
+            if self.uncertainty_threshold is not None and out.proba is not None:
+                mask = _distribution_std(out.proba) > self.uncertainty_threshold
+            if mask.any() and self.blend > 0:
+                emb = check_array(out.embeddings, dtype=[np.float32, np.float64])[mask]
+                pred[mask] = (1 - self.blend) * pred[mask] + self.blend * self._knn_ages(emb)
         else:
             pred = np.asarray(self.estimator_.predict(X), dtype=float).reshape(-1)
             if self.uncertainty_threshold is None:
@@ -289,11 +299,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         Column ``c`` of ``estimator.predict_proba`` is the probability of age
         ``c``. This is the spread compared with ``uncertainty_threshold``.
         """
-        proba = self.predict_proba(X)
-        ages = np.arange(proba.shape[1], dtype=float)
-        proba = proba / proba.sum(axis=1, keepdims=True)
-        mean = proba @ ages
-        return np.sqrt(np.maximum(proba @ ages ** 2 - mean ** 2, 0.0))
+        return _distribution_std(self.predict_proba(X))
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -306,6 +312,15 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         """The estimator's embeddings (passthrough)."""
         check_is_fitted(self, "index_")
         return self.estimator_.transform(X)
+
+
+def _distribution_std(proba):
+    """Spread in years of distributions over ages 0..C-1, one per row."""
+    proba = np.asarray(proba, dtype=float)
+    ages = np.arange(proba.shape[1], dtype=float)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    mean = proba @ ages
+    return np.sqrt(np.maximum(proba @ ages ** 2 - mean ** 2, 0.0))
 
 
 def _distinct_rows(embeddings, y):

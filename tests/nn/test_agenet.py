@@ -192,3 +192,11 @@ def test_compiled_net_pickles(make_chips, fast):
     restored = pickle.loads(pickle.dumps(net))
     assert hasattr(restored.module_, "_orig_mod")
     np.testing.assert_array_equal(restored.predict(X), net.predict(X))
+
+
+def test_predict_outputs_is_one_pass_of_predict_proba_and_transform(fitted_agenet, chips):
+    X, _ = chips
+    out = fitted_agenet.predict_outputs(X)
+    np.testing.assert_allclose(out.ages, fitted_agenet.predict(X), rtol=1e-6)
+    np.testing.assert_allclose(out.proba, fitted_agenet.predict_proba(X), rtol=1e-6)
+    np.testing.assert_allclose(out.embeddings, fitted_agenet.transform(X), rtol=1e-6)

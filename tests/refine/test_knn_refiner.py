@@ -2,6 +2,7 @@ import pickle
 import sys
 
 import numpy as np
+from sklearn.utils import Bunch
 import pytest
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -171,3 +172,23 @@ def test_pynndescent_agrees_with_exact_and_pickles():
     assert np.median(np.abs(ann.predict(Xq) - exact)) < 1.0
     again = pickle.loads(pickle.dumps(ann))
     np.testing.assert_allclose(again.predict(Xq), ann.predict(Xq))
+
+
+class OnePass(PCARidgeAge):
+    """Offers predict_outputs like AgeNet; counts how often the model is run."""
+
+    calls = 0
+
+    def predict_outputs(self, X):
+        type(self).calls += 1
+        return Bunch(ages=self.predict(X), proba=self.predict_proba(X), embeddings=self.transform(X))
+
+
+@pytest.mark.parametrize("threshold", [None, 5.0])
+def test_single_pass_outputs_give_the_same_refined_ages(data, threshold):
+    X, y, Xq = data
+    plain = KNNAgeRefiner(PCARidgeAge(), blend=0.6, uncertainty_threshold=threshold).fit(X, y)
+    fast = KNNAgeRefiner(OnePass(), blend=0.6, uncertainty_threshold=threshold).fit(X, y)
+    OnePass.calls = 0
+    np.testing.assert_allclose(fast.predict(Xq), plain.predict(Xq))
+    assert OnePass.calls == 1

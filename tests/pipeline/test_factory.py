@@ -1,0 +1,61 @@
+"""make_age_pipeline at tiny sizes on real chips: every switch, GridSearchCV, pickling."""
+
+import pickle
+
+import numpy as np
+import pytest
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+
+from skage.metrics import get_age_scorer
+from skage.parsing import REGIONS
+from skage.pipeline import make_age_pipeline
+
+TINY = dict(image_size=32, max_epochs=1, batch_size=8, device="cpu", random_state=0, verbose=0, n_jobs=1,
+            net_params={"backbone": "resnet18"})
+
+
+@pytest.fixture(scope="module")
+def faces(utkface_dir):
+    from skage.datasets import load_utkface
+
+    ds = load_utkface(utkface_dir)
+    idx = np.random.default_rng(0).choice(len(ds.y), 36, replace=False)
+    return ds.X[idx], ds.y[idx]
+
+
+def test_switches_build_the_ablation_rows():
+    full = make_age_pipeline(**TINY)
+    assert isinstance(full, Pipeline)
+    assert [type(s).__name__ if s != "passthrough" else s for _, s in full.steps] == [
+        "FaceAligner", "passthrough", "FaceParser", "AgeBinResampler", "KNNAgeRefiner"]
+    bare = make_age_pipeline(**TINY, align=False, attention=False, balance=False, knn=False, equalize=True)
+    assert [type(s).__name__ if s != "passthrough" else s for _, s in bare.steps] == [
+        "ImageLoader", "HistogramEqualizer", "passthrough", "passthrough", "AgeNet"]
+    assert bare.named_steps["model"].attention is False
+    assert full.get_params()["model__estimator__backbone"] == "resnet18"
+
+
+def test_full_pipeline_fits_and_returns_one_age_per_input(faces):
+    X, y = faces
+    pipe = make_age_pipeline(**TINY).fit(X[:28], y[:28])
+    # The resampler grew the training set, but prediction sees every input once, in order.
+    assert pipe.named_steps["balance"].sample_indices_.shape[0] > 28
+    pred = pipe.predict(X[28:])
+    assert pred.shape == (8,) and np.isfinite(pred).all()
+    assert pipe.named_steps["model"].estimator_.n_regions_ == len(REGIONS)  # the parser's masks reached the net
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(restored.predict(X[28:]), pred)
+    clone(pipe).set_params(model__blend=0.2, model__estimator__lambda_cb=0.0)
+
+
+def test_grid_search_over_lambda_and_blend_with_cmae(faces, tmp_path):
+    X, y = faces
+    pipe = make_age_pipeline(**{**TINY, "memory": str(tmp_path)})
+    grid = {"model__estimator__lambda_cb": [0.0, 1.0], "model__blend": [0.0, 1.0], "model__n_neighbors": [3]}
+    search = GridSearchCV(pipe, grid, scoring=get_age_scorer("neg_cmae"), cv=KFold(2, shuffle=True, random_state=0),
+                          error_score="raise").fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and np.isfinite(scores).all() and (scores < 0).all()
+    assert search.best_estimator_.predict(X[:3]).shape == (3,)

@@ -258,16 +258,29 @@ def cmd_report(args):
         print(f"{name}: {path}")
 
 
-def _attention_pngs(model, X, y, out_dir):
-    """Attention heatmaps when the model has parsing attention (a no-op for other models)."""
-    from ..nn import plot_attention_grid
+def _attention_pngs(model, X, y, out_dir, per_bin=3):
+    """Attention and Grad-CAM grids across age groups, for models whose net has parsing attention."""
+    from ..metrics import age_bin_indices
+    from ..nn import AgeNet, plot_attention_grid
 
-    try:
-        path = plot_attention_grid(model, X, y, path=Path(out_dir) / "attention_grid.png")
-    except (TypeError, ValueError) as exc:
-        print(f"note: no attention heatmaps for this model ({exc})", file=sys.stderr)
+    last = model.steps[-1][1] if hasattr(model, "steps") else model
+    net = getattr(last, "estimator_", last)
+    net = getattr(net, "estimator", net)  # a FrozenEstimator wraps the net
+    if not isinstance(net, AgeNet) or not net.attention:
+        print("note: no attention heatmaps: the model has no parsing attention", file=sys.stderr)
         return {}
-    return {"attention_grid": path}
+    bins = age_bin_indices(y)
+    pick = np.concatenate([np.flatnonzero(bins == b)[:per_bin] for b in np.unique(bins)])
+    chips = X[pick]
+    for _, step in model.steps[:-1]:  # align and parse; samplers act in fit only
+        if step not in (None, "passthrough") and not hasattr(step, "fit_resample"):
+            chips = step.transform(chips)
+    paths = {}
+    for method in ("attention", "grad_cam"):
+        path = Path(out_dir) / f"{method}_grid.png"
+        paths[f"{method}_grid"] = plot_attention_grid(net, chips, y[pick], path=path, per_bin=per_bin,
+                                                       method=method)
+    return paths
 
 
 def cmd_benchmark(args):

@@ -100,3 +100,13 @@ def test_model_from_an_incompatible_version(tmp_path, capsys):
     joblib.dump({"format": "skage-model", "skage_version": "9.9.0", "estimator": None}, tmp_path / "old.joblib")
     assert main(["predict", str(tmp_path / "old.joblib"), "x.jpg"]) == 2
     assert "incompatible" in capsys.readouterr().err
+
+
+def test_report_writes_every_plot(model_file, utkface_dir, tmp_path):
+    out = tmp_path / "report"
+    assert main(["report", str(model_file), "--data", f"utkface:{utkface_dir}", "--limit", "60", "--seed", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    written = sorted(p.name for p in out.glob("*.png"))
+    assert written == ["attention_grid.png", "bin_confusion.png", "embedding_tsne.png", "grad_cam_grid.png",
+                       "group_mae.png", "per_bin_mae.png", "pred_vs_true.png"]
+    assert all((out / name).stat().st_size > 5000 for name in written)

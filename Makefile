@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/skage demo $(if $(DATA),--data $(DATA)) $(DEMO_ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --doctest-modules skage tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -120,9 +120,24 @@ def _groups(meta):
 
 # ---------------------------------------------------------------- commands
 
-def cmd_demo(args):
+def _comparison(args, X, y, meta, pipeline_params):
+    """The comparison table for demo and benchmark: run, print (per-bin columns left to the files)."""
     from ..compare import DEFAULT_ROWS, comparison_markdown, run_comparison
 
+    rows = args.rows.split(",") if args.rows else DEFAULT_ROWS
+    try:
+        table = run_comparison(X, y, meta, rows=rows, split=args.split, test_size=args.test_size,
+                               random_state=args.seed, pipeline_params=pipeline_params, n_jobs=args.n_jobs,
+                               out_dir=args.out, log=None if args.quiet else print)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    print()
+    print(comparison_markdown(table.drop(columns=[c for c in table.columns if c.startswith("mae[")])))
+    if args.out:
+        print(f"tables and plots written to {args.out}")
+
+
+def cmd_demo(args):
     if args.data:
         X, y, meta = _load_data(args.data, args.limit, args.seed)
         source = args.data
@@ -138,14 +153,7 @@ def cmd_demo(args):
               "device": args.device, "random_state": args.seed, "verbose": 0,
               # Synthetic faces are drawn centred and upright: nothing for dlib to detect or align.
               "align": bool(args.data)}
-    rows = args.rows.split(",") if args.rows else DEFAULT_ROWS
-    table = run_comparison(X, y, meta, rows=rows, split=args.split, test_size=args.test_size,
-                           random_state=args.seed, pipeline_params=params, n_jobs=args.n_jobs,
-                           out_dir=args.out, log=None if args.quiet else print)
-    print()
-    print(comparison_markdown(table.drop(columns=[c for c in table.columns if c.startswith("mae[")])))
-    if args.out:
-        print(f"tables and plots written to {args.out}")
+    _comparison(args, X, y, meta, params)
 
 
 def cmd_fit(args):
@@ -284,18 +292,11 @@ def _attention_pngs(model, X, y, out_dir, per_bin=3):
 
 
 def cmd_benchmark(args):
-    from ..compare import DEFAULT_ROWS, comparison_markdown, run_comparison
-
     X, y, meta = _load_data(args.data, args.limit, args.seed)
     config = _load_config(args.config)
     kwargs, _ = _pipeline_kwargs(args, config)
     kwargs.setdefault("random_state", args.seed)
-    rows = args.rows.split(",") if args.rows else DEFAULT_ROWS
-    table = run_comparison(X, y, meta, rows=rows, split=args.split, test_size=args.test_size,
-                           random_state=args.seed, pipeline_params=kwargs, n_jobs=args.n_jobs,
-                           out_dir=args.out, log=None if args.quiet else print)
-    print(comparison_markdown(table))
-    print(f"written to {args.out}")
+    _comparison(args, X, y, meta, kwargs)
 
 
 # ---------------------------------------------------------------- parser
@@ -315,6 +316,16 @@ def _add_data(p, required=True):
     p.add_argument("--seed", type=int, default=0)
 
 
+def _add_comparison(p):
+    from ..compare import SPLIT_METHODS
+
+    p.add_argument("--rows", help="comma-separated rows, e.g. lbp_svr,hog_svr,cnn_only (default: all)")
+    p.add_argument("--split", default="random", choices=SPLIT_METHODS)
+    p.add_argument("--test-size", type=float, default=0.3)
+    p.add_argument("--n-jobs", type=int, default=2, help="processes for hand-crafted features")
+    p.add_argument("--quiet", action="store_true")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="skage", description="Fair facial age estimation.")
     parser.add_argument("--version", action="version", version=f"skage {__version__}")
@@ -324,12 +335,8 @@ def build_parser():
     _add_data(p, required=False)
     _add_common(p, {"image_size": 64, "max_epochs": 8, "batch_size": 32, "device": "auto"})
     p.add_argument("--n-samples", type=int, default=600, help="synthetic faces to draw when no --data")
-    p.add_argument("--rows", help="comma-separated rows, e.g. lbp_svr,hog_svr,cnn_only")
-    p.add_argument("--split", default="random", choices=["random", "stratified", "person"])
-    p.add_argument("--test-size", type=float, default=0.3)
-    p.add_argument("--n-jobs", type=int, default=2)
+    _add_comparison(p)
     p.add_argument("--out", help="folder for results.md/csv and plots")
-    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("fit", help="train the pipeline and save it")
@@ -356,13 +363,9 @@ def build_parser():
     p = sub.add_parser("benchmark", help="the comparison table on a dataset")
     _add_data(p)
     _add_common(p)
-    p.add_argument("--config")
-    p.add_argument("--rows")
-    p.add_argument("--split", default="random", choices=["random", "stratified", "person"])
-    p.add_argument("--test-size", type=float, default=0.3)
-    p.add_argument("--n-jobs", type=int, default=2)
+    p.add_argument("--config", help="YAML or JSON: make_age_pipeline options for the deep rows")
+    _add_comparison(p)
     p.add_argument("--out", default="results/benchmark")
-    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("report", help="write report plots (PNG) for a saved model on a dataset")

@@ -87,7 +87,7 @@ def _take(X, idx):
 
 
 def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_size=0.3, random_state=0,
-                   pipeline_params=None, n_jobs=None, out_dir=None, log=print):
+                   pipeline_params=None, n_jobs=None, out_dir=None, log=print, return_models=False):
     """Fit and score every row on one seeded split.
 
     Parameters
@@ -111,12 +111,19 @@ def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_
         Writes ``results.md``, ``results.csv`` and ``per_bin_mae.png`` there.
     log : callable
         Receives progress lines; ``None`` for silence.
+    return_models : bool, default=False
+        Also return the fitted estimators, keyed by row.
 
     Returns
     -------
     table : DataFrame, one row per model
+    models : dict of str to estimator
+        Only with ``return_models=True``.
     """
     log = log or (lambda *a, **k: None)
+    unknown = [row for row in rows if row not in ROW_TITLES]
+    if unknown:  # before any fitting: a typo must not cost the rows ahead of it
+        raise ValueError(f"unknown comparison row(s) {unknown}; choose from {list(ROW_TITLES)}")
     y = np.asarray(y, dtype=float)
     metadata = pd.DataFrame(index=range(len(y))) if metadata is None else metadata.reset_index(drop=True)
     subject_ids = metadata["subject_id"] if "subject_id" in metadata else None
@@ -151,7 +158,7 @@ def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_
     if out_dir is not None:
         write_comparison(table, out_dir, y[test], predictions,
                          header=f"split={split}, seed={random_state}, {len(train)} train / {len(test)} test")
-    return table
+    return (table, fitted) if return_models else table
 
 
 def comparison_markdown(table, header=""):

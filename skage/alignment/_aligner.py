@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from joblib import Parallel, delayed
+from tqdm.auto import tqdm
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, check_memory
 
@@ -282,7 +283,7 @@ def raise_first_failure(items, flags, start=0):
         raise FaceNotFoundError(source, str(flags[offset]))
 
 
-def _align_into(items, chips, config, parallel, on_failure="center"):
+def _align_into(items, chips, config, parallel, on_failure="center", progress=False):
     """Align ``items`` writing chips into ``chips`` block by block; returns the meta dict.
 
     Blocks bound the memory held in results in flight, so ``chips`` may be a
@@ -299,6 +300,7 @@ def _align_into(items, chips, config, parallel, on_failure="center"):
         "errors": np.empty(n, dtype=object),
     }
     block = _CHUNK * 16
+    bar = tqdm(total=n, desc="align", unit="img", disable=not progress)
     for block_start in range(0, n, block):
         block_items = items[block_start : block_start + block]
         starts = range(0, len(block_items), _CHUNK)
@@ -317,19 +319,21 @@ def _align_into(items, chips, config, parallel, on_failure="center"):
                 fields["flags"][i] = one["flag"]
                 fields["errors"][i] = one["error"]
                 i += 1
+        bar.update(i - block_start)
         if on_failure == "raise":  # stop at the first bad block, not after the whole set
             raise_first_failure(items, fields["flags"][block_start:i], block_start)
+    bar.close()
     fields["errors"] = fields["errors"].astype(str)
     fields["sources"] = np.array([describe_source(x, i) for i, x in enumerate(items)], dtype=str)
     return fields
 
 
-def _align_all(items, config, n_jobs=None, on_failure="center"):
+def _align_all(items, config, n_jobs=None, on_failure="center", progress=False):
     """Align a batch in RAM; module-level so ``joblib.Memory`` can cache it."""
     size = config.output_size
     chips = np.empty((len(items), size, size, 3), np.uint8)
     with Parallel(n_jobs=n_jobs) as parallel:
-        meta = _align_into(items, chips, config, parallel, on_failure)
+        meta = _align_into(items, chips, config, parallel, on_failure, progress)
     return AlignmentResult(chips=chips, **meta)
 
 
@@ -393,6 +397,8 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         size and mtime of files; content of arrays) and the parameters.
         :meth:`transform` then writes chips block by block and returns a
         read-only ``np.memmap``, so no step needs every chip in RAM.
+    progress : bool, default=False
+        Show a tqdm progress bar while aligning.
         Cannot be combined with ``memory``.
 
     Attributes
@@ -435,6 +441,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         n_jobs=None,
         memory=None,
         cache_dir=None,
+        progress=False,
     ):
         self.detector = detector
         self.landmarks = landmarks
@@ -448,6 +455,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
         self.cache_dir = cache_dir
+        self.progress = progress
 
     def _validate_params(self):
         def check(name, ok, expected):
@@ -514,8 +522,9 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         if self.cache_dir is not None:
             result = self._align_cached(X, items, config)
         else:
-            align_all = check_memory(self.memory).cache(_align_all, ignore=["n_jobs", "on_failure"])
-            result = align_all(items, config, n_jobs=self.n_jobs, on_failure=self.on_failure)
+            align_all = check_memory(self.memory).cache(_align_all, ignore=["n_jobs", "on_failure", "progress"])
+            result = align_all(items, config, n_jobs=self.n_jobs, on_failure=self.on_failure,
+                               progress=bool(self.progress))
         if self.on_failure == "raise":  # also for results that came from a cache
             raise_first_failure(items, result.flags)
         self.last_result_ = result.without_chips()
@@ -545,7 +554,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
 
             def fill(out):
                 with Parallel(n_jobs=self.n_jobs) as parallel:
-                    return _align_into(items, out, config, parallel, self.on_failure)
+                    return _align_into(items, out, config, parallel, self.on_failure, bool(self.progress))
 
             entry = cache.write(key, (len(items), size, size, 3), np.uint8, fill)
         chips, meta = entry

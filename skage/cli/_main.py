@@ -69,6 +69,8 @@ def _pipeline_kwargs(args, config):
             kwargs[name] = value
     if getattr(args, "quiet", False):
         kwargs["verbose"] = 0
+    else:
+        kwargs.setdefault("progress", True)
     return kwargs, config.get("params", {})
 
 
@@ -84,13 +86,16 @@ def _build_pipeline(kwargs, params):
     return pipe
 
 
-def _load_model(path):
+def _load_model(path, quiet=True):
     from ..pipeline import ModelFileError, load_model
 
     try:
-        return load_model(path)
+        model = load_model(path)
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
+    if _aligner_of(model) is not None:
+        model.set_params(align__progress=not quiet)
+    return model
 
 
 def _aligner_of(model):
@@ -200,7 +205,7 @@ def cmd_predict(args):
     from ..io import ImageReadError
     from ._inputs import expand_inputs
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.quiet)
     aligner = _aligner_of(model)
     rows, items = [], []
     for path in expand_inputs(args.paths):
@@ -245,7 +250,7 @@ def _predict_each(model, items, quiet):
 def cmd_evaluate(args):
     from ..metrics import age_report
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.quiet)
     X, y, meta = _load_data(args.data, args.limit, args.seed)
     y_pred, _ = _predict(model, X, args.quiet)
     print(age_report(y, y_pred, groups=_groups(meta)).to_markdown())
@@ -255,7 +260,7 @@ def cmd_report(args):
     from ..metrics import age_report
     from ..viz import write_report
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, args.quiet)
     X, y, meta = _load_data(args.data, args.limit, args.seed)
     y_pred, _ = _predict(model, X, args.quiet)
     embeddings = model.transform(X) if hasattr(model, "transform") else None

@@ -5,7 +5,7 @@ from imblearn.pipeline import Pipeline
 
 def make_age_pipeline(*, image_size=224, max_epochs=40, batch_size=64, device="auto", align=True,
                       detector="hog", equalize=False, attention=True, balance=True, knn=True,
-                      random_state=None, n_jobs=None, memory=None, verbose=1, net_params=None):
+                      random_state=None, n_jobs=None, memory=None, verbose=1, progress=False, net_params=None):
     """Build the skage pipeline: read → align → parse → balance → AgeNet → KNN refine.
 
     Parameters
@@ -37,6 +37,8 @@ def make_age_pipeline(*, image_size=224, max_epochs=40, batch_size=64, device="a
         Caches aligned chips so that ``GridSearchCV`` aligns each image once.
     verbose : int, default=1
         The network's training log; 0 is silent.
+    progress : bool, default=False
+        tqdm progress bars for alignment and for the batches of each training epoch.
     net_params : dict, optional
         Further :class:`skage.nn.AgeNet` parameters (e.g. ``backbone``, ``lr``,
         ``lambda_cb``), the same whether or not the net is wrapped by the KNN stage.
@@ -64,11 +66,17 @@ def make_age_pipeline(*, image_size=224, max_epochs=40, batch_size=64, device="a
     from ..sampling import AgeBinResampler
 
     if align:
-        first = FaceAligner(detector=detector, output_size=image_size, n_jobs=n_jobs, memory=memory)
+        first = FaceAligner(detector=detector, output_size=image_size, n_jobs=n_jobs, memory=memory,
+                            progress=progress)
     else:
         first = ImageLoader(image_size=image_size, n_jobs=n_jobs)
+    net_params = dict(net_params or {})
+    if progress:
+        from skorch.callbacks import ProgressBar
+
+        net_params["callbacks"] = [*net_params.get("callbacks", []), ("progress", ProgressBar())]
     net = AgeNet(attention=attention, max_epochs=max_epochs, batch_size=batch_size, device=device,
-                 random_state=random_state, verbose=verbose, **(net_params or {}))
+                 random_state=random_state, verbose=verbose, **net_params)
     return Pipeline([
         ("align", first),
         ("equalize", HistogramEqualizer() if equalize else "passthrough"),

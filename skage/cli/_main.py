@@ -21,14 +21,18 @@ class CLIError(Exception):
 # ---------------------------------------------------------------- helpers
 
 def _load_data(spec, limit=None, seed=0):
-    from ..datasets import load_dataset
+    from ..datasets import SkippedFileWarning, load_dataset
 
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            warnings.simplefilter("always", SkippedFileWarning)
             ds = load_dataset(spec)
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         raise CLIError(str(exc)) from None
+    for w in caught:  # only the skipped-file warnings are summarised; others pass through
+        if not issubclass(w.category, SkippedFileWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    caught = [w for w in caught if issubclass(w.category, SkippedFileWarning)]
     if caught:
         print(f"note: {len(caught)} file(s) in {spec} could not be parsed and were left out "
               f"(first: {caught[0].message})", file=sys.stderr)

@@ -10,3 +10,17 @@ def test_folders_globs_and_missing_names_all_give_rows(tmp_path):
                          str(tmp_path / "missing.jpg")])
     names = [p.rsplit("/", 1)[-1] for p in out]
     assert names == ["a.jpg", "b.jpg", "notes.txt", "c.png", "nothing-*.jpg", "missing.jpg"]
+
+
+def test_unparseable_dataset_files_are_reported_not_dropped_silently(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from skage.cli._main import _load_data
+
+    for name in ["30_0_0_1.jpg.chip.jpg", "abc_0_0_2.jpg.chip.jpg", "40_1_2_3.jpg.chip.jpg"]:
+        Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / name)
+    X, y, _ = _load_data(f"utkface:{tmp_path}")
+    assert y.tolist() == [30.0, 40.0]
+    err = capsys.readouterr().err
+    assert "1 file(s)" in err and "abc_0_0_2.jpg.chip.jpg" in err

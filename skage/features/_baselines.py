@@ -15,6 +15,15 @@ _SVR_C = 30.0
 _SVR_EPSILON = 1.0
 
 
+def _baseline(features, regressor):
+    """The shape every baseline shares: features → standard scaling → regressor."""
+    return Pipeline([("features", features), ("scale", StandardScaler()), ("regressor", regressor)])
+
+
+def _svr(C, epsilon):
+    return SVR(kernel="rbf", C=C, epsilon=epsilon, gamma="scale")
+
+
 def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=_SVR_C, epsilon=_SVR_EPSILON, n_jobs=None):
     """LBP histograms → standard scaling → RBF support vector regression.
 
@@ -42,11 +51,8 @@ def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=_SVR_C, epsilon=_
     >>> make_lbp_svr().named_steps["regressor"]
     SVR(C=30.0, epsilon=1.0)
     """
-    return Pipeline([
-        ("features", LBPFeatures(image_size=image_size, radius=radius, n_cells=n_cells, n_jobs=n_jobs)),
-        ("scale", StandardScaler()),
-        ("regressor", SVR(kernel="rbf", C=C, epsilon=epsilon, gamma="scale")),
-    ])
+    return _baseline(LBPFeatures(image_size=image_size, radius=radius, n_cells=n_cells, n_jobs=n_jobs),
+                     _svr(C, epsilon))
 
 
 def make_hog_svr(image_size=64, pixels_per_cell=8, orientations=9, C=_SVR_C, epsilon=_SVR_EPSILON, n_jobs=None):
@@ -76,12 +82,8 @@ def make_hog_svr(image_size=64, pixels_per_cell=8, orientations=9, C=_SVR_C, eps
     >>> make_hog_svr(image_size=32).named_steps["features"].image_size
     32
     """
-    return Pipeline([
-        ("features", HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations,
-                                 n_jobs=n_jobs)),
-        ("scale", StandardScaler()),
-        ("regressor", SVR(kernel="rbf", C=C, epsilon=epsilon, gamma="scale")),
-    ])
+    hog = HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations, n_jobs=n_jobs)
+    return _baseline(hog, _svr(C, epsilon))
 
 
 def make_hog_tree(image_size=64, pixels_per_cell=8, orientations=9, max_depth=8, min_samples_leaf=10,
@@ -114,10 +116,6 @@ def make_hog_tree(image_size=64, pixels_per_cell=8, orientations=9, max_depth=8,
     >>> make_hog_tree(random_state=0).named_steps["regressor"].max_depth
     8
     """
-    return Pipeline([
-        ("features", HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations,
-                                 n_jobs=n_jobs)),
-        ("scale", StandardScaler()),
-        ("regressor", DecisionTreeRegressor(max_depth=max_depth, min_samples_leaf=min_samples_leaf,
-                                            random_state=random_state)),
-    ])
+    hog = HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations, n_jobs=n_jobs)
+    return _baseline(hog, DecisionTreeRegressor(max_depth=max_depth, min_samples_leaf=min_samples_leaf,
+                                                random_state=random_state))

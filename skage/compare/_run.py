@@ -14,25 +14,97 @@ ROW_TITLES = {
     "lbp_svr": "LBP+SVR",
     "hog_svr": "HOG+SVR",
     "hog_tree": "HOG+tree",
-    "knn_only": "KNN-only (HOG)",
+    "knn_hog": "KNN-only (HOG)",
     "cnn_only": "CNN-only",
+    "knn_only": "KNN-only (CNN embeddings)",
     "balanced": "+balanced",
+    "cb_loss": "+class-balanced loss",
     "attention": "+parsing attention",
+    "knn_loss": "+KNN loss",
     "full": "+KNN = full",
+    "dlib_full": "full, dlib backbone",
 }
-DEFAULT_ROWS = ("lbp_svr", "hog_svr", "knn_only", "cnn_only", "balanced", "attention", "full")
+DEFAULT_ROWS = ("lbp_svr", "hog_svr", "cnn_only", "knn_only", "balanced", "cb_loss", "attention", "knn_loss",
+                "full")
 
-# Each deep row is make_age_pipeline with one more stage switched on.
-_DEEP_SWITCHES = {
-    "cnn_only": dict(balance=False, attention=False, knn=False),
-    "balanced": dict(balance=True, attention=False, knn=False),
-    "attention": dict(balance=True, attention=True, knn=False),
-    "full": dict(balance=True, attention=True, knn=True),
+#: Deep rows: ``make_age_pipeline`` switches and ``AgeNet`` parameters. Each row adds one thing to
+#: the row before it. CNN-only keeps the Gaussian-label cross-entropy with equal weights
+#: (``cb_beta=0``) rather than dropping it (``lambda_cb=0``): it is the loss the bare reference
+#: trains with, and "+class-balanced loss" then changes the weights alone.
+DEEP_ROWS = {
+    "cnn_only": (dict(balance=False, attention=False, knn=False), dict(cb_beta=0.0, gamma_knn=0.0)),
+    "balanced": (dict(balance=True, attention=False, knn=False), dict(cb_beta=0.0, gamma_knn=0.0)),
+    "cb_loss": (dict(balance=True, attention=False, knn=False), dict(gamma_knn=0.0)),
+    "attention": (dict(balance=True, attention=True, knn=False), dict(gamma_knn=0.0)),
+    "knn_loss": (dict(balance=True, attention=True, knn=False), {}),
+    # Hook for the pretrained dlib face-recognition backbone; built only where skage.nn offers it.
+    "dlib_full": (dict(balance=True, attention=True, knn=False), dict(backbone="dlib_resnet")),
+}
+
+#: Rows that put KNN refinement on another row's trained network, frozen: row -> (base row,
+#: KNNAgeRefiner parameters). Fitting them only builds the neighbour index, so they differ from
+#: their base row by the refinement alone. KNN-only searches the CNN-only net's embeddings and
+#: uses the neighbours' age alone (``blend=1``).
+REFINED_ROWS = {
+    "knn_only": ("cnn_only", dict(blend=1.0)),
+    "full": ("knn_loss", {}),
+    "dlib_full": ("dlib_full", {}),
 }
 
 
-def make_row_estimator(row, pipeline_params=None, n_jobs=None):
-    """An unfitted estimator for one row of the table."""
+def _backbone_available(name):
+    from ..nn import _module
+
+    return name in getattr(_module, "BACKBONES", ())
+
+
+def available_rows():
+    """Row keys this installation can build (the dlib backbone row only where ``skage.nn`` has it)."""
+    return [row for row in ROW_TITLES if row != "dlib_full" or _backbone_available("dlib_resnet")]
+
+
+def train_bin_counts(y):
+    """Training samples per default age bin: the ``cb_counts`` of the deep rows."""
+    from ..metrics import DEFAULT_AGE_BINS, age_bin_indices
+
+    return np.bincount(age_bin_indices(np.asarray(y, dtype=float)), minlength=len(DEFAULT_AGE_BINS))
+
+
+def deep_row_params(row, pipeline_params=None, train_ages=None):
+    """``make_age_pipeline`` keyword arguments of a deep row (its network unwrapped, ``knn=False``).
+
+    Parameters
+    ----------
+    row : str
+        A key of :data:`DEEP_ROWS`.
+    pipeline_params : dict, optional
+        Shared options (image size, epochs, device, ``net_params`` ...); the
+        row's own switches and network parameters win.
+    train_ages : array-like, optional
+        The training ages before any resampling; they become ``cb_counts`` so
+        that class-balanced weights are computed from the distribution the
+        resampler balances, not from its balanced output (where they would
+        all be 1).
+
+    Returns
+    -------
+    params : dict
+    """
+    switches, net = DEEP_ROWS[row]
+    params = dict(pipeline_params or {})
+    net_params = {**(params.pop("net_params", None) or {}), **net}
+    if train_ages is not None:
+        net_params["cb_counts"] = train_bin_counts(train_ages)
+    return {**params, **switches, "net_params": net_params}
+
+
+def make_row_estimator(row, pipeline_params=None, n_jobs=None, train_ages=None):
+    """An unfitted estimator for one row of the table.
+
+    A refined row (:data:`REFINED_ROWS`) built on its own trains its base
+    row's network inside the refiner; :func:`run_comparison` instead reuses
+    the base row's trained network.
+    """
     from .. import features
 
     if row == "lbp_svr":
@@ -41,7 +113,7 @@ def make_row_estimator(row, pipeline_params=None, n_jobs=None):
         return features.make_hog_svr(n_jobs=n_jobs)
     if row == "hog_tree":
         return features.make_hog_tree(n_jobs=n_jobs)
-    if row == "knn_only":
+    if row == "knn_hog":
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -49,27 +121,36 @@ def make_row_estimator(row, pipeline_params=None, n_jobs=None):
 
         return make_pipeline(features.HOGFeatures(n_jobs=n_jobs), StandardScaler(),
                              KNNAgeRefiner(estimator=None, n_neighbors=10, metric="euclidean"))
-    if row in _DEEP_SWITCHES:
+    if row == "dlib_full" and not _backbone_available("dlib_resnet"):
+        raise ValueError("row 'dlib_full' needs AgeNet(backbone='dlib_resnet'), which this skage.nn does not offer")
+    if row in DEEP_ROWS or row in REFINED_ROWS:
         from ..pipeline import make_age_pipeline
 
-        return make_age_pipeline(**{**(pipeline_params or {}), **_DEEP_SWITCHES[row]})
+        base, refiner_params = REFINED_ROWS.get(row, (row, None))
+        pipe = make_age_pipeline(**deep_row_params(base, pipeline_params, train_ages))
+        if refiner_params is not None:
+            from ..refine import KNNAgeRefiner
+
+            pipe.steps[-1] = ("model", KNNAgeRefiner(estimator=pipe.steps[-1][1], **refiner_params))
+        return pipe
     raise ValueError(f"unknown comparison row {row!r}; choose from {list(ROW_TITLES)}")
 
 
-def _knn_on_top(fitted_attention_pipeline):
-    """The 'full' row as the ablation means it: the +attention row's trained net plus KNN refinement.
+def refine_fitted(fitted_pipeline, **refiner_params):
+    """A pipeline that adds KNN refinement to a fitted pipeline's network, frozen.
 
-    The net is frozen (fitting the new pipeline only builds the neighbour index),
-    so the +KNN row differs from the +attention row by the refinement alone.
+    The net is wrapped in :class:`sklearn.frozen.FrozenEstimator` (fitting the
+    new pipeline only builds the neighbour index), so the result differs from
+    ``fitted_pipeline`` by the refinement alone.
     """
     from sklearn.base import clone
     from sklearn.frozen import FrozenEstimator
 
     from ..refine import KNNAgeRefiner
 
-    name, net = fitted_attention_pipeline.steps[-1]
-    pipe = clone(fitted_attention_pipeline)
-    pipe.steps[-1] = (name, KNNAgeRefiner(estimator=FrozenEstimator(net)))
+    name, net = fitted_pipeline.steps[-1]
+    pipe = clone(fitted_pipeline)
+    pipe.steps[-1] = (name, KNNAgeRefiner(estimator=FrozenEstimator(net), **refiner_params))
     return pipe
 
 
@@ -134,10 +215,11 @@ def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_
     X_train, X_test = _take(X, train), _take(X, test)
     records, predictions, fitted = [], {}, {}
     for row in rows:
-        if row == "full" and "attention" in fitted:
-            model = _knn_on_top(fitted["attention"])
+        base, refiner_params = REFINED_ROWS.get(row, (None, None))
+        if base in fitted and base != row:
+            model = refine_fitted(fitted[base], **refiner_params)
         else:
-            model = make_row_estimator(row, pipeline_params, n_jobs)
+            model = make_row_estimator(row, pipeline_params, n_jobs, train_ages=y[train])
         log(f"[{ROW_TITLES[row]}] fitting on {len(train)} faces ...")
         t0 = time.perf_counter()
         model.fit(X_train, y[train])

@@ -11,13 +11,13 @@ computes its 128-d descriptors in batches.
 from ._data import ChipDataset, augment_batch, to_model_input
 from ._dlib_file import DlibFileError, DlibLayer, read_dlib_net
 from ._dlib_resnet import DlibFaceResNet, dlib_descriptors
-from ._estimator import AgeNet
-from ._loss import AgeLoss, effective_number_weights
+from ._estimator import AgeNet, cpu_supports_bf16
+from ._loss import AgeLoss, effective_number_weights, effective_number_weights_from_counts
 from ._module import AgeResNet, RegionAttention
 from ._visualize import attention_maps, grad_cam, plot_attention_grid, plot_grad_cam
 
 __all__ = [
     "AgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
-    "effective_number_weights", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
+    "effective_number_weights", "effective_number_weights_from_counts", "cpu_supports_bf16", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
     "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError",
 ]

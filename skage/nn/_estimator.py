@@ -1,7 +1,10 @@
 """AgeNet: the skorch estimator around AgeResNet and AgeLoss."""
 
+import functools
 import inspect
 import os
+import re
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -16,14 +19,14 @@ from skorch.utils import is_dataset
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
-from ..metrics import check_ages
+from ..metrics import DEFAULT_AGE_BINS, age_bin_indices, check_ages
 from ._data import ChipDataset, collate_chips, to_model_input
-from ._loss import AgeLoss, effective_number_weights
+from ._loss import AgeLoss, effective_number_weights, effective_number_weights_from_counts
 from ._module import AgeResNet
 
 # Top-level parameters handed to the module / criterion when they are built
 # (only those the class's __init__ accepts, so custom modules keep working).
-_MODULE_PARAMS = ("attention", "attention_layers", "head", "backbone", "weights", "max_age")
+_MODULE_PARAMS = ("attention", "attention_layers", "head", "backbone", "weights", "max_age", "freeze_stages")
 _CRITERION_PARAMS = ("head", "max_age", "label_sigma", "lambda_cb", "gamma_knn")
 _AMP_VALUES = ("auto", True, False)
 
@@ -37,6 +40,26 @@ def _accepted_kwargs(cls, kwargs):
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return dict(kwargs)
     return {k: v for k, v in kwargs.items() if k in params}
+
+
+@functools.cache
+def cpu_supports_bf16():
+    """True when this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX on x86, BF16 on Arm).
+
+    Without it bf16 is emulated and autocast would slow training down, so
+    ``AgeNet(amp="auto")`` trains in fp32 there.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        info = ""
+    if re.search(r"^(flags|Features)\s*:", info, re.MULTILINE):
+        return bool(re.search(r"\b(avx512_bf16|amx_bf16|bf16)\b", info))
+    try:  # no /proc/cpuinfo (macOS, Windows): ask oneDNN
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def _has_age_distribution(net):
@@ -79,10 +102,21 @@ class AgeNet(RegressorMixin, NeuralNet):
     head : {"dex", "regression"}, default="dex"
         DEX classification over ages ``0..max_age`` (prediction = expected
         age) or a single regressed age.
-    backbone : {"resnet50", "resnet18"}, default="resnet50"
+    backbone : {"resnet50", "resnet18", "dlib_resnet"}, default="resnet50"
         ResNet-18 exists for quick CPU experiments and tests.
-    weights : None, "imagenet" or path, default=None
-        Backbone initialisation, see :class:`AgeResNet`.
+        ``"dlib_resnet"`` is dlib's face-recognition ResNet, pretrained on
+        faces (:class:`DlibFaceResNet`): feed it 150-px chips in dlib's
+        chip geometry; it fine-tunes on a CPU.
+    weights : None, "random", "imagenet" or path, default=None
+        Backbone initialisation, see :class:`AgeResNet`; None is random for
+        the torchvision ResNets and dlib's face weights for ``"dlib_resnet"``.
+    backbone_lr_scale : float, default=1.0
+        Learning rate of the backbone's weights as a fraction of ``lr``
+        (the attention blocks and the head train at ``lr``); e.g. 0.1 to
+        fine-tune a pretrained backbone gently.
+    freeze_stages : int, default=0
+        How many of the backbone's first stages (``stem``, ``layer1`` ..
+        ``layer4``) are not trained.
     max_age : int, default=100
         Largest age class of the DEX head (``max_age + 1`` classes).
     label_sigma : float, default=3.0
@@ -93,6 +127,16 @@ class AgeNet(RegressorMixin, NeuralNet):
         Weight γ of the KNN-consistency term (see :class:`AgeLoss`).
     cb_beta : float, default=0.999
         β of the effective number of samples per age bin, Cui et al. (2019).
+    cb_counts : array-like of shape (n_bins,) or None, default=None
+        Training samples per age bin of ``skage.metrics.DEFAULT_AGE_BINS``
+        from which the class-balanced weights are computed; ``None`` counts
+        the ages passed to ``fit``. Behind a resampler
+        (:class:`skage.sampling.AgeBinResampler`) those ages are already
+        balanced and every weight would be 1, silently turning the weighting
+        off: pass the counts *before* resampling (the resampler's
+        ``bin_counts_``, or ``np.bincount(age_bin_indices(y_train))``), as
+        :func:`skage.compare.run_comparison` does. ``fit`` warns when the
+        weights cancel this way.
     augment : bool, default=True
         Augment training batches (validation and prediction never are).
     aug_rotation : float, default=10.0
@@ -105,8 +149,10 @@ class AgeNet(RegressorMixin, NeuralNet):
         Side of the random crop (as a fraction of the chip) that is resized
         back to full size.
     amp : {"auto", True, False}, default="auto"
-        bfloat16 autocast. ``"auto"``: on CUDA for training and prediction,
-        on CPU for prediction only; ``True``: always; ``False``: never.
+        bfloat16 autocast. ``"auto"``: on CUDA, and on CPUs with native
+        bf16 arithmetic (:func:`cpu_supports_bf16`; about twice the fp32
+        training speed there), for training and prediction; on other CPUs for
+        prediction only. ``True``: always; ``False``: fp32 throughout.
     lr_schedule : {"cosine", None}, default="cosine"
         Adds an ``lr_scheduler`` callback (cosine annealing over
         ``max_epochs``); replace or drop it with ``callbacks__lr_scheduler``.
@@ -182,11 +228,14 @@ class AgeNet(RegressorMixin, NeuralNet):
             head="dex",
             backbone="resnet50",
             weights=None,
+            backbone_lr_scale=1.0,
+            freeze_stages=0,
             max_age=100,
             label_sigma=3.0,
             lambda_cb=1.0,
             gamma_knn=0.1,
             cb_beta=0.999,
+            cb_counts=None,
             augment=True,
             aug_rotation=10.0,
             aug_brightness=0.2,
@@ -209,11 +258,14 @@ class AgeNet(RegressorMixin, NeuralNet):
         self.head = head
         self.backbone = backbone
         self.weights = weights
+        self.backbone_lr_scale = backbone_lr_scale
+        self.freeze_stages = freeze_stages
         self.max_age = max_age
         self.label_sigma = label_sigma
         self.lambda_cb = lambda_cb
         self.gamma_knn = gamma_knn
         self.cb_beta = cb_beta
+        self.cb_counts = cb_counts
         self.augment = augment
         self.aug_rotation = aug_rotation
         self.aug_brightness = aug_brightness
@@ -272,7 +324,8 @@ class AgeNet(RegressorMixin, NeuralNet):
 
     def _autocast(self, training):
         device_type = torch.device(self.device).type
-        enabled = self.amp is True or (self.amp == "auto" and (device_type == "cuda" or not training))
+        native = device_type == "cuda" or (device_type == "cpu" and cpu_supports_bf16())
+        enabled = self.amp is True or (self.amp == "auto" and (native or not training))
         return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=enabled)
 
     # -------------------------------------------------------- input checking
@@ -314,6 +367,8 @@ class AgeNet(RegressorMixin, NeuralNet):
     def _check_params(self):
         if self.amp not in _AMP_VALUES:
             raise ValueError(f"amp must be one of {_AMP_VALUES}, got {self.amp!r}")
+        if not (isinstance(self.backbone_lr_scale, (int, float)) and self.backbone_lr_scale > 0):
+            raise ValueError(f"backbone_lr_scale must be a number > 0, got {self.backbone_lr_scale!r}")
         if self.early_stopping and not self.train_split:
             raise ValueError("early_stopping needs a validation set: set train_split, e.g. ValidSplit(0.1)")
         low, high = self.aug_scale
@@ -362,6 +417,24 @@ class AgeNet(RegressorMixin, NeuralNet):
             "criterion", _CRITERION_PARAMS, {"bin_weights": getattr(self, "bin_weights_", None)})
         self.criterion_ = cls(**kwargs)
         return self
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """skorch's param groups, with the backbone's share at ``lr * backbone_lr_scale`` and frozen weights left out."""
+        named_parameters = [(name, p) for name, p in named_parameters if p.requires_grad]
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        scale = self.backbone_lr_scale
+        if prefix != "optimizer" or scale == 1 or not hasattr(self, "module_"):
+            return args, kwargs
+        in_backbone = {id(p) for name, p in self.module_.named_parameters() if name.startswith("backbone.")}
+        groups = []
+        for group in args[0]:
+            backbone = [p for p in group["params"] if id(p) in in_backbone]
+            rest = [p for p in group["params"] if id(p) not in in_backbone]
+            if rest:
+                groups.append({**group, "params": rest})
+            if backbone:
+                groups.append({**group, "params": backbone, "lr": group.get("lr", kwargs["lr"]) * scale})
+        return (groups,) + tuple(args[1:]), kwargs
 
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
@@ -432,7 +505,26 @@ class AgeNet(RegressorMixin, NeuralNet):
 
     def _fit_data_attributes(self, X, y):
         self.n_regions_ = X.shape[3] - 3
-        self.bin_weights_ = effective_number_weights(y, beta=self.cb_beta)
+        if self.cb_counts is None:
+            counts = np.bincount(age_bin_indices(y), minlength=len(DEFAULT_AGE_BINS))
+            present = counts[counts > 0]
+            if (self.lambda_cb > 0 and self.cb_beta > 0 and len(present) > 1
+                    and (present.max() - present.min()) <= 0.01 * present.max()):
+                warnings.warn(
+                    "the training ages are (near) equally spread over the age bins, so every class-balanced "
+                    "weight is 1 and the weighting does nothing; behind a resampler, pass the bin counts "
+                    "before resampling as cb_counts", UserWarning, stacklevel=3)
+            self.bin_weights_ = effective_number_weights(y, beta=self.cb_beta)
+        else:
+            counts = np.asarray(self.cb_counts, dtype=float)
+            if counts.shape != (len(DEFAULT_AGE_BINS),):
+                raise ValueError(f"cb_counts must hold one count per age bin ({len(DEFAULT_AGE_BINS)}), "
+                                 f"got shape {counts.shape}")
+            weights = effective_number_weights_from_counts(counts, beta=self.cb_beta)
+            # Scaled to average 1 over the ages actually trained on, as without cb_counts, so that
+            # the loss keeps the scale of an unweighted one.
+            seen = weights[age_bin_indices(y)].mean()
+            self.bin_weights_ = weights / seen if seen > 0 else weights
 
     def fit(self, X, y, **fit_params):
         """Build the network for ``X`` and train it.
@@ -486,6 +578,8 @@ class AgeNet(RegressorMixin, NeuralNet):
                     self._initialize_optimizer(reason="Re-initializing optimizer.")
                 elif set(params) & set(_CRITERION_PARAMS):
                     self._initialize_criterion(reason="Re-initializing criterion.")
+                    self._initialize_optimizer(reason="Re-initializing optimizer.")
+                elif "backbone_lr_scale" in params:
                     self._initialize_optimizer(reason="Re-initializing optimizer.")
         return self
 

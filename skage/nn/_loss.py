@@ -38,10 +38,38 @@ def effective_number_weights(y, bins=None, beta=0.999):
     >>> effective_number_weights([5, 5, 5, 25], bins=[0, 11, 21], beta=0.9).round(2).tolist()
     [0.7, 0.0, 1.9]
     """
+    edges = check_bins(bins)
+    return effective_number_weights_from_counts(np.bincount(age_bin_indices(y, edges), minlength=len(edges)), beta)
+
+
+def effective_number_weights_from_counts(counts, beta=0.999):
+    """:func:`effective_number_weights` from the number of training samples per bin.
+
+    Use it when the ages at hand are not the distribution to balance, e.g.
+    behind a resampler, whose output is already balanced (every weight would
+    be 1): pass the counts from before resampling.
+
+    Parameters
+    ----------
+    counts : array-like of shape (n_bins,)
+        Non-negative sample counts, not all zero.
+    beta : float in [0, 1), default=0.999
+
+    Returns
+    -------
+    weights : ndarray of shape (n_bins,)
+
+    Examples
+    --------
+    >>> from skage.nn import effective_number_weights_from_counts
+    >>> effective_number_weights_from_counts([3, 0, 1], beta=0.9).round(2).tolist()
+    [0.7, 0.0, 1.9]
+    """
     if not 0 <= beta < 1:
         raise ValueError(f"beta must be in [0, 1), got {beta!r}")
-    edges = check_bins(bins)
-    counts = np.bincount(age_bin_indices(y, edges), minlength=len(edges)).astype(float)
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts < 0) or counts.sum() <= 0:
+        raise ValueError(f"counts must be non-negative sample counts per bin, not all zero; got {counts.tolist()!r}")
     weights = np.zeros_like(counts)
     seen = counts > 0
     weights[seen] = (1 - beta) / (1 - beta ** counts[seen])

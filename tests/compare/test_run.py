@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skage.compare import run_comparison
+from skage.compare import deep_row_params, make_row_estimator, run_comparison, split_indices, train_bin_counts
 from skage.datasets import make_synthetic_faces
 
 
@@ -13,7 +13,7 @@ def faces():
 
 def test_handcrafted_rows_write_table_and_plot(faces, tmp_path):
     lines = []
-    table = run_comparison(faces.images, faces.y, faces.metadata, rows=["lbp_svr", "hog_svr", "knn_only"],
+    table = run_comparison(faces.images, faces.y, faces.metadata, rows=["lbp_svr", "hog_svr", "knn_hog"],
                            split="stratified", test_size=0.3, random_state=0, out_dir=tmp_path, log=lines.append)
     assert table["model"].tolist() == ["LBP+SVR", "HOG+SVR", "KNN-only (HOG)"]
     for col in ["mae", "cmae", "acc@5", "bias", "mae[0-10]", "gap[gender]", "gap[race]", "dir_few", "fit_s",
@@ -26,17 +26,63 @@ def test_handcrafted_rows_write_table_and_plot(faces, tmp_path):
     assert (tmp_path / "per_bin_mae.png").stat().st_size > 5000
 
 
-def test_full_row_reuses_the_attention_net(faces):
-    params = dict(image_size=32, max_epochs=1, batch_size=8, device="cpu", align=False, random_state=0, verbose=0,
-                  net_params={"backbone": "resnet18"})
-    table, models = run_comparison(faces.images, faces.y, rows=["attention", "full"], pipeline_params=params,
+DEEP = dict(image_size=32, max_epochs=1, batch_size=8, device="cpu", align=False, random_state=0, verbose=0,
+            net_params={"backbone": "resnet18"})
+
+
+def test_full_row_reuses_the_knn_loss_net(faces):
+    table, models = run_comparison(faces.images, faces.y, rows=["knn_loss", "full"], pipeline_params=DEEP,
                                    log=None, return_models=True)
-    assert table["model"].tolist() == ["+parsing attention", "+KNN = full"]
+    assert table["model"].tolist() == ["+KNN loss", "+KNN = full"]
     assert np.isfinite(table["mae"]).all()
-    # +KNN differs from +attention by the refinement alone: same trained net, frozen.
-    attention_net = models["attention"].named_steps["model"]
+    # +KNN differs from +KNN loss by the refinement alone: same trained net, frozen.
+    knn_loss_net = models["knn_loss"].named_steps["model"]
     refiner = models["full"].named_steps["model"]
-    assert refiner.estimator_.estimator is attention_net
+    assert refiner.estimator_.estimator is knn_loss_net
+    assert knn_loss_net.gamma_knn > 0
+
+
+def test_knn_only_searches_the_cnn_embeddings(faces):
+    table, models = run_comparison(faces.images, faces.y, rows=["cnn_only", "knn_only"], pipeline_params=DEEP,
+                                   log=None, return_models=True)
+    assert table["model"].tolist() == ["CNN-only", "KNN-only (CNN embeddings)"]
+    cnn = models["cnn_only"].named_steps["model"]
+    refiner = models["knn_only"].named_steps["model"]
+    assert refiner.estimator_.estimator is cnn and refiner.blend == 1.0
+    # The index holds the CNN's embeddings (512-d for ResNet-18), not HOG features.
+    assert refiner.index_.n_features_in_ == 512
+
+
+def test_knn_only_alone_trains_its_own_cnn():
+    pipe = make_row_estimator("knn_only", DEEP)
+    refiner = pipe.named_steps["model"]
+    assert refiner.blend == 1.0 and refiner.estimator.attention is False
+    assert pipe.named_steps["balance"] == "passthrough"
+
+
+def test_rows_differ_by_one_thing():
+    keys = ["cnn_only", "balanced", "cb_loss", "attention", "knn_loss"]
+    params = [deep_row_params(row, DEEP) for row in keys]
+    for before, after in zip(params, params[1:]):
+        flat = lambda p: {**{k: v for k, v in p.items() if k != "net_params"}, **p["net_params"]}
+        a, b = flat(before), flat(after)
+        changed = {k for k in a.keys() | b.keys() if str(a.get(k)) != str(b.get(k))}
+        assert len(changed) == 1, (after, changed)
+    assert params[0]["net_params"]["cb_beta"] == 0 and params[0]["net_params"]["gamma_knn"] == 0
+
+
+def test_class_balanced_weights_come_from_the_distribution_before_resampling(faces):
+    ages = np.array(faces.y)
+    _, models = run_comparison(faces.images, ages, rows=["balanced", "cb_loss"], pipeline_params=DEEP,
+                               log=None, return_models=True)
+    balanced, cb = (models[r].named_steps["model"] for r in ("balanced", "cb_loss"))
+    # +balanced keeps equal weights; +class-balanced loss weights the bins although the net was
+    # trained on resampled (equal-count) bins, where counting its own input would give all ones.
+    np.testing.assert_allclose(balanced.bin_weights_[balanced.bin_weights_ > 0], 1.0)
+    seen = cb.bin_weights_[cb.bin_weights_ > 0]
+    assert seen.max() / seen.min() > 1.5
+    train, _ = split_indices(ages, "random", 0.3, 0)
+    np.testing.assert_array_equal(cb.cb_counts, train_bin_counts(ages[train]))
 
 
 def test_unknown_row_fails_before_any_fitting(faces):

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import mean_absolute_error
 
 from ._bins import age_bin_indices, age_bin_labels, check_ages, check_bins
 
@@ -89,19 +90,28 @@ def _group_name(value):
 def group_mae(y_true, y_pred, groups):
     """MAE per group value (e.g. gender or race); NaN group labels form no group.
 
+    The disaggregation is :class:`fairlearn.metrics.MetricFrame`'s;
+    :func:`skage.metrics.fairness_audit` goes further (intersections,
+    age-standardised errors, bootstrap intervals, an ``"unknown"`` group).
+
     Returns
     -------
     table : DataFrame with columns ``group``, ``n``, ``mae``
     """
+    from fairlearn.metrics import MetricFrame, count
+
     y_true, y_pred = _check_pair(y_true, y_pred)
     groups = pd.Series(np.asarray(groups, dtype=object).reshape(-1))
     if len(groups) != len(y_true):
         raise ValueError(f"groups has {len(groups)} entries but y_true has {len(y_true)}")
-    err = pd.Series(np.abs(y_true - y_pred))
-    known = groups.notna()
-    table = err[known].groupby(groups[known].map(_group_name)).agg(["size", "mean"]).reset_index()
-    table.columns = ["group", "n", "mae"]
-    return table
+    known = groups.notna().to_numpy()
+    if not known.any():
+        return pd.DataFrame({"group": pd.Series(dtype=str), "n": pd.Series(dtype=int), "mae": pd.Series(dtype=float)})
+    frame = MetricFrame(metrics={"n": count, "mae": mean_absolute_error}, y_true=y_true[known],
+                        y_pred=y_pred[known], sensitive_features=groups[known].map(_group_name).rename("group"))
+    table = frame.by_group.reset_index()
+    table["n"] = table["n"].astype(int)
+    return table[["group", "n", "mae"]]
 
 
 @dataclass

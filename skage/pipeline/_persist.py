@@ -1,59 +1,273 @@
-"""Saving and loading trained pipelines with a version stamp."""
+"""Saving and loading trained pipelines as data: skops + safetensors in one checksummed zip file.
+
+A model file is a zip archive of
+
+- ``skage-model.json``: format, versions, free-form info, and the SHA-256 of every other member;
+- ``estimator.skops``: the estimator tree (``skops.io``), with each skorch network replaced by its
+  parameters and learned attributes, and each pynndescent index by its embeddings;
+- ``weights.safetensors``: the networks' tensors (``safetensors``), float32 or float16;
+- ``training.pt`` (only with ``for_training=True``): optimizer state, read back with
+  ``torch.load(weights_only=True)``.
+
+Nothing in it is code: loading resolves type names against :data:`TRUSTED_PREFIXES`
+(``skops.io.loads(trusted=...)``) and never unpickles. Pickles (``joblib.dump``, files of
+skage 0.1) are read only with ``trusted=True``.
+"""
 
 import datetime as _dt
+import hashlib
+import io
+import json
+import zipfile
 from pathlib import Path
 
-import joblib
-
 from .. import __version__
+from ._records import UnsupportedObjectError, swap_in, swap_out
+from ._trust import TRUSTED_PREFIXES, trusted_types
 
 _FORMAT = "skage-model"
+_FORMAT_VERSION = 1
+_MANIFEST = "skage-model.json"
+_TREE, _WEIGHTS, _TRAINING = "estimator.skops", "weights.safetensors", "training.pt"
+_DTYPES = ("float32", "float16")
+# First bytes of pickles (protocol 2+) and of joblib's compressed pickles (zlib, gzip, bz2, xz, lzma, lz4).
+_PICKLE_MAGIC = (b"\x80", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00", b"\x04\x22\x4d\x18")
+
+__all__ = ["ModelFileError", "TRUSTED_PREFIXES", "load_model", "save_model"]
 
 
 class ModelFileError(ValueError):
-    """A model file is missing, not a skage model, or from an incompatible version."""
+    """A model file is missing, corrupted, unsafe, not a skage model, or from an incompatible version."""
 
 
 def _major_minor(version):
     return tuple(str(version).split(".")[:2])
 
 
-def save_model(estimator, path, **info):
-    """Save a fitted estimator with the skage version and free-form ``info``.
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
 
-    Plain ``joblib.dump(pipeline, path)`` works too; this adds a stamp so that
-    :func:`load_model` can refuse files from an incompatible release clearly.
+
+def _versions():
+    import safetensors
+    import skops
+    import sklearn
+    import torch
+
+    return {"skage": __version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__,
+            "skops": skops.__version__, "safetensors": safetensors.__version__}
+
+
+def save_model(estimator, path, *, dtype="float32", for_training=False, **info):
+    """Save a fitted estimator as data (no pickle): skops tree, safetensors weights, checksums.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Any skage pipeline or scikit-learn estimator built from the trusted
+        packages (:data:`skage.pipeline.TRUSTED_PREFIXES`); skorch networks
+        are stored as parameters plus weights.
+    path : str or path-like
+        File to write (parent folders are created). The content decides the
+        format, not the suffix; ``.skage`` is a good one.
+    dtype : {"float32", "float16"}, default="float32"
+        Precision of the stored network weights. ``"float16"`` halves the
+        file; loaded weights are float32 again, and ages move by a small
+        fraction of a year.
+    for_training : bool, default=False
+        Also store the optimizer state, to continue training with
+        ``partial_fit`` after loading. Without it, the file holds what
+        prediction needs: no optimizer, scheduler or callback state.
+    **info
+        Free-form JSON-serialisable notes (data set, options...), returned by
+        ``load_model(..., return_info=True)``.
+
+    Returns
+    -------
+    path : Path
+
+    Raises
+    ------
+    ModelFileError
+        If the estimator holds something the format cannot store as data (a
+        torch module outside a skorch network, an object from another
+        package). ``joblib.dump`` then still works, read back with
+        ``load_model(path, trusted=True)``.
 
     Examples
     --------
     >>> from sklearn.dummy import DummyRegressor
     >>> from skage.pipeline import load_model, save_model
     >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "m.joblib")
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.skage")
     >>> _ = save_model(DummyRegressor().fit([[0]], [30]), path, data="toy")
     >>> load_model(path).predict([[1]]).tolist()
     [30.0]
     """
-    payload = {"format": _FORMAT, "skage_version": __version__,
-               "saved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-               "info": info, "estimator": estimator}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(payload, path)
-    return Path(path)
+    import skops.io as sio
+    import torch
+    from safetensors.torch import save as save_tensors
+
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
+    try:
+        tree, tensors, training = swap_out(estimator, dtype=getattr(torch, dtype), for_training=for_training)
+    except UnsupportedObjectError as exc:
+        raise ModelFileError(f"cannot save {type(estimator).__name__} as data: {exc}") from None
+    members = {_TREE: sio.dumps(tree), _WEIGHTS: save_tensors(tensors)}
+    _, refused = trusted_types(sio.get_untrusted_types(data=members[_TREE]))
+    if refused:  # fail now rather than when someone loads the file
+        raise ModelFileError(f"cannot save {type(estimator).__name__} as data: it holds {_describe(refused)}; "
+                             "use joblib.dump and load_model(..., trusted=True) for such models")
+    if for_training:
+        buffer = io.BytesIO()
+        torch.save(training, buffer)
+        members[_TRAINING] = buffer.getvalue()
+    manifest = {"format": _FORMAT, "format_version": _FORMAT_VERSION, "skage_version": __version__,
+                "saved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "dtype": dtype, "for_training": bool(for_training), "versions": _versions(),
+                "info": json.loads(json.dumps(info, default=str)),
+                "sha256": {name: _sha256(data) for name, data in members.items()}}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    with zipfile.ZipFile(tmp, "w") as zf:
+        zf.writestr(_MANIFEST, json.dumps(manifest, indent=1), compress_type=zipfile.ZIP_DEFLATED)
+        for name, data in members.items():
+            # Weights hardly compress; storing them keeps saving and loading fast.
+            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED if name == _WEIGHTS else zipfile.ZIP_DEFLATED)
+    tmp.replace(path)  # a crash mid-write never leaves a half model under the real name
+    return path
 
 
-def load_model(path, return_info=False):
-    """Load an estimator written by :func:`save_model` (or a plain joblib dump).
+def _describe(refused):
+    return "; ".join(f"{name} ({reason})" for name, reason in sorted(refused.items()))
+
+
+def load_model(path, return_info=False, trusted=False):
+    """Load an estimator written by :func:`save_model`, without running code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+    return_info : bool, default=False
+        Also return the manifest: ``info`` given to ``save_model`` plus
+        ``skage_version``, ``saved``, ``dtype``, ``for_training``, ``versions``.
+    trusted : bool, default=False
+        Also read pickles (``joblib.dump`` files, models saved by skage 0.1).
+        Unpickling runs whatever code the file names: only for files you
+        made or fully trust. Safe-format files never need it.
+
+    Returns
+    -------
+    estimator : estimator
+    info : dict
+        Only with ``return_info=True``.
 
     Raises
     ------
     ModelFileError
-        If the file is missing, unreadable, or was written by a skage release
-        with another major.minor version.
+        If the file is missing, corrupted (checksum mismatch), a pickle and
+        ``trusted`` is False, names types outside the trusted packages, or
+        was written by a skage release with another major.minor version.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from skage.pipeline import load_model, save_model
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "ridge.skage")
+    >>> _ = save_model(Ridge().fit([[0], [1]], [20, 40]), path)
+    >>> model, info = load_model(path, return_info=True)
+    >>> model.predict([[0.5]]).round(1).tolist(), info["dtype"]
+    ([30.0], 'float32')
     """
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if zipfile.is_zipfile(path):
+        return _load_safe(path, return_info)
+    if head.startswith(_PICKLE_MAGIC):
+        if not trusted:
+            raise ModelFileError(
+                f"{path} is a pickle (joblib.dump, or save_model of skage 0.1): loading it can run any code it "
+                "contains, so it is read only when you trust its source: load_model(path, trusted=True), "
+                "or `--trusted` on the command line. Re-save a trusted model with save_model to get the safe format")
+        return _load_pickle(path, return_info)
+    raise ModelFileError(f"{path} is not a readable model file (neither a skage model nor a pickle)")
+
+
+def _read_members(path):
+    """Every member's bytes, checked against the manifest's SHA-256 (and zip's CRC-32)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if _MANIFEST not in names:
+                raise ModelFileError(f"{path} is a zip archive but not a skage model file (no {_MANIFEST})")
+            members = {name: zf.read(name) for name in names}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{path} is corrupted: {exc}") from None
+    try:
+        manifest = json.loads(members.pop(_MANIFEST))
+    except ValueError as exc:
+        raise ModelFileError(f"{path} is corrupted: its manifest is not valid JSON ({exc})") from None
+    if manifest.get("format") != _FORMAT:
+        raise ModelFileError(f"{path} is not a skage model file (format {manifest.get('format')!r})")
+    expected = manifest.get("sha256", {})
+    for name in sorted(set(expected) | set(members)):
+        if name not in members or _sha256(members[name]) != expected.get(name):
+            raise ModelFileError(f"{path} is corrupted: the checksum of {name} does not match (SHA-256); "
+                                 "copy the file again or retrain")
+    return manifest, members
+
+
+def _check_version(path, saved):
+    if _major_minor(saved) != _major_minor(__version__):
+        raise ModelFileError(f"{path} was saved by skage {saved}, which is incompatible with skage "
+                             f"{__version__}; retrain it or install skage {saved}")
+
+
+def _load_safe(path, return_info):
+    import skops.io as sio
+    import torch
+    from safetensors.torch import load as load_tensors
+
+    manifest, members = _read_members(path)
+    saved = manifest.get("skage_version", "?")
+    _check_version(path, saved)
+    if manifest.get("format_version", 0) > _FORMAT_VERSION:
+        raise ModelFileError(f"{path} uses model format {manifest['format_version']}; this skage reads up to "
+                             f"{_FORMAT_VERSION}")
+    try:
+        trusted, refused = trusted_types(sio.get_untrusted_types(data=members[_TREE]))
+        if refused:
+            raise ModelFileError(f"{path} names types that are not trusted, so it is not loaded: {_describe(refused)}")
+        tree = sio.loads(members[_TREE], trusted=trusted)
+        tensors = load_tensors(members[_WEIGHTS]) if _WEIGHTS in members else {}
+        training = {}
+        if _TRAINING in members:
+            training = torch.load(io.BytesIO(members[_TRAINING]), map_location="cpu", weights_only=True)
+        estimator = swap_in(tree, tensors, training)
+    except ModelFileError:
+        raise
+    except UnsupportedObjectError as exc:
+        raise ModelFileError(f"{path} cannot be loaded safely: {exc}") from None
+    except Exception as exc:  # skops, safetensors and torch raise many types for bad content
+        raise ModelFileError(f"{path} could not be rebuilt ({exc.__class__.__name__}: {exc}); it may come from "
+                             f"incompatible package versions (saved with {manifest.get('versions')})") from None
+    info = {**manifest.get("info", {}), "skage_version": saved, "saved": manifest.get("saved"),
+            "dtype": manifest.get("dtype"), "for_training": manifest.get("for_training"),
+            "versions": manifest.get("versions")}
+    return (estimator, info) if return_info else estimator
+
+
+def _load_pickle(path, return_info):
+    import joblib
+
     try:
         payload = joblib.load(path)
     except (ModuleNotFoundError, AttributeError, ImportError) as exc:
@@ -63,9 +277,7 @@ def load_model(path, return_info=False):
         raise ModelFileError(f"{path} is not a readable model file ({exc.__class__.__name__}: {exc})") from None
     if isinstance(payload, dict) and payload.get("format") == _FORMAT:
         saved = payload.get("skage_version", "?")
-        if _major_minor(saved) != _major_minor(__version__):
-            raise ModelFileError(f"{path} was saved by skage {saved}, which is incompatible with skage "
-                                 f"{__version__}; retrain it or install skage {saved}")
+        _check_version(path, saved)
         estimator, info = payload["estimator"], {**payload.get("info", {}), "skage_version": saved,
                                                   "saved": payload.get("saved")}
     elif hasattr(payload, "predict"):

@@ -90,11 +90,11 @@ def _build_pipeline(kwargs, params):
     return pipe
 
 
-def _load_model(path, quiet=True):
+def _load_model(path, quiet=True, trusted=False):
     from ..pipeline import ModelFileError, load_model
 
     try:
-        model = load_model(path)
+        model = load_model(path, trusted=trusted)
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
     if _aligner_of(model) is not None:
@@ -209,7 +209,7 @@ def cmd_predict(args):
     from ..io import ImageReadError
     from ._inputs import expand_inputs
 
-    model = _load_model(args.model, args.quiet)
+    model = _load_model(args.model, args.quiet, args.trusted)
     aligner = _aligner_of(model)
     rows, items = [], []
     for path in expand_inputs(args.paths):
@@ -254,7 +254,7 @@ def _predict_each(model, items, quiet):
 def cmd_evaluate(args):
     from ..metrics import age_report
 
-    model = _load_model(args.model, args.quiet)
+    model = _load_model(args.model, args.quiet, args.trusted)
     X, y, meta = _load_data(args.data, args.limit, args.seed)
     y_pred, _ = _predict(model, X, args.quiet)
     print(age_report(y, y_pred, groups=_groups(meta)).to_markdown())
@@ -264,7 +264,7 @@ def cmd_report(args):
     from ..metrics import age_report
     from ..viz import write_report
 
-    model = _load_model(args.model, args.quiet)
+    model = _load_model(args.model, args.quiet, args.trusted)
     X, y, meta = _load_data(args.data, args.limit, args.seed)
     y_pred, _ = _predict(model, X, args.quiet)
     embeddings = model.transform(X) if hasattr(model, "transform") else None
@@ -352,12 +352,14 @@ def build_parser():
     _add_data(p)
     _add_common(p)
     p.add_argument("--config", help="YAML or JSON: make_age_pipeline options, and 'params' for set_params")
-    p.add_argument("--out", required=True, help="model file to write (joblib)")
+    p.add_argument("--out", required=True, help="model file to write (skage format: data, not a pickle; e.g. model.skage)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("predict", help="predict ages of images, folders or globs")
     p.add_argument("model")
+    p.add_argument("--trusted", action="store_true",
+                   help="also read pickled models (joblib); they can run code: only for files you trust")
     p.add_argument("paths", nargs="+")
     p.add_argument("--out", help="CSV to write; prints a table otherwise")
     p.add_argument("--quiet", action="store_true")
@@ -365,6 +367,8 @@ def build_parser():
 
     p = sub.add_parser("evaluate", help="metrics of a saved model on a dataset")
     p.add_argument("model")
+    p.add_argument("--trusted", action="store_true",
+                   help="also read pickled models (joblib); they can run code: only for files you trust")
     _add_data(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -379,6 +383,8 @@ def build_parser():
 
     p = sub.add_parser("report", help="write report plots (PNG) for a saved model on a dataset")
     p.add_argument("model")
+    p.add_argument("--trusted", action="store_true",
+                   help="also read pickled models (joblib); they can run code: only for files you trust")
     _add_data(p)
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")

@@ -4,6 +4,7 @@ import os
 import warnings
 
 import numpy as np
+import pandas as pd
 from imblearn.base import BaseSampler
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
@@ -12,6 +13,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from ..metrics import age_bin_indices, age_bin_labels, check_ages, check_bins
+
+#: Group of samples whose group label is missing: balanced like any other group, never dropped.
+UNKNOWN_GROUP = "unknown"
 
 #: Relative brightness change of a jittered copy: at least 5 % so that the
 #: copy's pixels differ, at most 20 % so that it still looks like the face.
@@ -26,6 +30,13 @@ class AgeBinResampler(BaseSampler):
     ages of the chosen samples are returned. As an imbalanced-learn sampler it
     acts only while an :class:`imblearn.pipeline.Pipeline` is fitted; at
     predict time the pipeline skips it.
+
+    Demographic-aware sampling: given ``groups`` (e.g. race or gender labels)
+    at fit time, the strata become age bin × group, so that every group is
+    balanced within every age bin. In a skage pipeline pass them as a fit
+    parameter of the ``balance`` step,
+    ``pipe.fit(X, y, balance__groups=metadata["race"])``; without them the
+    sampler balances age bins only.
 
     Parameters
     ----------
@@ -53,7 +64,10 @@ class AgeBinResampler(BaseSampler):
           A milder balance that keeps fewer repeated tail samples.
         - dict: target count per bin, keyed by bin label (``"61+"``) or bin
           index; bins left out keep their count. Over-samplers need targets at
-          least the current count, under-samplers at most.
+          least the current count, under-samplers at most. With ``groups``,
+          keys are ``(bin label or index, group)`` pairs.
+
+        With ``groups`` the same rules apply to the age bin × group strata.
     random_state : int, RandomState instance or None, default=None
         Seeds the jitter and, when not ``None``, the wrapped sampler's
         ``random_state``.
@@ -78,7 +92,12 @@ class AgeBinResampler(BaseSampler):
     bin_counts_ : ndarray of int
         Number of input samples per bin (empty bins included).
     target_counts_ : dict
-        Requested size of each non-empty bin after resampling, by bin label.
+        Requested size of each non-empty bin after resampling, by bin label;
+        by ``(bin label, group)`` when fitted with ``groups``.
+    groups_ : ndarray of str or None
+        The group labels seen at fit (``None`` without ``groups``).
+    stratum_counts_ : dict or None
+        Number of input samples per non-empty ``(bin label, group)`` stratum.
     sample_indices_ : ndarray of int
         For each returned sample, its index in the input ``X``; ``-1`` for a
         synthetic sample (SMOTE family) that has no single original.
@@ -94,6 +113,8 @@ class AgeBinResampler(BaseSampler):
     - A dataset whose ages all fall in one bin cannot be balanced: it is
       returned unchanged with a ``UserWarning``.
     - NaN, infinite or negative ages raise a ``ValueError``.
+    - Missing group labels (None, NaN) form the group ``"unknown"``; they are
+      balanced like any group, never dropped.
     - Synthetic samples get ages interpolated with the same step as their
       features (the wrapped sampler sees the age as an extra, negligibly
       scaled feature), clipped to the ages seen in their bin.
@@ -109,6 +130,16 @@ class AgeBinResampler(BaseSampler):
     [5, 5, 5, 5, 5, 5, 5]
     >>> bool(np.all(np.isin(y_res, y)))
     True
+
+    Balancing age bin × group strata:
+
+    >>> g = np.array(["a", "a", "a", "a", "b", "a", "b", "a", "b", "a", "b", "a"])
+    >>> res = AgeBinResampler(random_state=0)
+    >>> X_res, y_res = res.fit_resample(X, y, groups=g)
+    >>> res.stratum_counts_[("0-10", "a")], res.stratum_counts_[("0-10", "b")]
+    (4, 1)
+    >>> sorted(set(res.target_counts_.values()))
+    [4]
     """
 
     _sampling_type = "bypass"
@@ -121,17 +152,17 @@ class AgeBinResampler(BaseSampler):
         self.random_state = random_state
         self.jitter_copies = jitter_copies
 
-    def fit(self, X, y, **params):
+    def fit(self, X, y, groups=None, **params):
         """Fit the resampler; same work as :meth:`fit_resample`, output dropped.
 
         Returns
         -------
         self : AgeBinResampler
         """
-        self.fit_resample(X, y, **params)
+        self.fit_resample(X, y, groups=groups, **params)
         return self
 
-    def fit_resample(self, X, y, **params):
+    def fit_resample(self, X, y, groups=None, **params):
         """Resample ``X`` and ``y`` so that the age bins are balanced.
 
         Parameters
@@ -141,6 +172,10 @@ class AgeBinResampler(BaseSampler):
             image arrays, or sequence / 1-d object array of image paths.
         y : array-like of shape (N,)
             Ages in years (float).
+        groups : array-like of shape (N,), optional
+            Group label of each sample (e.g. race); balances age bin × group
+            strata instead of age bins. Missing labels form the group
+            ``"unknown"``.
 
         Returns
         -------
@@ -163,33 +198,36 @@ class AgeBinResampler(BaseSampler):
         self.bin_counts_ = np.bincount(bin_idx, minlength=len(self.bin_edges_))
         sampler = self._check_sampler()
         kind = _input_kind(X)
+        strata = self._strata(bin_idx, groups, n)
+        counts = np.bincount(strata, minlength=len(self._stratum_names))
 
-        present = np.flatnonzero(self.bin_counts_)
+        present = np.flatnonzero(counts)
         empty = [self.bin_labels_[b] for b in np.flatnonzero(self.bin_counts_ == 0)]
         if len(present) < 2:
-            warnings.warn(f"all {n} ages fall in age bin {self.bin_labels_[present[0]]!r}; "
+            what = "age bin" if self.groups_ is None else "age bin × group stratum"
+            warnings.warn(f"all {n} ages fall in {what} {self._stratum_names[present[0]]!r}; "
                           "there is nothing to balance, the data are returned unchanged", UserWarning, stacklevel=2)
             self.sampler_ = None
-            self.target_counts_ = {self.bin_labels_[present[0]]: n}
+            self.target_counts_ = {self._stratum_names[present[0]]: n}
             return self._finish(X, y, np.arange(n), np.zeros(n, dtype=bool), kind)
         if empty:
             warnings.warn(f"age bin(s) {empty} have no samples and are skipped when balancing", UserWarning, stacklevel=2)
 
-        targets = self._targets(sampler, present)
-        self.target_counts_ = {self.bin_labels_[b]: int(t) for b, t in targets.items()}
+        targets = self._targets(sampler, present, counts)
+        self.target_counts_ = {self._stratum_names[b]: int(t) for b, t in targets.items()}
         self.sampler_ = clone(sampler).set_params(sampling_strategy=targets)
         if self.random_state is not None and "random_state" in self.sampler_.get_params():
             self.sampler_.set_params(random_state=self.random_state)
 
         if _selects_only(self.sampler_):
             # Resample row indices, not data: images are never copied into a 2-d matrix.
-            self.sampler_.fit_resample(np.arange(n).reshape(-1, 1), bin_idx)
+            self.sampler_.fit_resample(np.arange(n).reshape(-1, 1), strata)
             return self._finish(X, y, np.asarray(self.sampler_.sample_indices_), None, kind)
         if kind != "features":
             raise ValueError(
                 f"{type(sampler).__name__} needs 2-d feature vectors, but X holds {kind}; use "
                 "RandomOverSampler or RandomUnderSampler for images or paths, or resample features instead")
-        return self._resample_features(X, y, bin_idx)
+        return self._resample_features(X, y, strata)
 
     def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
         return self.fit_resample(X, y, **params)
@@ -204,9 +242,28 @@ class AgeBinResampler(BaseSampler):
                 "not balance bins to target counts; wrap it in a combination (e.g. SMOTEENN) or use an over- or under-sampler")
         return sampler
 
-    def _targets(self, sampler, present):
-        """Target count of each non-empty bin, as {bin index: count}."""
-        counts = self.bin_counts_[present]
+    def _strata(self, bin_idx, groups, n):
+        """Stratum of each sample: its age bin, or age bin × group; sets the stratum names."""
+        if groups is None:
+            self.groups_ = None
+            self.stratum_counts_ = None
+            self._stratum_names = list(self.bin_labels_)
+            return bin_idx
+        labels = pd.Series(np.asarray(groups, dtype=object).reshape(-1))
+        if len(labels) != n:
+            raise ValueError(f"groups has {len(labels)} labels but X has {n} samples")
+        labels = labels.map(lambda v: UNKNOWN_GROUP if pd.isna(v) else _group_name(v)).to_numpy(dtype=object)
+        self.groups_, codes = np.unique(labels.astype(str), return_inverse=True)
+        n_groups = len(self.groups_)
+        self._stratum_names = [(b, str(g)) for b in self.bin_labels_ for g in self.groups_]
+        strata = bin_idx * n_groups + codes
+        counts = np.bincount(strata, minlength=len(self._stratum_names))
+        self.stratum_counts_ = {self._stratum_names[s]: int(counts[s]) for s in np.flatnonzero(counts)}
+        return strata
+
+    def _targets(self, sampler, present, all_counts):
+        """Target count of each non-empty stratum (bin, or bin × group), as {stratum index: count}."""
+        counts = all_counts[present]
         over = sampler._sampling_type == "over-sampling"
         strategy = self.sampling_strategy
         if isinstance(strategy, str) and strategy == "full":
@@ -215,23 +272,33 @@ class AgeBinResampler(BaseSampler):
             anchor = counts.max() if over else counts.min()
             return {int(b): int(round(np.sqrt(c * anchor))) for b, c in zip(present, counts)}
         targets = {int(b): int(c) for b, c in zip(present, counts)}
+        what = "age bin" if self.groups_ is None else "stratum"
         for key, target in strategy.items():
-            b = self._bin_of_key(key)
-            label = self.bin_labels_[b]
+            b = self._bin_of_key(key) if self.groups_ is None else self._stratum_of_key(key)
+            label = self._stratum_names[b]
             if not isinstance(target, (int, np.integer)) or target < 0:
                 raise ValueError(f"sampling_strategy[{key!r}] must be a non-negative integer, got {target!r}")
-            if self.bin_counts_[b] == 0:
+            if all_counts[b] == 0:
                 if target > 0:
-                    raise ValueError(f"sampling_strategy asks for {target} samples in age bin {label!r}, "
+                    raise ValueError(f"sampling_strategy asks for {target} samples in {what} {label!r}, "
                                      "which has none to resample from")
                 continue
-            if over and target < self.bin_counts_[b] or not over and target > self.bin_counts_[b]:
+            if over and target < all_counts[b] or not over and target > all_counts[b]:
                 direction = "at least" if over else "at most"
                 raise ValueError(
-                    f"sampling_strategy[{key!r}] = {target} but age bin {label!r} has {self.bin_counts_[b]} "
+                    f"sampling_strategy[{key!r}] = {target} but {what} {label!r} has {all_counts[b]} "
                     f"samples; {type(sampler).__name__} needs {direction} that many")
             targets[b] = int(target)
         return targets
+
+    def _stratum_of_key(self, key):
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"with groups, sampling_strategy keys are (age bin, group) pairs, got {key!r}")
+        b = self._bin_of_key(key[0])
+        group = UNKNOWN_GROUP if key[1] is None or (isinstance(key[1], float) and np.isnan(key[1])) else _group_name(key[1])
+        if group not in self.groups_:
+            raise ValueError(f"sampling_strategy key {key!r} names group {group!r}; groups are {list(self.groups_)}")
+        return b * len(self.groups_) + int(np.flatnonzero(self.groups_ == group)[0])
 
     def _bin_of_key(self, key):
         if isinstance(key, str):
@@ -243,7 +310,7 @@ class AgeBinResampler(BaseSampler):
         raise ValueError(f"sampling_strategy key {key!r} is neither a bin label {self.bin_labels_} "
                          f"nor a bin index 0..{len(self.bin_labels_) - 1}")
 
-    def _resample_features(self, X, y, bin_idx):
+    def _resample_features(self, X, y, strata):
         """Resample with a feature-based sampler, keeping continuous ages.
 
         The age rides along as one extra feature, scaled so small that it
@@ -257,7 +324,7 @@ class AgeBinResampler(BaseSampler):
         span = float(np.ptp(y)) or 1.0
         scale = 1e-9 * spread / span
         augmented = np.column_stack([Xf, (y - y.min()) * scale])
-        X_out, bin_out = self.sampler_.fit_resample(augmented, bin_idx)
+        X_out, bin_out = self.sampler_.fit_resample(augmented, strata)
 
         lookup = {}
         for i in range(len(augmented) - 1, -1, -1):  # reversed: duplicate rows map to their first index
@@ -266,7 +333,7 @@ class AgeBinResampler(BaseSampler):
         synthetic = sample_indices < 0
         y_out = np.where(synthetic, X_out[:, -1] / scale + y.min(), y[np.maximum(sample_indices, 0)])
         for b in np.unique(bin_out[synthetic]):
-            in_bin = y[bin_idx == b]
+            in_bin = y[strata == b]
             sel = synthetic & (bin_out == b)
             y_out[sel] = np.clip(y_out[sel], in_bin.min(), in_bin.max())
         self.sample_indices_ = sample_indices
@@ -295,6 +362,13 @@ class AgeBinResampler(BaseSampler):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def _group_name(value):
+    # Codes read through pandas become floats (1.0) when a column has gaps; name them as integers.
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _selects_only(sampler):

@@ -33,10 +33,10 @@ class AgeBinResampler(BaseSampler):
 
     Demographic-aware sampling: given ``groups`` (e.g. race or gender labels)
     at fit time, the strata become age bin × group, so that every group is
-    balanced within every age bin. In a skage pipeline pass them as a fit
-    parameter of the ``balance`` step,
-    ``pipe.fit(X, y, balance__groups=metadata["race"])``; without them the
-    sampler balances age bins only.
+    balanced within every age bin; without them the sampler balances age
+    bins only. In a pipeline use :func:`fit_with_groups`:
+    imbalanced-learn 0.14's ``Pipeline`` drops ``balance__groups`` (it passes
+    no fit parameters to samplers unless metadata routing is on).
 
     Parameters
     ----------
@@ -362,6 +362,49 @@ class AgeBinResampler(BaseSampler):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def fit_with_groups(pipeline, X, y, groups):
+    """Fit a pipeline whose :class:`AgeBinResampler` steps balance age bin × group strata.
+
+    imbalanced-learn 0.14's ``Pipeline`` hands fit parameters to samplers only
+    through scikit-learn's metadata routing; without it ``balance__groups`` is
+    silently ignored. This turns routing on for this one ``fit`` and asks every
+    ``AgeBinResampler`` step for ``groups``.
+
+    Parameters
+    ----------
+    pipeline : imblearn.pipeline.Pipeline
+    X, y : training inputs and ages
+    groups : array-like of shape (n_samples,)
+        Group label of each sample (e.g. race).
+
+    Returns
+    -------
+    pipeline : the fitted pipeline
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imblearn.pipeline import Pipeline
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skage.sampling._resampler import AgeBinResampler, fit_with_groups
+    >>> X = np.arange(12, dtype=float).reshape(-1, 1)
+    >>> y = np.array([5, 6, 7, 8, 9, 15, 25, 26, 35, 45, 55, 65.5])
+    >>> g = np.array(["a", "b"] * 6)
+    >>> pipe = Pipeline([("balance", AgeBinResampler(random_state=0)), ("model", LinearRegression())])
+    >>> fit_with_groups(pipe, X, y, g).named_steps["balance"].target_counts_[("0-10", "b")]
+    3
+    """
+    from sklearn import config_context
+
+    samplers = [step for _, step in getattr(pipeline, "steps", []) if isinstance(step, AgeBinResampler)]
+    if not samplers:
+        raise ValueError(f"{type(pipeline).__name__} has no AgeBinResampler step to balance groups with")
+    with config_context(enable_metadata_routing=True):
+        for step in samplers:
+            step.set_fit_resample_request(groups=True).set_fit_request(groups=True)
+        return pipeline.fit(X, y, groups=groups)
 
 
 def _group_name(value):

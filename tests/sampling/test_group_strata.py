@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from skage.metrics import age_bin_indices
 from skage.sampling import AgeBinResampler
+from skage.sampling._resampler import fit_with_groups
 
 pytestmark = pytest.mark.filterwarnings("ignore:age bin.*no samples:UserWarning")
 
@@ -73,7 +74,7 @@ def test_pipeline_routes_groups_and_path_only_use_still_works():
     X, y, race = _data()
     paths = np.array([f"face_{i}.jpg" for i in range(len(y))], dtype=object)
     pipe = Pipeline([("balance", AgeBinResampler(random_state=0)), ("model", Recorder())])
-    pipe.fit(paths, y, balance__groups=race)
+    fit_with_groups(pipe, paths, y, race)
     with_groups = pipe.named_steps["model"].n_fit_
     assert with_groups == sum(pipe.named_steps["balance"].target_counts_.values())
     assert all(isinstance(k, tuple) for k in pipe.named_steps["balance"].target_counts_)
@@ -81,6 +82,14 @@ def test_pipeline_routes_groups_and_path_only_use_still_works():
     assert pipe.named_steps["balance"].groups_ is None
     assert pipe.named_steps["model"].n_fit_ == 7 * np.bincount(age_bin_indices(y)).max()
     assert all(isinstance(k, str) for k in pipe.named_steps["balance"].target_counts_)
+
+
+def test_fit_with_groups_needs_a_resampler():
+    from sklearn.linear_model import LinearRegression
+
+    X, y, race = _data()
+    with pytest.raises(ValueError, match="no AgeBinResampler"):
+        fit_with_groups(Pipeline([("model", LinearRegression())]), X, y, race)
 
 
 def test_dict_strategy_with_pairs():

@@ -98,13 +98,14 @@ def _load_model(path, quiet=True, trusted=False):
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
     if _aligner_of(model) is not None:
-        model.set_params(align__progress=not quiet)
+        _aligner_of(model).set_params(progress=not quiet)
     return model
 
 
 def _aligner_of(model):
     from ..alignment import FaceAligner
 
+    model = getattr(model, "estimator_", model)  # a calibrated model (skage calibrate) wraps the pipeline
     align = dict(getattr(model, "steps", [])).get("align")
     return align if isinstance(align, FaceAligner) else None
 
@@ -226,6 +227,10 @@ def cmd_predict(args):
         rows[i].update(age=age, flag=flag, error=error)
     table = pd.DataFrame(rows, columns=["input", "face", "box", "age", "flag", "error"])
     table["face"] = table["face"].astype("Int64")  # blank, not NaN, where no face was counted
+    if args.interval is not None:
+        from ._audit import add_interval_columns
+
+        table = add_interval_columns(table, model, args.interval)
     if args.out:
         table.to_csv(args.out, index=False)
         print(f"{len(table)} rows written to {args.out} ({(table['error'] != '').sum()} with errors)")
@@ -362,6 +367,8 @@ def build_parser():
                    help="also read pickled models (joblib); they can run code: only for files you trust")
     p.add_argument("paths", nargs="+")
     p.add_argument("--out", help="CSV to write; prints a table otherwise")
+    p.add_argument("--interval", type=float, metavar="LEVEL",
+                   help="add age_low/age_high columns, e.g. 0.9 (needs a model from skage calibrate)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
@@ -389,6 +396,10 @@ def build_parser():
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_report)
+
+    from ._audit import add_parsers
+
+    add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,140 @@
+"""``skage audit`` and ``skage calibrate``, and the interval columns of ``skage predict``."""
+
+import sys
+
+import numpy as np
+
+#: Group columns of the datasets' metadata that the audit disaggregates by.
+GROUP_COLUMNS = ("gender", "race")
+
+
+def add_parsers(sub):
+    """Register ``audit`` and ``calibrate`` on the sub-command parsers of ``skage``."""
+    p = sub.add_parser("audit", help="fairness audit: metrics by gender × race × age bin, with bootstrap intervals")
+    p.add_argument("model")
+    _add_data_options(p)
+    p.add_argument("--out", default="audit", help="folder for audit.md, audit_groups.csv, audit_faces.csv, "
+                                                   "audit_heatmap.png (default: ./audit)")
+    p.add_argument("--interval", type=float, default=0.9,
+                   help="interval level for the coverage columns when the model is calibrated (default 0.9)")
+    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples for the 95%% intervals (0: none)")
+    p.add_argument("--min-n", type=int, default=100,
+                   help="groups with fewer faces get no confidence interval and are never named worst")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("calibrate", help="add conformal age intervals to a saved model (held-out faces)")
+    p.add_argument("model")
+    _add_data_options(p)
+    p.add_argument("--by", choices=GROUP_COLUMNS,
+                   help="also calibrate per group of this metadata column (needs the group at predict time)")
+    p.add_argument("--out", required=True, help="calibrated model file to write")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def _add_data_options(p):
+    from ._main import _add_data
+
+    _add_data(p)
+    p.add_argument("--holdout", type=float, metavar="FRACTION",
+                   help="use only the test part of train_test_split(test_size=FRACTION, random_state=--seed), "
+                        "e.g. 0.3 for the faces a model fitted on the 70%% part has not seen")
+    p.add_argument("--trusted", action="store_true",
+                   help="also read pickled models (joblib); they can run code: only for files you trust")
+    p.add_argument("--quiet", action="store_true")
+
+
+def _data(args):
+    from sklearn.model_selection import train_test_split
+
+    from ._main import CLIError, _load_data
+
+    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    if args.holdout is not None:
+        if not 0 < args.holdout < 1:
+            raise CLIError(f"--holdout must be a fraction in (0, 1), got {args.holdout}")
+        _, test = train_test_split(np.arange(len(y)), test_size=args.holdout, random_state=args.seed)
+        X, y, meta = X[test], y[test], meta.iloc[test].reset_index(drop=True)
+    groups = {g: meta[g].to_numpy(dtype=object) for g in GROUP_COLUMNS if g in meta and meta[g].notna().any()}
+    return X, y, groups
+
+
+def _check_level(level):
+    from ._main import CLIError
+
+    if not 0 < level < 1:
+        raise CLIError(f"--interval must be a coverage level in (0, 1), e.g. 0.9, got {level}")
+    return 1 - level
+
+
+def cmd_audit(args):
+    from ..intervals import ConformalAgeRegressor
+    from ..metrics import fairness_audit
+    from ._main import _load_model, _predict
+
+    alpha = _check_level(args.interval)
+    model = _load_model(args.model, args.quiet, args.trusted)
+    X, y, groups = _data(args)
+    y_pred, _ = _predict(model, X, args.quiet)
+    intervals = None
+    if isinstance(model, ConformalAgeRegressor):
+        by = None if model.calibration_groups_ is None else _calibration_column(model, groups)
+        intervals = model.interval_from_predictions(y_pred, alpha=alpha, groups=by)
+    else:
+        print("note: the model is not calibrated (skage calibrate), so the audit has no interval coverage",
+              file=sys.stderr)
+    audit = fairness_audit(y, y_pred, groups, intervals=intervals, alpha=alpha, min_n=args.min_n,
+                           n_boot=args.n_boot, random_state=args.seed)
+    paths = audit.write(args.out)
+    print(audit.to_markdown(max_rows=40))
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+
+
+def _calibration_column(model, groups):
+    """The metadata column whose labels the model was calibrated with (the one its labels match best)."""
+    seen = set(model.calibration_groups_)
+    best = max(groups, key=lambda g: len(seen & set(map(str, groups[g]))), default=None)
+    return None if best is None else groups[best]
+
+
+def cmd_calibrate(args):
+    from ..intervals import ConformalAgeRegressor
+    from ..pipeline import save_model
+    from ._main import CLIError, _load_model
+
+    model = _load_model(args.model, args.quiet, args.trusted)
+    if isinstance(model, ConformalAgeRegressor):
+        model = model.estimator_  # recalibrate the wrapped model
+    X, y, groups = _data(args)
+    if args.by and args.by not in groups:
+        raise CLIError(f"--by {args.by}: {args.data} has no {args.by} labels")
+    if args.holdout is None:
+        print("note: calibrate on faces the model was not trained on (see --holdout), or the intervals "
+              "will be too narrow", file=sys.stderr)
+    wrapped = ConformalAgeRegressor(model, prefit=True).fit(X, y, groups=groups.get(args.by) if args.by else None)
+    path = save_model(wrapped, args.out, data=args.data, n_calibration=int(len(y)), by=args.by)
+    print(f"calibrated on {len(y)} faces; model saved to {path}")
+
+
+def add_interval_columns(table, model, level):
+    """``age_low`` and ``age_high`` columns for the rows of ``skage predict`` that have an age."""
+    from ..intervals import ConformalAgeRegressor
+    from ._main import CLIError
+
+    alpha = _check_level(level)
+    if not isinstance(model, ConformalAgeRegressor):
+        raise CLIError("--interval needs a calibrated model: run `skage calibrate MODEL --data KIND:PATH "
+                       "--holdout 0.3 --out calibrated.skage` first")
+    if model.calibration_groups_ is not None:
+        print("note: the model was calibrated per group, but photos carry no group: intervals use the "
+              "age-bin strata across groups", file=sys.stderr)
+    table["age_low"], table["age_high"] = np.nan, np.nan
+    has_age = table["age"].notna().to_numpy()
+    if has_age.any():
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="the model was calibrated with groups")
+            iv = model.interval_from_predictions(table.loc[has_age, "age"].to_numpy(float), alpha=alpha)
+        table.loc[has_age, "age_low"], table.loc[has_age, "age_high"] = iv[:, 0], iv[:, 1]
+    return table

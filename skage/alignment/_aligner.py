@@ -14,6 +14,7 @@ from ._cache import ArrayCache, input_fingerprint
 from ._geometry import (
     apply_transform,
     centre_crop_transform,
+    dlib_face_chip,
     eye_centres,
     similarity_from_points,
     warp_image,
@@ -23,6 +24,18 @@ from ._template import box_from_landmarks, target_eyes
 
 #: Per-image outcome of alignment, in :attr:`AlignmentResult.flags`.
 FLAGS = ("ok", "no_face", "too_small", "unreadable")
+
+#: Detection passes of each ``detector`` setting, tried in order until one finds a face:
+#: (model, extra upsampling). ``retry_padded`` adds a padded retry after each pass.
+#: "auto" pays for the 2x upsampling and the slow CNN only on the images HOG missed.
+DETECTOR_STAGES = {
+    "hog": (("hog", 0),),
+    "cnn": (("cnn", 0),),
+    "auto": (("hog", 0), ("hog", 1), ("cnn", 0)),
+}
+
+#: Default ``margin`` of each chip geometry (dlib's own padding for "dlib").
+DEFAULT_MARGIN = {"eyes": 0.1, "dlib": 0.25}
 
 # Below this size dlib finds neither faces nor landmarks worth trusting.
 MIN_IMAGE_SIZE = 32
@@ -69,6 +82,11 @@ class AlignmentResult:
         ``failed``.
     scores : ndarray of shape (N,), float32
         Detector confidence of the chosen face (NaN without a detector).
+    detected_by : ndarray of shape (N,), str
+        The detection pass that found the face: ``"hog"``, ``"hog_x2"`` (image
+        upsampled once more), ``"cnn"``, each with ``"+padded"`` when found
+        only in the edge-padded image; ``"none"`` with ``detector="none"``;
+        empty where no face was found.
     n_faces : ndarray of shape (N,), int
         Faces the detector found (the chip shows one of them).
     transforms : ndarray of shape (N, 2, 3)
@@ -86,13 +104,14 @@ class AlignmentResult:
     landmarks: np.ndarray = None
     boxes: np.ndarray = None
     scores: np.ndarray = None
+    detected_by: np.ndarray = None
     n_faces: np.ndarray = None
     transforms: np.ndarray = None
     flags: np.ndarray = None
     errors: np.ndarray = None
     sources: np.ndarray = field(default=None)
 
-    META_FIELDS = ("landmarks", "boxes", "scores", "n_faces", "transforms", "flags", "errors", "sources")
+    META_FIELDS = ("landmarks", "boxes", "scores", "detected_by", "n_faces", "transforms", "flags", "errors", "sources")
 
     @property
     def failed(self):
@@ -115,7 +134,7 @@ class AlignmentResult:
 
         frame = pd.DataFrame({
             "source": self.sources, "flag": self.flags, "error": self.errors,
-            "n_faces": self.n_faces, "score": self.scores,
+            "n_faces": self.n_faces, "score": self.scores, "detected_by": self.detected_by,
         })
         for i, name in enumerate(("box_left", "box_top", "box_right", "box_bottom")):
             frame[name] = self.boxes[:, i]
@@ -130,6 +149,7 @@ class _Config:
     n_points: int
     output_size: int
     margin: float
+    geometry: str
     upsample: int
     select: str
     detection_threshold: float
@@ -141,33 +161,39 @@ def _rect_box(rect):
 
 
 def _detect(image, config):
-    """``(box, score, n_faces)`` of the chosen face, or ``(None, nan, 0)``."""
-    box, score, n_faces = _detect_once(image, config)
-    if box is None and config.retry_padded:
-        # Faces filling the frame (tight crops) lack the context dlib's detection
-        # window needs; replicated edges give it back. Costs time only on misses.
-        pad = max(image.shape[:2]) // 4
-        padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-        box, score, n_faces = _detect_once(padded, config)
+    """``(box, score, n_faces, stage)`` of the chosen face, or ``(None, nan, 0, "")``.
+
+    Runs the passes of ``DETECTOR_STAGES[config.detector]`` until one finds a face.
+    """
+    padded, pad = None, 0
+    for kind, extra in DETECTOR_STAGES[config.detector]:
+        upsample = config.upsample + extra
+        stage = kind if extra == 0 else f"{kind}_x{2 ** extra}"
+        box, score, n_faces = _detect_once(image, kind, upsample, config)
         if box is not None:
-            box = box - pad
-    return box, score, n_faces
+            return box, score, n_faces, stage
+        if config.retry_padded:
+            # Faces filling the frame (tight crops) lack the context dlib's detection
+            # window needs; replicated edges give it back. Costs time only on misses.
+            if padded is None:
+                pad = max(image.shape[:2]) // 4
+                padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+            box, score, n_faces = _detect_once(padded, kind, upsample, config)
+            if box is not None:
+                return box - pad, score, n_faces, stage + "+padded"
+    return None, np.nan, 0, ""
 
 
-def _find_faces(image, config):
-    """All ``(dlib.rectangle, score)`` detections above the threshold."""
-    if config.detector == "hog":
-        rects, scores, _ = get_detector("hog").run(image, config.upsample, config.detection_threshold)
+def _find_faces(image, kind, upsample, threshold):
+    """All ``(dlib.rectangle, score)`` detections of one detector above the threshold."""
+    if kind == "hog":
+        rects, scores, _ = get_detector("hog").run(image, upsample, threshold)
         return list(zip(rects, scores))
-    return [
-        (d.rect, d.confidence)
-        for d in get_detector("cnn")(image, config.upsample)
-        if d.confidence >= config.detection_threshold
-    ]
+    return [(d.rect, d.confidence) for d in get_detector("cnn")(image, upsample) if d.confidence >= threshold]
 
 
-def _detect_once(image, config):
-    found = _find_faces(image, config)
+def _detect_once(image, kind, upsample, config):
+    found = _find_faces(image, kind, upsample, config.detection_threshold)
     if not found:
         return None, np.nan, 0
     if config.select == "largest":
@@ -203,8 +229,7 @@ def detect_faces(image, detector="hog", upsample=0, detection_threshold=0.0):
     if detector not in ("hog", "cnn"):
         raise ValueError(f"detector must be 'hog' or 'cnn' to find several faces, got {detector!r}")
     image = read_image(image)
-    config = _Config(detector, 68, 1, 0.0, int(upsample), "largest", float(detection_threshold), False)
-    found = _find_faces(image, config)
+    found = _find_faces(image, detector, int(upsample), float(detection_threshold))
     found.sort(key=lambda f: -f[0].width() * f[0].height())
     boxes = np.array([_rect_box(r) for r, _ in found], dtype=np.float64).reshape(-1, 4)
     return boxes, np.array([float(sc) for _, sc in found])
@@ -235,7 +260,8 @@ def _align_one(item, index, config):
     """
     size = config.output_size
     source = describe_source(item, index)
-    out = {"box": np.full(4, np.nan), "score": np.nan, "n_faces": 0, "landmarks": np.full((config.n_points, 2), np.nan)}
+    out = {"box": np.full(4, np.nan), "score": np.nan, "detected_by": "", "n_faces": 0,
+           "landmarks": np.full((config.n_points, 2), np.nan)}
     try:
         image = read_image(item, source=source)
     except ImageReadError as exc:
@@ -248,10 +274,10 @@ def _align_one(item, index, config):
         flag = "too_small"
     elif config.detector == "none":
         landmarks, box = landmarks_without_detector(image, config.n_points, (0, 0, width - 1, height - 1))
-        out.update(box=box, n_faces=1)
+        out.update(box=box, n_faces=1, detected_by="none")
     else:
-        box, score, n_faces = _detect(image, config)
-        out.update(score=score, n_faces=n_faces)
+        box, score, n_faces, stage = _detect(image, config)
+        out.update(score=score, n_faces=n_faces, detected_by=stage)
         if box is None:
             flag = "no_face"
         else:
@@ -263,10 +289,14 @@ def _align_one(item, index, config):
         error = str(FaceNotFoundError(source, flag)) + "; centre crop used"
         return warp_image(image, transform, size), dict(out, transform=transform, flag=flag, error=error)
 
-    # Eyes land exactly on their targets: rotation levels them, scale fixes their distance.
-    transform = similarity_from_points(eye_centres(landmarks), target_eyes(size, config.margin))
+    if config.geometry == "dlib":
+        chip, transform = dlib_face_chip(image, landmarks, out["box"], size, config.margin)
+    else:
+        # Eyes land exactly on their targets: rotation levels them, scale fixes their distance.
+        transform = similarity_from_points(eye_centres(landmarks), target_eyes(size, config.margin))
+        chip = warp_image(image, transform, size)
     out["landmarks"] = apply_transform(transform, landmarks)
-    return warp_image(image, transform, size), dict(out, transform=transform, flag=flag, error="")
+    return chip, dict(out, transform=transform, flag=flag, error="")
 
 
 def _align_chunk(items, start, config):
@@ -294,6 +324,7 @@ def _align_into(items, chips, config, parallel, on_failure="center", progress=Fa
         "landmarks": np.full((n, config.n_points, 2), np.nan, np.float32),
         "boxes": np.full((n, 4), np.nan, np.float32),
         "scores": np.full(n, np.nan, np.float32),
+        "detected_by": np.empty(n, dtype="<U16"),
         "n_faces": np.zeros(n, np.int32),
         "transforms": np.full((n, 2, 3), np.nan),
         "flags": np.empty(n, dtype="<U10"),
@@ -314,6 +345,7 @@ def _align_into(items, chips, config, parallel, on_failure="center", progress=Fa
                 fields["landmarks"][i] = one["landmarks"]
                 fields["boxes"][i] = one["box"]
                 fields["scores"][i] = one["score"]
+                fields["detected_by"][i] = one["detected_by"]
                 fields["n_faces"][i] = one["n_faces"]
                 fields["transforms"][i] = one["transform"]
                 fields["flags"][i] = one["flag"]
@@ -341,8 +373,11 @@ class FaceAligner(TransformerMixin, BaseEstimator):
     """Detect a face, find its landmarks and warp it into a fixed-geometry chip.
 
     The chip is a similarity transform of the image (rotation, uniform scale,
-    shift) that puts both eye centres exactly at fixed positions,
-    :attr:`target_eyes_`: eyes level, same size and place in every chip.
+    shift). With ``geometry="eyes"`` it puts both eye centres exactly at fixed
+    positions, :attr:`target_eyes_`: eyes level, same size and place in every
+    chip. With ``geometry="dlib"`` it is dlib's own face chip
+    (``dlib.get_face_chip``), the input of dlib's face-recognition network and
+    of :class:`skage.features.FaceDescriptor`.
 
     Every input gives one chip, in order. An image without a usable face is
     centre-cropped and flagged (``on_failure="center"``) or raises, naming the
@@ -353,20 +388,31 @@ class FaceAligner(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    detector : {"hog", "cnn", "none"}, default="hog"
-        dlib's HOG detector, its MMOD CNN detector (more robust, much slower
-        on CPU), or ``"none"`` for inputs that already are face crops: the
-        landmarks are then fitted in the whole image, then refined once.
+    detector : {"auto", "hog", "cnn", "none"}, default="auto"
+        ``"auto"`` is a cascade: dlib's HOG detector, then HOG on the image
+        upsampled once more (faces half as large), then dlib's MMOD CNN
+        detector, each pass only for the images the previous ones missed.
+        ``"hog"`` and ``"cnn"`` run one detector (the CNN is more robust and
+        about 100x slower on a CPU); ``"none"`` is for inputs that already are
+        face crops: the landmarks are then fitted in the whole image, then
+        refined once. :attr:`AlignmentResult.detected_by` records the pass
+        that found each face.
     landmarks : {68, 5}, default=68
         dlib landmark model. The chips' landmarks feed
         :class:`skage.parsing.FaceParser`, which needs 68.
     output_size : int, default=224
-        Chip side in pixels.
-    margin : float, default=0.1
-        Space around the face as a fraction of its size. The face square
-        spans hairline (estimated) to chin and jaw to jaw; each side is
-        enlarged by ``margin`` times that square's side. At 0.1 the
-        inter-ocular distance is 30% of the chip.
+        Chip side in pixels (150 for dlib's face-recognition network).
+    margin : float, default=None
+        Space around the face as a fraction of its size; ``None`` is 0.1 for
+        ``geometry="eyes"`` and 0.25 (dlib's default padding) for ``"dlib"``.
+        Eyes geometry: the face square spans hairline (estimated) to chin and
+        jaw to jaw; each side is enlarged by ``margin`` times that square's
+        side. At 0.1 the inter-ocular distance is 30% of the chip. dlib
+        geometry: dlib's ``padding`` around its mean-face box.
+    geometry : {"eyes", "dlib"}, default="eyes"
+        Where the face goes in the chip: eye centres at fixed positions, or
+        dlib's face-chip framing (landmarks fitted to dlib's mean face), which
+        with ``output_size=150`` and ``margin=0.25`` gives exactly dlib's chip.
     upsample : int, default=0
         Times the detector upsamples the image; each finds faces half as
         large (HOG's smallest is about 80 px) at about 4x the cost.
@@ -403,8 +449,9 @@ class FaceAligner(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    target_eyes_ : ndarray of shape (2, 2)
-        Chip positions ``(x, y)`` of the image-left and image-right eye centres.
+    target_eyes_ : ndarray of shape (2, 2) or None
+        Chip positions ``(x, y)`` of the image-left and image-right eye
+        centres; ``None`` for ``geometry="dlib"``, which fits all landmarks.
     n_landmarks_ : int
         Landmarks per face (68 or 5).
     last_result_ : AlignmentResult
@@ -429,10 +476,11 @@ class FaceAligner(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        detector="hog",
+        detector="auto",
         landmarks=68,
         output_size=224,
-        margin=0.1,
+        margin=None,
+        geometry="eyes",
         upsample=0,
         select="largest",
         detection_threshold=0.0,
@@ -447,6 +495,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         self.landmarks = landmarks
         self.output_size = output_size
         self.margin = margin
+        self.geometry = geometry
         self.upsample = upsample
         self.select = select
         self.detection_threshold = detection_threshold
@@ -462,10 +511,12 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             if not ok:
                 raise ValueError(f"FaceAligner: {name} must be {expected}, got {getattr(self, name)!r}")
 
-        check("detector", self.detector in ("hog", "cnn", "none"), "'hog', 'cnn' or 'none'")
+        check("detector", self.detector in ("auto", "hog", "cnn", "none"), "'auto', 'hog', 'cnn' or 'none'")
         check("landmarks", self.landmarks in (68, 5) and not isinstance(self.landmarks, bool), "68 or 5")
         check("output_size", isinstance(self.output_size, (int, np.integer)) and self.output_size >= 8, "an int >= 8")
-        check("margin", isinstance(self.margin, (int, float)) and -0.25 < self.margin <= 2, "a number in (-0.25, 2]")
+        check("margin", self.margin is None or (isinstance(self.margin, (int, float)) and -0.25 < self.margin <= 2),
+              "None or a number in (-0.25, 2]")
+        check("geometry", self.geometry in DEFAULT_MARGIN, "'eyes' or 'dlib'")
         check("upsample", isinstance(self.upsample, (int, np.integer)) and 0 <= self.upsample <= 4, "an int in 0..4")
         check("select", self.select in ("largest", "confident"), "'largest' or 'confident'")
         check("detection_threshold", isinstance(self.detection_threshold, (int, float)), "a number")
@@ -475,13 +526,16 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             raise ValueError("FaceAligner: use either memory or cache_dir, not both")
         # Fail now, not in a worker, when dlib or its model files are missing.
         get_shape_predictor(self.landmarks)
-        if self.detector != "none":
-            get_detector(self.detector)
+        for kind in {kind for kind, _ in DETECTOR_STAGES.get(self.detector, ())}:
+            get_detector(kind)
+
+    def _margin(self):
+        return float(DEFAULT_MARGIN[self.geometry] if self.margin is None else self.margin)
 
     def _config(self):
         return _Config(
-            self.detector, int(self.landmarks), int(self.output_size), float(self.margin), int(self.upsample),
-            self.select, float(self.detection_threshold), bool(self.retry_padded),
+            self.detector, int(self.landmarks), int(self.output_size), self._margin(), self.geometry,
+            int(self.upsample), self.select, float(self.detection_threshold), bool(self.retry_padded),
         )
 
     def fit(self, X=None, y=None):
@@ -498,7 +552,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         self.n_landmarks_ = int(self.landmarks)
-        self.target_eyes_ = target_eyes(self.output_size, self.margin)
+        self.target_eyes_ = target_eyes(self.output_size, self._margin()) if self.geometry == "eyes" else None
         return self
 
     def align(self, X):
@@ -515,7 +569,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             One row per input, in order; also kept (without chips) in
             :attr:`last_result_`.
         """
-        check_is_fitted(self, "target_eyes_")
+        check_is_fitted(self, "n_landmarks_")
         self._validate_params()
         items = as_image_list(X)
         config = self._config()

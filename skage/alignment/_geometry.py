@@ -80,3 +80,31 @@ def centre_crop_transform(height, width, size):
     y0 = (height - side) / 2
     # pixel-area mapping: the square [x0, x0 + side) lands exactly on [0, size)
     return np.array([[scale, 0.0, (0.5 - x0) * scale - 0.5], [0.0, scale, (0.5 - y0) * scale - 0.5]])
+
+
+def dlib_face_chip(image, landmarks, box, size, padding):
+    """dlib's own face chip (``dlib.get_face_chip``) and the 2x3 transform from image to chip.
+
+    This is the geometry dlib's face-recognition network was trained on: the
+    landmarks fitted to dlib's mean face, ``padding`` times the face size
+    around it. The chip comes from ``dlib.extract_image_chip`` itself, so its
+    pixels are exactly those dlib's ``compute_face_descriptor`` would see.
+    """
+    import dlib
+
+    left, top, right, bottom = (int(round(v)) for v in box)
+    parts = dlib.points([dlib.point(int(round(x)), int(round(y))) for x, y in landmarks])
+    details = dlib.get_face_chip_details(dlib.full_object_detection(dlib.rectangle(left, top, right, bottom), parts),
+                                         size, padding)
+    return dlib.extract_image_chip(image, details), _chip_details_transform(details)
+
+
+def _chip_details_transform(details):
+    """The affine map of dlib's ``get_mapping_to_chip``: the rotated box's corners onto the chip's."""
+    rect = details.rect
+    centre = np.array([(rect.left() + rect.right()) / 2, (rect.top() + rect.bottom()) / 2])
+    cos, sin = np.cos(details.angle), np.sin(details.angle)
+    corners = np.array([[rect.left(), rect.top()], [rect.right(), rect.top()], [rect.right(), rect.bottom()]])
+    rotated = centre + (corners - centre) @ np.array([[cos, sin], [-sin, cos]])
+    targets = np.array([[0, 0], [details.cols - 1, 0], [details.cols - 1, details.rows - 1]], dtype=np.float64)
+    return np.linalg.solve(np.column_stack([rotated, np.ones(3)]), targets).T

@@ -78,3 +78,9 @@ def get_shape_predictor(n_points):
     if n_points not in (68, 5):
         raise ValueError(f"landmarks must be 68 or 5, got {n_points!r}")
     return _import_dlib().shape_predictor(model_path(f"landmarks{n_points}"))
+
+
+@functools.lru_cache(maxsize=None)
+def get_face_recognizer():
+    """dlib's face-recognition ResNet (128-d descriptors), loaded once per process."""
+    return _import_dlib().face_recognition_model_v1(model_path("face_recognition"))

@@ -17,7 +17,34 @@ _SVR_EPSILON = 1.0
 
 def _baseline(features, regressor):
     """The shape every baseline shares: features → standard scaling → regressor."""
-    return Pipeline([("features", features), ("scale", StandardScaler()), ("regressor", regressor)])
+    return Pipeline([("features", features), *make_scaled_svr(regressor=regressor).steps])
+
+
+def make_scaled_svr(C=_SVR_C, epsilon=_SVR_EPSILON, regressor=None):
+    """Standard scaling → RBF support vector regression, for feature vectors that are already computed.
+
+    The regressor of ``make_age_pipeline(model="descriptor")`` and of every
+    baseline here.
+
+    Parameters
+    ----------
+    C, epsilon : float, default=30.0, 1.0
+        :class:`~sklearn.svm.SVR` parameters (ages in years).
+    regressor : regressor, default=None
+        Used instead of the SVR when given.
+
+    Returns
+    -------
+    pipeline : :class:`~sklearn.pipeline.Pipeline`
+        Steps ``scale``, ``regressor``.
+
+    Examples
+    --------
+    >>> from skage.features import make_scaled_svr
+    >>> make_scaled_svr(C=10).named_steps["regressor"]
+    SVR(C=10, epsilon=1.0)
+    """
+    return Pipeline([("scale", StandardScaler()), ("regressor", _svr(C, epsilon) if regressor is None else regressor)])
 
 
 def _svr(C, epsilon):

@@ -2,39 +2,71 @@
 
 from imblearn.pipeline import Pipeline
 
+#: The two model families: the paper's deep network, and dlib's pretrained face descriptors.
+MODELS = ("resnet", "descriptor")
 
-def make_age_pipeline(*, image_size=224, max_epochs=40, batch_size=64, device="auto", align=True,
-                      detector="hog", equalize=False, attention=True, balance=True, knn=True,
-                      random_state=None, n_jobs=None, memory=None, verbose=1, progress=False, net_params=None):
-    """Build the skage pipeline: read → align → parse → balance → AgeNet → KNN refine.
+# Neighbours and blend of the descriptor model's KNN stage, chosen on a validation
+# split of the dev chips' training part (benchmarks/results/descriptor_utkface_cpu.md).
+_DESCRIPTOR_KNN = {"n_neighbors": 20, "blend": 0.35}
+
+
+def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
+                      detector="auto", equalize=False, attention=True, balance=True, knn=True, regressor=None,
+                      bin_weights=False, random_state=None, n_jobs=None, memory=None, verbose=1, progress=False,
+                      net_params=None):
+    """Build the skage pipeline: check inputs → align → parse or describe → balance → model → KNN refine.
 
     Parameters
     ----------
-    image_size : int, default=224
-        Side of the aligned chips and of the network input.
+    model : {"resnet", "descriptor"}, default="resnet"
+        ``"resnet"``: the paper's network, :class:`skage.nn.AgeNet` (ResNet
+        with parsing attention, trained from the chips; wants a GPU for full
+        size). ``"descriptor"``: dlib's pretrained face descriptors
+        (:class:`skage.features.FaceDescriptor`) under a scikit-learn
+        regressor; trains on thousands of faces in minutes on a CPU.
+    image_size : int, default=None
+        Side of the aligned chips: 224 for ``"resnet"`` (also the network
+        input); ``"descriptor"`` uses dlib's 150-px chips and accepts only 150.
     max_epochs, batch_size : int
-        Training length and batch size of :class:`skage.nn.AgeNet`.
+        Training length and batch size of :class:`skage.nn.AgeNet` (resnet).
     device : {"auto", "cpu", "cuda"}, default="auto"
+        Where AgeNet trains (resnet).
     align : bool, default=True
         Detect, landmark and align faces with :class:`skage.alignment.FaceAligner`;
-        ``False`` only reads and resizes inputs that are already face crops.
-    detector : {"hog", "cnn", "none"}, default="hog"
-        The aligner's face detector; ``"none"`` landmarks whole inputs as faces.
+        ``False`` only reads and resizes inputs that are already face crops
+        (resnet only: the descriptor needs dlib's alignment).
+    detector : {"auto", "hog", "cnn", "none"}, default="auto"
+        The aligner's face detector: ``"auto"`` runs HOG, then HOG upsampled,
+        then the CNN detector only for faces still missed; ``"none"``
+        landmarks whole inputs as faces.
     equalize : bool, default=False
         Adaptive histogram equalization (CLAHE) after alignment.
     attention : bool, default=True
         Region masks from :class:`skage.parsing.FaceParser` and the parsing-attention
-        network; ``False`` is the CNN-only model on plain RGB chips.
+        network; ``False`` is the CNN-only model on plain RGB chips (resnet).
     balance : bool, default=True
         Resample age bins during ``fit`` with :class:`skage.sampling.AgeBinResampler`.
     knn : bool, default=True
-        Wrap the network in :class:`skage.refine.KNNAgeRefiner`.
+        Blend in the ages of the nearest training faces with
+        :class:`skage.refine.KNNAgeRefiner` (resnet: in the network's
+        embedding space; descriptor: in descriptor space, cosine distance).
+        For the descriptor model ``knn=False`` keeps the same wrapper with
+        ``blend=0``, so that parameter names do not change between rows and
+        unreadable inputs still get NaN ages.
+    regressor : scikit-learn regressor, default=None
+        The descriptor model's regressor; ``None`` is standard scaling → RBF
+        SVR (:func:`skage.features.make_scaled_svr`).
+    bin_weights : bool, default=False
+        Descriptor model: fit the regressor with class-balanced per-bin sample
+        weights (effective number, as in AgeNet's loss) through
+        :class:`skage.sampling.AgeBinWeightedRegressor`.
     random_state : int, optional
         Seeds the resampler and the network.
     n_jobs : int, optional
-        Parallel workers of the alignment and parsing stages.
+        Parallel workers of the reading, alignment, parsing and descriptor stages.
     memory : str or joblib.Memory, optional
-        Caches aligned chips so that ``GridSearchCV`` aligns each image once.
+        Caches the input check, aligned chips and descriptors, so that
+        ``GridSearchCV`` computes each once.
     verbose : int, default=1
         The network's training log; 0 is silent.
     progress : bool, default=False
@@ -46,28 +78,66 @@ def make_age_pipeline(*, image_size=224, max_epochs=40, batch_size=64, device="a
     Returns
     -------
     pipeline : imblearn.pipeline.Pipeline
-        Steps ``read``/``align``, ``equalize``, ``parse``, ``balance``, ``model``;
-        a switched-off stage is ``"passthrough"`` so that parameter names stay the
-        same across the ablation rows (e.g. ``model__estimator__max_epochs`` when
-        ``knn=True``, ``model__max_epochs`` otherwise).
+        Steps ``check`` (:class:`skage.sampling.DropUnreadable`: unreadable
+        training inputs are left out, named in a warning), ``align``,
+        ``equalize``, ``parse`` (resnet) or ``describe`` (descriptor),
+        ``balance``, ``model``. A switched-off stage is ``"passthrough"`` so
+        that parameter names stay the same across the ablation rows (e.g.
+        ``model__estimator__max_epochs`` when ``knn=True``,
+        ``model__max_epochs`` otherwise).
 
     Examples
     --------
     >>> from skage.pipeline import make_age_pipeline
     >>> pipe = make_age_pipeline(image_size=64, max_epochs=2, knn=False)
     >>> [name for name, _ in pipe.steps]
-    ['align', 'equalize', 'parse', 'balance', 'model']
+    ['check', 'align', 'equalize', 'parse', 'balance', 'model']
+    >>> [name for name, _ in make_age_pipeline(model="descriptor").steps]
+    ['check', 'align', 'equalize', 'describe', 'balance', 'model']
     """
-    from ..alignment import FaceAligner, HistogramEqualizer
+    from ..alignment import HistogramEqualizer
+    from ..sampling import AgeBinResampler, DropUnreadable
+
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if model == "descriptor":
+        _check_descriptor_options(image_size, align, net_params)
+        (align_step, feature_step), estimator = _descriptor_steps(
+            detector=detector, knn=knn, regressor=regressor, bin_weights=bin_weights, random_state=random_state,
+            n_jobs=n_jobs, memory=memory, progress=progress)
+    else:
+        if regressor is not None or bin_weights:
+            raise ValueError("regressor and bin_weights belong to model='descriptor'; AgeNet balances its loss "
+                             "with net_params={'lambda_cb': ...}")
+        (align_step, feature_step), estimator = _resnet_steps(
+            image_size=224 if image_size is None else image_size, max_epochs=max_epochs, batch_size=batch_size,
+            device=device, align=align, detector=detector, attention=attention, knn=knn, random_state=random_state,
+            n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
+    return Pipeline([
+        ("check", DropUnreadable(n_jobs=n_jobs, memory=memory)),
+        align_step,
+        ("equalize", HistogramEqualizer() if equalize else "passthrough"),
+        feature_step,
+        ("balance", AgeBinResampler(random_state=random_state) if balance else "passthrough"),
+        ("model", estimator),
+    ])
+
+
+def _aligner(detector, n_jobs, memory, progress, **geometry):
+    from ..alignment import FaceAligner
+
+    return FaceAligner(detector=detector, n_jobs=n_jobs, memory=memory, progress=progress, **geometry)
+
+
+def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector, attention, knn, random_state,
+                  n_jobs, memory, verbose, progress, net_params):
     from ..io import ImageLoader
     from ..nn import AgeNet
     from ..parsing import FaceParser
     from ..refine import KNNAgeRefiner
-    from ..sampling import AgeBinResampler
 
     if align:
-        first = FaceAligner(detector=detector, output_size=image_size, n_jobs=n_jobs, memory=memory,
-                            progress=progress)
+        first = _aligner(detector, n_jobs, memory, progress, output_size=image_size)
     else:
         first = ImageLoader(image_size=image_size, n_jobs=n_jobs)
     net_params = dict(net_params or {})
@@ -77,10 +147,34 @@ def make_age_pipeline(*, image_size=224, max_epochs=40, batch_size=64, device="a
         net_params["callbacks"] = [*net_params.get("callbacks", []), ("progress", ProgressBar())]
     net = AgeNet(attention=attention, max_epochs=max_epochs, batch_size=batch_size, device=device,
                  random_state=random_state, verbose=verbose, **net_params)
-    return Pipeline([
-        ("align", first),
-        ("equalize", HistogramEqualizer() if equalize else "passthrough"),
-        ("parse", FaceParser(n_jobs=n_jobs) if attention else "passthrough"),
-        ("balance", AgeBinResampler(random_state=random_state) if balance else "passthrough"),
-        ("model", KNNAgeRefiner(estimator=net) if knn else net),
-    ])
+    parse = FaceParser(n_jobs=n_jobs) if attention else "passthrough"
+    return (("align", first), ("parse", parse)), KNNAgeRefiner(estimator=net) if knn else net
+
+
+def _check_descriptor_options(image_size, align, net_params):
+    from ..features import CHIP_SIZE
+
+    if image_size not in (None, CHIP_SIZE):
+        raise ValueError(f"model='descriptor' uses dlib's {CHIP_SIZE}-px face chips; image_size must be "
+                         f"{CHIP_SIZE} or None, got {image_size!r}")
+    if not align:
+        raise ValueError("model='descriptor' needs align=True: dlib's descriptor is defined on its own face chip")
+    if net_params:
+        raise ValueError("net_params configure AgeNet (model='resnet'); the descriptor model has no network to "
+                         "train: pass regressor= or set_params(model__estimator__...) instead")
+
+
+def _descriptor_steps(*, detector, knn, regressor, bin_weights, random_state, n_jobs, memory, progress):
+    from ..features import CHIP_SIZE, FaceDescriptor, make_scaled_svr
+    from ..refine import KNNAgeRefiner
+    from ..sampling import AgeBinWeightedRegressor
+
+    # 5 landmarks: dlib's descriptor chip is defined on them, and the 5-point model is CC0.
+    aligner = _aligner(detector, n_jobs, memory, progress, landmarks=5, geometry="dlib", output_size=CHIP_SIZE)
+    estimator = make_scaled_svr() if regressor is None else regressor
+    if bin_weights:
+        estimator = AgeBinWeightedRegressor(estimator)
+    knn_params = dict(_DESCRIPTOR_KNN, blend=_DESCRIPTOR_KNN["blend"] if knn else 0.0)
+    refiner = KNNAgeRefiner(estimator=estimator, metric="cosine", embedding="input", random_state=random_state,
+                            **knn_params)
+    return (("align", aligner), ("describe", FaceDescriptor(n_jobs=n_jobs, memory=memory))), refiner

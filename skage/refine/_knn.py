@@ -22,18 +22,19 @@ def _estimator_has(attr):
 class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """Blend a model's age with the distance-weighted age of its nearest training faces.
 
-    After fitting ``estimator``, the training embeddings
-    (``estimator.transform``) are indexed. At predict time the age is
-    ``(1 - blend) * model + blend * knn``, where ``knn`` is the weighted mean
-    age of the ``n_neighbors`` nearest training samples in embedding space.
+    After fitting ``estimator``, the training embeddings are indexed. At
+    predict time the age is ``(1 - blend) * model + blend * knn``, where
+    ``knn`` is the weighted mean age of the ``n_neighbors`` nearest training
+    samples in embedding space.
 
     Parameters
     ----------
-    estimator : estimator with ``fit``, ``predict`` and ``transform``, default=None
-        The age model (e.g. :class:`skage.nn.AgeNet`); cloned at fit.
-        ``None`` makes a KNN-only regressor on the raw features: ``X`` must
-        then be 2-d feature vectors (LBP/HOG features, CNN embeddings...) and
-        ``blend`` and ``uncertainty_threshold`` are ignored.
+    estimator : estimator with ``fit`` and ``predict``, default=None
+        The age model (e.g. :class:`skage.nn.AgeNet`, or a scikit-learn
+        regressor on face descriptors); cloned at fit. ``None`` makes a
+        KNN-only regressor on the raw features: ``X`` must then be 2-d
+        feature vectors (LBP/HOG features, CNN embeddings...) and ``blend``
+        and ``uncertainty_threshold`` are ignored.
     n_neighbors : int, default=10
         Number of neighbours K. Clamped, with a warning, to the number of
         distinct training samples.
@@ -69,6 +70,12 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         (``benchmarks/results/knn_speed_cpu.md``).
     random_state : int or None, default=None
         Seed of the pynndescent index.
+    embedding : {"auto", "transform", "input"}, default="auto"
+        The space searched: ``"transform"``, the estimator's embeddings
+        (``estimator.transform``, e.g. a CNN's penultimate layer);
+        ``"input"``, the 2-d features ``X`` themselves (e.g. face
+        descriptors under a regressor); ``"auto"``, ``"transform"`` when the
+        estimator has a ``transform`` method, else ``"input"``.
 
     Attributes
     ----------
@@ -97,6 +104,10 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     ``predict_proba`` when gating); with gating, embeddings are computed only
     for the samples that are refined.
 
+    With ``embedding="input"``, a row of ``X`` with a NaN or infinite value
+    (e.g. the NaN descriptor of an unreadable image) is predicted as NaN and
+    the other rows as usual; in ``fit`` such rows raise a ``ValueError``.
+
     Both search back ends pickle; pynndescent's search functions are restored
     from numba's on-disk cache when the index is loaded.
 
@@ -113,7 +124,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
 
     def __init__(self, estimator=None, n_neighbors=10, blend=0.5, metric="cosine", uncertainty_threshold=None,
                  algorithm="auto", exact_threshold=20000, weights="distance", index_params=None,
-                 query_epsilon=0.2, random_state=None):
+                 query_epsilon=0.2, random_state=None, embedding="auto"):
         self.estimator = estimator
         self.n_neighbors = n_neighbors
         self.blend = blend
@@ -125,6 +136,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self.index_params = index_params
         self.query_epsilon = query_epsilon
         self.random_state = random_state
+        self.embedding = embedding
 
     def fit(self, X, y, **fit_params):
         """Fit the estimator, then index its training embeddings.
@@ -147,18 +159,20 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         y = check_ages(y)
         if self.estimator is None:
             embeddings = check_array(X, dtype=[np.float32, np.float64])
-            self.estimator_ = None
+            self.estimator_, self.embedding_ = None, "input"
             self.n_features_in_ = embeddings.shape[1]
         else:
-            for method in ("fit", "predict", "transform"):
-                if not hasattr(self.estimator, method):
-                    raise TypeError(f"estimator {type(self.estimator).__name__} has no {method}(); "
-                                    "KNNAgeRefiner needs fit, predict and transform (embeddings)")
+            self.embedding_ = self._embedding_space()
             if self.uncertainty_threshold is not None and not hasattr(self.estimator, "predict_proba"):
                 raise TypeError(f"uncertainty_threshold needs an estimator with predict_proba; "
                                 f"{type(self.estimator).__name__} has none")
+            if self.embedding_ == "input":
+                check_array(X, dtype=[np.float32, np.float64])  # NaN rows fail here, before a long fit
             self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
-            embeddings = check_array(self.estimator_.transform(X), dtype=[np.float32, np.float64])
+            embeddings = X if self.embedding_ == "input" else self.estimator_.transform(X)
+            embeddings = check_array(embeddings, dtype=[np.float32, np.float64])
+            if self.embedding_ == "input":
+                self.n_features_in_ = embeddings.shape[1]
         if len(embeddings) != len(y):
             raise ValueError(f"X has {len(embeddings)} samples but y has {len(y)} ages")
 
@@ -172,6 +186,16 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self._build_index(embeddings)
         return self
 
+    def _embedding_space(self):
+        methods = ("fit", "predict", "transform") if self.embedding == "transform" else ("fit", "predict")
+        for method in methods:
+            if not hasattr(self.estimator, method):
+                raise TypeError(f"estimator {type(self.estimator).__name__} has no {method}(); "
+                                f"KNNAgeRefiner with embedding={self.embedding!r} needs {', '.join(methods)}")
+        if self.embedding == "auto":
+            return "transform" if hasattr(self.estimator, "transform") else "input"
+        return self.embedding
+
     def _check_params(self):
         if not isinstance(self.n_neighbors, Integral) or self.n_neighbors < 1:
             raise ValueError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
@@ -183,6 +207,8 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"exact_threshold must be a non-negative integer, got {self.exact_threshold!r}")
         if not (self.weights in ("distance", "uniform") or callable(self.weights)):
             raise ValueError(f"weights must be 'distance', 'uniform' or a callable, got {self.weights!r}")
+        if self.embedding not in ("auto", "transform", "input"):
+            raise ValueError(f"embedding must be 'auto', 'transform' or 'input', got {self.embedding!r}")
         if self.uncertainty_threshold is not None and not isinstance(self.uncertainty_threshold, Real):
             raise ValueError(f"uncertainty_threshold must be a number or None, got {self.uncertainty_threshold!r}")
 
@@ -224,10 +250,13 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "index_")
         return self._kneighbors(self._embed(X), n_neighbors or self.n_neighbors_)
 
+    def _searches_input(self):
+        return self.estimator_ is None or self.embedding_ == "input"
+
     def _embed(self, X):
-        emb = X if self.estimator_ is None else self.estimator_.transform(X)
+        emb = X if self._searches_input() else self.estimator_.transform(X)
         emb = check_array(emb, dtype=[np.float32, np.float64])
-        if self.estimator_ is None and emb.shape[1] != self.n_features_in_:
+        if self._searches_input() and emb.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {emb.shape[1]} features, but KNNAgeRefiner was fitted with "
                              f"{self.n_features_in_}")
         return emb
@@ -268,6 +297,14 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             in (all True without ``uncertainty_threshold``).
         """
         check_is_fitted(self, "index_")
+        if self._searches_input():
+            features = check_array(X, dtype=[np.float32, np.float64], ensure_all_finite=False)
+            usable = np.isfinite(features).all(axis=1)
+            if not usable.all():  # e.g. the NaN descriptor of an unreadable image: NaN age, others as usual
+                pred, mask = np.full(len(features), np.nan), np.zeros(len(features), dtype=bool)
+                if usable.any():
+                    pred[usable], mask[usable] = self.predict(features[usable], return_mask=True)
+                return (pred, mask) if return_mask else pred
         if self.estimator_ is None:
             pred = self._knn_ages(self._embed(X))
             mask = np.ones(len(pred), dtype=bool)

@@ -231,3 +231,42 @@ def test_parallel_matches_serial_in_order(aligned):
     # errors are raised in the parent, so they arrive intact from the workers
     with pytest.raises(ImageReadError, match="/nonexistent/face.jpg"):
         FaceAligner(output_size=SIZE, n_jobs=2, on_failure="raise").fit().transform(subset)
+
+
+def _rotated_face(path, degrees=50):
+    """A chip padded with its edges and rotated: HOG (frontal, upright) misses it, the CNN does not."""
+    from skage.io import read_image
+
+    image = read_image(path)
+    padded = np.pad(image, ((60, 60), (60, 60), (0, 0)), mode="edge")
+    return np.asarray(Image.fromarray(padded).rotate(degrees))
+
+
+def test_auto_cascade_reaches_the_cnn_only_for_misses(chip_paths):
+    face = _rotated_face(chip_paths[1])
+    hog = FaceAligner(detector="hog", output_size=64).fit().align([face, chip_paths[0]])
+    auto = FaceAligner(output_size=64).fit().align([face, chip_paths[0]])
+    assert hog.flags.tolist() == ["no_face", "ok"] and hog.detected_by.tolist() == ["", "hog"]
+    assert auto.flags.tolist() == ["ok", "ok"] and auto.detected_by.tolist() == ["cnn", "hog"]
+    assert auto.to_frame()["detected_by"].tolist() == ["cnn", "hog"]
+    np.testing.assert_array_equal(auto.chips[1], hog.chips[1])  # a face HOG finds costs no more passes
+
+
+def test_dlib_geometry_is_dlibs_own_face_chip(chip_paths):
+    import dlib
+
+    from skage.alignment import model_path
+    from skage.io import read_image
+
+    aligner = FaceAligner(geometry="dlib", landmarks=5, output_size=150).fit()
+    result = aligner.align(chip_paths)
+    assert aligner.target_eyes_ is None and (result.flags == "ok").all()
+    detector, predictor = dlib.get_frontal_face_detector(), dlib.shape_predictor(model_path("landmarks5"))
+    for path, chip, landmarks in zip(chip_paths, result.chips, result.landmarks):
+        image = read_image(path)
+        shape = predictor(image, detector(image, 0)[0])
+        np.testing.assert_array_equal(chip, dlib.get_face_chip(image, shape, size=150, padding=0.25))
+        # the recorded transform maps the landmarks into the chip where dlib put them
+        template = dlib.get_face_chip_details(shape, 150, 0.25)
+        assert template.rows == 150 and np.isfinite(landmarks).all()
+        assert (landmarks > 0).all() and (landmarks < 150).all()

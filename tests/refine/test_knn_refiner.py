@@ -109,7 +109,9 @@ def test_passthroughs_and_missing_methods(data):
     np.testing.assert_allclose(ref.predict_proba(Xq).sum(axis=1), 1.0)
     assert not hasattr(KNNAgeRefiner(), "predict_proba")
     with pytest.raises(TypeError, match="NoTransform has no transform"):
-        KNNAgeRefiner(NoTransform()).fit(X, y)
+        KNNAgeRefiner(NoTransform(), embedding="transform").fit(X, y)
+    with pytest.raises(ValueError, match="embedding must be"):
+        KNNAgeRefiner(NoTransform(), embedding="pixels").fit(X, y)
     with pytest.raises(ValueError, match="blend must be a number in \\[0, 1\\]"):
         KNNAgeRefiner(blend=1.5).fit(X, y)
     with pytest.raises(ValueError, match="NaN"):
@@ -192,3 +194,28 @@ def test_single_pass_outputs_give_the_same_refined_ages(data, threshold):
     OnePass.calls = 0
     np.testing.assert_allclose(fast.predict(Xq), plain.predict(Xq))
     assert OnePass.calls == 1
+
+
+def test_input_embedding_searches_the_features(data):
+    """A regressor without transform (e.g. SVR on face descriptors): neighbours are searched in X itself."""
+    X, y, Xq = data
+    ref = KNNAgeRefiner(NoTransform(), blend=1.0, metric="euclidean").fit(X, y)
+    knn_only = KNNAgeRefiner(metric="euclidean").fit(X, y)
+    assert ref.embedding_ == "input" and ref.n_features_in_ == X.shape[1]
+    np.testing.assert_allclose(ref.predict(Xq), knn_only.predict(Xq))
+    half = KNNAgeRefiner(NoTransform(), blend=0.25, metric="euclidean").fit(X, y)
+    np.testing.assert_allclose(half.predict(Xq), 0.25 * knn_only.predict(Xq))  # the model predicts 0
+
+
+def test_rows_without_features_get_nan(data):
+    """NaN feature rows (an unreadable image's descriptor) give NaN ages; the other rows are untouched."""
+    X, y, Xq = data
+    ref = KNNAgeRefiner(NoTransform(), blend=0.5).fit(X, y)
+    query = Xq[:5].copy()
+    query[[1, 3], 2] = np.nan
+    pred, mask = ref.predict(query, return_mask=True)
+    assert np.isnan(pred[[1, 3]]).all() and not mask[[1, 3]].any()
+    np.testing.assert_allclose(pred[[0, 2, 4]], ref.predict(Xq[[0, 2, 4]]))
+    assert np.isnan(ref.predict(query[[1]])).all()
+    with pytest.raises(ValueError, match="NaN"):
+        KNNAgeRefiner(NoTransform()).fit(np.r_[X[:10], query[[1]]], y[:11])

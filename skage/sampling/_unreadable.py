@@ -1,0 +1,138 @@
+"""Leave unreadable inputs out of training, naming them."""
+
+import warnings
+
+import numpy as np
+from imblearn.base import BaseSampler
+from joblib import Parallel, delayed
+from sklearn.utils.validation import check_memory
+
+from ..io import ImageReadError, as_image_list, describe_source, read_image
+from ._resampler import _take
+
+#: Files named in the warning; the rest are counted.
+_NAMED = 5
+
+
+class UnreadableInputWarning(UserWarning):
+    """Some training inputs could not be read and were left out."""
+
+
+def _read_errors(items, n_jobs):
+    """The read error of each item ('' when it reads); module-level so joblib.Memory can cache it."""
+
+    def one(i, item):
+        try:
+            read_image(item, source=describe_source(item, i))
+        except ImageReadError as exc:
+            return exc.reason
+        return ""
+
+    if n_jobs in (None, 1) or len(items) < 64:
+        return np.array([one(i, x) for i, x in enumerate(items)], dtype=object)
+    # decoding releases the GIL, so threads suffice and the items are not copied
+    return np.array(Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(i, x) for i, x in enumerate(items)),
+                    dtype=object)
+
+
+class DropUnreadable(BaseSampler):
+    """Drop the inputs that cannot be read as images, during ``fit`` only.
+
+    The first step of skage's pipelines: a missing, empty, truncated or
+    over-large file would otherwise reach the model as a black chip with a
+    real age label. Every input is decoded with :func:`skage.io.read_image`
+    (the reader all stages share); those that fail are left out of training
+    with one :class:`UnreadableInputWarning` naming the first few files and
+    counting the rest. At predict time an imbalanced-learn pipeline skips
+    samplers, so each unreadable input still gets its row (a NaN age where
+    the model supports it, and the aligner's ``"unreadable"`` flag).
+
+    Parameters
+    ----------
+    n_jobs : int, default=None
+        Reader threads.
+    memory : str or joblib.Memory, default=None
+        Caches the check per list of inputs (paths are hashed by name, like
+        :class:`~skage.alignment.FaceAligner`'s ``memory``).
+
+    Attributes
+    ----------
+    unreadable_ : pandas.DataFrame
+        ``source`` and ``error`` of each input left out by the latest
+        :meth:`fit_resample`.
+    sample_indices_ : ndarray of int
+        Indices of the kept inputs in ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np, warnings
+    >>> from skage.sampling import DropUnreadable
+    >>> X = ["missing.jpg", np.zeros((8, 8, 3), np.uint8)]
+    >>> with warnings.catch_warnings(record=True):
+    ...     warnings.simplefilter("always")
+    ...     X_kept, y_kept = DropUnreadable().fit_resample(X, np.array([30.0, 40.0]))
+    >>> y_kept.tolist()
+    [40.0]
+    """
+
+    _sampling_type = "bypass"
+
+    def __init__(self, n_jobs=None, memory=None):
+        self.n_jobs = n_jobs
+        self.memory = memory
+
+    def fit_resample(self, X, y, **params):
+        """Return the readable inputs and their ages.
+
+        Parameters
+        ----------
+        X : sequence of paths or arrays, or ndarray of shape (N, H, W[, C])
+        y : array-like of shape (N,)
+
+        Returns
+        -------
+        X_kept : same kind as ``X``
+            ``X`` itself when every input reads.
+        y_kept : ndarray of shape (n_kept,)
+
+        Raises
+        ------
+        ValueError
+            When no input can be read, naming the first.
+        """
+        import pandas as pd
+
+        y = np.asarray(y)
+        if isinstance(X, np.ndarray) and X.dtype != object and X.dtype.kind not in "US":
+            errors = np.full(len(X), "", dtype=object)  # an image array is pixels already
+        else:
+            items = as_image_list(X)
+            errors = check_memory(self.memory).cache(_read_errors, ignore=["n_jobs"])(items, self.n_jobs)
+        if len(errors) != len(y):
+            raise ValueError(f"X has {len(errors)} inputs but y has {len(y)} labels")
+        bad = np.flatnonzero(errors != "")
+        sources = [describe_source(_item(X, i), i) for i in bad]
+        self.unreadable_ = pd.DataFrame({"source": sources, "error": errors[bad].astype(str)})
+        self.sample_indices_ = np.flatnonzero(errors == "")
+        if len(bad) == 0:
+            return X, y
+        if len(bad) == len(errors):
+            raise ValueError(f"none of the {len(errors)} training inputs could be read "
+                             f"(first: {sources[0]}: {errors[bad[0]]})")
+        named = ", ".join(sources[:_NAMED]) + (f" and {len(bad) - _NAMED} more" if len(bad) > _NAMED else "")
+        warnings.warn(f"{len(bad)} of {len(errors)} training inputs could not be read and are left out: {named}",
+                      UnreadableInputWarning, stacklevel=2)
+        return _take(X, self.sample_indices_), y[self.sample_indices_]
+
+    def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
+        return self.fit_resample(X, y, **params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True  # file paths
+        return tags
+
+
+def _item(X, i):
+    return X.iloc[i] if hasattr(X, "iloc") else X[i]

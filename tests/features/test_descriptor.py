@@ -1,0 +1,73 @@
+"""FaceDescriptor: dlib's descriptors from the aligner's dlib-geometry chips, and its bad inputs."""
+
+import numpy as np
+import pytest
+from joblib import Memory
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skage.alignment import FaceAligner, model_path
+from skage.features import FaceDescriptor
+from skage.io import read_image
+
+
+@pytest.fixture(scope="module")
+def chips_and_paths(utkface_dir):
+    paths = sorted(utkface_dir.glob("*.jpg"))
+    paths = [paths[i] for i in np.linspace(0, len(paths) - 1, 12).astype(int)]
+    result = FaceAligner(geometry="dlib", landmarks=5, output_size=150).fit().align(paths)
+    return result, paths
+
+
+def _cosine(a, b):
+    return np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def test_equals_dlibs_descriptor_of_the_original_photo(chips_and_paths):
+    """No second detection, same numbers: dlib's own compute_face_descriptor(image, landmarks)."""
+    import dlib
+
+    result, paths = chips_and_paths
+    ours = FaceDescriptor().fit_transform(result.chips)
+    detector, predictor = dlib.get_frontal_face_detector(), dlib.shape_predictor(model_path("landmarks5"))
+    net = dlib.face_recognition_model_v1(model_path("face_recognition"))
+    reference, kept = [], []
+    for i, path in enumerate(paths):
+        image = read_image(path)
+        found = detector(image, 0)
+        if found and result.detected_by[i] == "hog":  # the same face, found the same way
+            reference.append(np.asarray(net.compute_face_descriptor(image, predictor(image, found[0]))))
+            kept.append(i)
+    assert len(kept) >= 8
+    assert ours.shape == (len(paths), 128) and ours.dtype == np.float32
+    assert _cosine(ours[kept], np.array(reference)).min() >= 0.999
+
+
+def test_blank_chip_gets_nan_and_parallel_equals_serial(chips_and_paths):
+    result, _ = chips_and_paths
+    chips = np.array(result.chips[:6])
+    chips[2] = 0  # what the aligner gives an unreadable file
+    serial = FaceDescriptor().fit_transform(chips)
+    assert np.isnan(serial[2]).all() and np.isfinite(np.delete(serial, 2, axis=0)).all()
+    np.testing.assert_allclose(FaceDescriptor(n_jobs=2).fit_transform(chips), serial, rtol=1e-6, equal_nan=True)
+
+
+def test_memory_computes_each_batch_once(chips_and_paths, tmp_path):
+    chips = np.array(chips_and_paths[0].chips[:3])
+    first = FaceDescriptor(memory=Memory(str(tmp_path), verbose=0)).fit_transform(chips)
+    np.testing.assert_array_equal(FaceDescriptor(memory=str(tmp_path)).fit_transform(chips), first)
+    assert len(list(tmp_path.rglob("output.pkl"))) == 1  # the second call was a cache hit
+    FaceDescriptor(memory=str(tmp_path)).fit_transform(chips[:2])
+    assert len(list(tmp_path.rglob("output.pkl"))) == 2
+
+
+def test_bad_inputs_name_the_fix():
+    with pytest.raises(ValueError, match=r"FaceAligner\(geometry='dlib', output_size=150\)"):
+        FaceDescriptor().fit_transform(np.zeros((2, 224, 224, 3), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        FaceDescriptor().fit_transform(np.zeros((1, 150, 150, 3), np.float32))
+    with pytest.raises(InvalidParameterError, match="jitter"):
+        FaceDescriptor(jitter=-1).fit(None)
+    with pytest.raises(InvalidParameterError, match="engine"):
+        FaceDescriptor(engine="onnx").fit(None)
+    names = FaceDescriptor().fit(None).get_feature_names_out()
+    assert names[0] == "descriptor_0" and len(names) == 128

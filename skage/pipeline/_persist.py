@@ -114,7 +114,12 @@ def save_model(estimator, path, *, dtype="float32", for_training=False, **info):
         tree, tensors, training = swap_out(estimator, dtype=getattr(torch, dtype), for_training=for_training)
     except UnsupportedObjectError as exc:
         raise ModelFileError(f"cannot save {type(estimator).__name__} as data: {exc}") from None
-    members = {_TREE: sio.dumps(tree), _WEIGHTS: save_tensors(tensors)}
+    try:
+        members = {_TREE: sio.dumps(tree), _WEIGHTS: save_tensors(tensors)}
+    except Exception as exc:  # skops raises TypeError and others for objects it cannot take apart
+        raise ModelFileError(f"cannot save {type(estimator).__name__} as data: skops cannot store part of it "
+                             f"({exc.__class__.__name__}: {exc}); use joblib.dump and load_model(..., "
+                             "trusted=True) for such models") from None
     _, refused = trusted_types(sio.get_untrusted_types(data=members[_TREE]))
     if refused:  # fail now rather than when someone loads the file
         raise ModelFileError(f"cannot save {type(estimator).__name__} as data: it holds {_describe(refused)}; "

@@ -45,6 +45,39 @@ class IndexRecord:
         self.embeddings = embeddings
 
 
+class FrameRecord:
+    """A pandas DataFrame or Series as numpy columns (skops stores no pandas objects)."""
+
+    def __init__(self, kind, columns, index, name=None):
+        self.kind = kind
+        self.columns = columns
+        self.index = index
+        self.name = name
+
+    @classmethod
+    def of(cls, obj):
+        import pandas as pd
+
+        index = obj.index.to_numpy()
+        if isinstance(obj, pd.Series):
+            return cls("series", {"values": obj.to_numpy()}, index, obj.name)
+        if not all(isinstance(c, (str, int)) for c in obj.columns) or obj.columns.has_duplicates:
+            raise UnsupportedObjectError("a DataFrame with column names other than unique str/int")
+        return cls("frame", {c: obj[c].to_numpy() for c in obj.columns}, index)
+
+    def rebuild(self):
+        import pandas as pd
+
+        if self.kind == "series":
+            return pd.Series(self.columns["values"], index=self.index, name=self.name)
+        return pd.DataFrame(dict(self.columns), index=self.index)
+
+
+def _is_frame(obj):
+    module = type(obj).__module__ + "."
+    return module.startswith("pandas.") and type(obj).__name__ in ("DataFrame", "Series")
+
+
 def _is_net(obj):
     from skorch import NeuralNet
 
@@ -127,11 +160,16 @@ class _Writer:
 
     def walk(self, obj, where="estimator"):
         if id(obj) in self.memo:
-            return self.memo[id(obj)]
+            return self.memo[id(obj)][1]
         if _is_net(obj):
             out = self.net(obj, where)
         elif _is_nndescent(obj):
             raise UnsupportedObjectError(f"{where}: a pynndescent index outside KNNAgeRefiner.index_")
+        elif _is_frame(obj):
+            try:
+                out = FrameRecord.of(obj)
+            except UnsupportedObjectError as exc:
+                raise UnsupportedObjectError(f"{where}: {exc}") from None
         elif _torch_kind(obj) is not None:
             raise UnsupportedObjectError(
                 f"{where}: a torch {_torch_kind(obj)} ({type(obj).__name__}) outside a skorch network cannot be "
@@ -153,7 +191,7 @@ class _Writer:
             out.__dict__.update(state)
         else:
             return obj
-        self.memo[id(obj)] = out
+        self.memo[id(obj)] = (obj, out)  # holding obj keeps its id from being reused
         return out
 
 
@@ -250,9 +288,11 @@ class _Reader:
 
     def walk(self, obj):
         if id(obj) in self.memo:
-            return self.memo[id(obj)]
+            return self.memo[id(obj)][1]
         if isinstance(obj, NetRecord):
             out = _rebuild_net(obj, self.tensors, self.training)
+        elif isinstance(obj, FrameRecord):
+            out = obj.rebuild()
         elif isinstance(obj, list):
             obj[:] = [self.walk(v) for v in obj]
             out = obj
@@ -263,7 +303,7 @@ class _Reader:
                 obj[k] = self.walk(obj[k])
             out = obj
         elif _is_estimator_like(obj):
-            self.memo[id(obj)] = obj  # before the walk: cycles end here
+            self.memo[id(obj)] = (obj, obj)  # before the walk: cycles end here
             for k, v in list(vars(obj).items()):
                 obj.__dict__[k] = self.walk(v)
             index = obj.__dict__.get("index_")
@@ -272,7 +312,7 @@ class _Reader:
             out = obj
         else:
             return obj
-        self.memo[id(obj)] = out
+        self.memo[id(obj)] = (obj, out)  # holding obj keeps its id from being reused
         return out
 
 

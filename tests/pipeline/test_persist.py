@@ -1,22 +1,265 @@
+"""Model files are data: round trips, sizes, checksums, trust, and refusals that run nothing."""
+
+import hashlib
+import json
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+
 import joblib
+import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import Ridge
 
 import skage
-from skage.pipeline import ModelFileError, load_model, save_model
+from skage.pipeline import ModelFileError, load_model, make_age_pipeline, save_model
+from skage.pipeline._trust import refusal
 
+TINY = dict(image_size=32, max_epochs=1, batch_size=8, device="cpu", random_state=0, verbose=0, n_jobs=1,
+            net_params={"backbone": "resnet18"})
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _rewrite(path, members):
+    """A model file with these members, the manifest's checksums made to match (a forger's file)."""
+    manifest = json.loads(members["skage-model.json"])
+    manifest["sha256"] = {n: hashlib.sha256(d).hexdigest() for n, d in members.items() if n != "skage-model.json"}
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("skage-model.json", json.dumps(manifest))
+        for name, data in members.items():
+            if name != "skage-model.json":
+                zf.writestr(name, data)
+
+
+def _weights_bytes(module):
+    return sum(t.numel() * t.element_size() for t in module.state_dict().values())
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    from skage.datasets import make_synthetic_faces
+
+    faces = make_synthetic_faces(n_samples=20, image_size=32, random_state=0)
+    return faces.images, faces.y
+
+
+@pytest.fixture(scope="module")
+def deep_pipe(synthetic):
+    """Read → balance → AgeNet in KNNAgeRefiner, fitted for one epoch on 16 synthetic faces."""
+    X, y = synthetic
+    return make_age_pipeline(**TINY, align=False, attention=False).fit(X[:16], y[:16])
+
+
+# ------------------------------------------------------------------ round trips
 
 def test_round_trip_keeps_predictions_and_info(tmp_path):
     model = Ridge().fit([[0.0], [1.0]], [10.0, 20.0])
-    save_model(model, tmp_path / "m.joblib", data="toy")
-    loaded, info = load_model(tmp_path / "m.joblib", return_info=True)
+    save_model(model, tmp_path / "m.skage", data="toy")
+    loaded, info = load_model(tmp_path / "m.skage", return_info=True)
     assert loaded.predict([[0.5]]).tolist() == model.predict([[0.5]]).tolist()
-    assert info["data"] == "toy" and info["skage_version"] == skage.__version__
+    assert info["data"] == "toy" and info["skage_version"] == skage.__version__ and info["dtype"] == "float32"
 
 
-def test_plain_joblib_dump_is_accepted(tmp_path):
+def test_deep_pipeline_reloads_in_a_fresh_process_with_identical_ages(deep_pipe, synthetic, tmp_path):
+    X, _ = synthetic
+    path = save_model(deep_pipe, tmp_path / "deep.skage")
+    np.save(tmp_path / "X.npy", X[16:])
+    code = ("import sys, numpy as np; from skage.pipeline import load_model; "
+            "print(*load_model(sys.argv[1]).predict(np.load(sys.argv[2])).tolist())")
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "X.npy")], capture_output=True,
+                         text=True, check=True).stdout
+    assert [float(v) for v in out.split()] == deep_pipe.predict(X[16:]).tolist()
+
+
+def test_file_holds_weights_only_and_fp16_halves_it(deep_pipe, synthetic, tmp_path):
+    X, _ = synthetic
+    net = deep_pipe.named_steps["model"].estimator_
+    weights = _weights_bytes(net.module_)
+    path = save_model(deep_pipe, tmp_path / "m.skage")
+    assert set(_members(path)) == {"skage-model.json", "estimator.skops", "weights.safetensors"}  # no optimizer
+    assert os.path.getsize(path) <= 1.15 * weights
+    half = save_model(deep_pipe, tmp_path / "m16.skage", dtype="float16")
+    assert os.path.getsize(half) <= 0.6 * os.path.getsize(path)
+    loaded = load_model(half)
+    assert loaded.named_steps["model"].estimator_.module_.backbone.conv1.weight.dtype == torch.float32
+    # The network's own ages move by a small fraction of a year (KNN blending may amplify near ties).
+    chips = deep_pipe.named_steps["align"].transform(X[16:])
+    np.testing.assert_allclose(loaded.named_steps["model"].estimator_.predict(chips), net.predict(chips), atol=0.5)
+    with pytest.raises(ValueError, match="dtype"):
+        save_model(deep_pipe, tmp_path / "bad.skage", dtype="int8")
+
+
+def test_for_training_keeps_optimizer_state_and_training_continues(synthetic, tmp_path):
+    from skage.nn import AgeNet
+
+    X, y = synthetic
+    chips = np.ascontiguousarray(X[:8])
+    net = AgeNet(backbone="resnet18", attention=False, max_epochs=1, batch_size=4, verbose=0, random_state=0,
+                 device="cpu").fit(chips, y[:8])
+    path = save_model(net, tmp_path / "train.skage", for_training=True)
+    assert "training.pt" in _members(path)
+    loaded = load_model(path)
+    saved_state, loaded_state = net.optimizer_.state_dict()["state"], loaded.optimizer_.state_dict()["state"]
+    assert saved_state.keys() == loaded_state.keys()
+    torch.testing.assert_close(loaded_state[0]["exp_avg"], saved_state[0]["exp_avg"])
+    assert len(loaded.history_) == 1
+    loaded.partial_fit(chips, y[:8])
+    assert len(loaded.history_) == 2
+
+
+def test_hog_svr_baseline_round_trip(synthetic, tmp_path):
+    from skage.features import make_hog_svr
+
+    X, y = synthetic
+    model = make_hog_svr(image_size=32).fit(X[:16], y[:16])
+    loaded = load_model(save_model(model, tmp_path / "hog.skage"))
+    assert loaded.predict(X[16:]).tolist() == model.predict(X[16:]).tolist()
+
+
+def test_features_resampler_knn_pipeline_round_trip(synthetic, tmp_path):
+    from imblearn.pipeline import Pipeline
+
+    from skage.features import HOGFeatures
+    from skage.refine import KNNAgeRefiner
+    from skage.sampling import AgeBinResampler
+
+    X, y = synthetic
+    model = Pipeline([("features", HOGFeatures(image_size=32)), ("balance", AgeBinResampler(random_state=0)),
+                      ("model", KNNAgeRefiner(n_neighbors=3))]).fit(X[:16], y[:16])
+    loaded = load_model(save_model(model, tmp_path / "knn.skage"))
+    assert loaded.predict(X[16:]).tolist() == model.predict(X[16:]).tolist()
+
+
+@pytest.mark.slow
+def test_full_aligned_pipeline_on_real_chips(utkface_dir, tmp_path):
+    from skage.datasets import load_utkface
+
+    ds = load_utkface(utkface_dir)
+    idx = np.random.default_rng(0).choice(len(ds.y), 20, replace=False)
+    X, y = ds.X[idx], ds.y[idx]
+    pipe = make_age_pipeline(**TINY).fit(X[:16], y[:16])  # FaceAligner, FaceParser, resampler, KNN(AgeNet)
+    loaded = load_model(save_model(pipe, tmp_path / "full.skage"))
+    assert [type(s).__name__ for _, s in loaded.steps] == [type(s).__name__ for _, s in pipe.steps]
+    assert loaded.predict(X[16:]).tolist() == pipe.predict(X[16:]).tolist()
+
+
+@pytest.mark.slow
+def test_pynndescent_index_is_rebuilt_from_its_embeddings(tmp_path):
+    from skage.refine import KNNAgeRefiner
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 16)), rng.uniform(1, 80, 300)
+    knn = KNNAgeRefiner(algorithm="pynndescent", n_neighbors=5, random_state=0).fit(X, y)
+    loaded = load_model(save_model(knn, tmp_path / "nnd.skage"))
+    assert loaded.algorithm_ == "pynndescent"
+    np.testing.assert_array_equal(loaded.kneighbors(X[:50])[1], knn.kneighbors(X[:50])[1])
+    np.testing.assert_allclose(loaded.predict(X[:50]), knn.predict(X[:50]), atol=1e-3)
+
+
+# ------------------------------------------------------------------ pickles and trust
+
+class _Exploit:
+    """Unpickling this writes a file: the proof that a loader ran code from the model file."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return exec, (f"open({str(self.target)!r}, 'w').write('pwned')",)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_crafted_pickle_is_refused_without_running_it(dump, tmp_path):
+    target = tmp_path / "pwned.txt"
+    path = tmp_path / "model.joblib"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps(_Exploit(target)))
+    else:
+        joblib.dump(_Exploit(target), path)
+    with pytest.raises(ModelFileError, match="pickle.*trusted=True"):
+        load_model(path)
+    assert not target.exists()
+
+
+def test_crafted_pickle_is_refused_by_the_cli(tmp_path, capsys):
+    from skage.cli import main
+
+    target = tmp_path / "pwned.txt"
+    path = tmp_path / "model.joblib"
+    path.write_bytes(pickle.dumps(_Exploit(target)))
+    assert main(["predict", str(path), str(tmp_path)]) == 2
+    assert "--trusted" in capsys.readouterr().err and not target.exists()
+
+
+def test_plain_joblib_dump_needs_trust(tmp_path):
     joblib.dump(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "plain.joblib")
-    assert hasattr(load_model(tmp_path / "plain.joblib"), "predict")
+    with pytest.raises(ModelFileError, match="trusted=True"):
+        load_model(tmp_path / "plain.joblib")
+    assert hasattr(load_model(tmp_path / "plain.joblib", trusted=True), "predict")
+
+
+def test_safe_file_naming_a_dangerous_function_is_refused(tmp_path):
+    import skops.io as sio
+
+    path = save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage")
+    members = _members(path)
+    members["estimator.skops"] = sio.dumps({"run": os.system})
+    _rewrite(tmp_path / "forged.skage", members)
+    with pytest.raises(ModelFileError, match="not trusted.*system"):
+        load_model(tmp_path / "forged.skage")
+
+
+def test_skorch_net_object_inside_a_safe_file_is_refused(tmp_path):
+    """skorch's __setstate__ unpickles: a network named in the skops tree is never rebuilt from it."""
+    import skops.io as sio
+
+    from skage.nn import AgeNet
+
+    path = save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage")
+    members = _members(path)
+    members["estimator.skops"] = sio.dumps({"net": AgeNet})
+    _rewrite(tmp_path / "forged.skage", members)
+    with pytest.raises(ModelFileError, match="AgeNet.*skorch network"):
+        load_model(tmp_path / "forged.skage")
+
+
+def test_trust_policy():
+    assert refusal("sklearn.svm._classes.SVR") is None
+    assert refusal("skage.refine._knn.KNNAgeRefiner") is None
+    assert refusal("builtins.exec") is not None and refusal("posix.system") is not None
+    assert "skorch network" in refusal("skage.nn._estimator.AgeNet")
+
+
+# ------------------------------------------------------------------ corrupted and foreign files
+
+def test_flipped_bytes_are_detected(deep_pipe, tmp_path):
+    path = save_model(deep_pipe, tmp_path / "m.skage")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4096] = bytes(b ^ 0xFF for b in data[middle:middle + 4096])
+    (tmp_path / "flipped.skage").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="corrupted"):
+        load_model(tmp_path / "flipped.skage")
+    (tmp_path / "cut.skage").write_bytes(bytes(data[: len(data) // 3]))
+    with pytest.raises(ModelFileError, match="not a readable|corrupted"):
+        load_model(tmp_path / "cut.skage")
+
+
+def test_checksum_mismatch_is_named(tmp_path):
+    path = save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage")
+    members = _members(path)
+    with zipfile.ZipFile(tmp_path / "tampered.skage", "w") as zf:  # valid zip, stale manifest
+        for name, data in members.items():
+            zf.writestr(name, data + b"\0" if name == "estimator.skops" else data)
+    with pytest.raises(ModelFileError, match="checksum of estimator.skops"):
+        load_model(tmp_path / "tampered.skage")
 
 
 def test_bad_model_files_get_clear_errors(tmp_path):
@@ -25,9 +268,42 @@ def test_bad_model_files_get_clear_errors(tmp_path):
     (tmp_path / "text.joblib").write_text("hello")
     with pytest.raises(ModelFileError, match="not a readable model file"):
         load_model(tmp_path / "text.joblib")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+        zf.writestr("a.txt", "a")
+    with pytest.raises(ModelFileError, match="not a skage model file"):
+        load_model(tmp_path / "other.zip")
+    # Files of skage 0.1 were joblib pickles: refused untrusted, version-checked when trusted.
     joblib.dump({"format": "skage-model", "skage_version": "0.0.1", "estimator": Ridge()}, tmp_path / "old.joblib")
-    with pytest.raises(ModelFileError, match="incompatible"):
+    with pytest.raises(ModelFileError, match="pickle"):
         load_model(tmp_path / "old.joblib")
+    with pytest.raises(ModelFileError, match="incompatible"):
+        load_model(tmp_path / "old.joblib", trusted=True)
     joblib.dump([1, 2], tmp_path / "list.joblib")
     with pytest.raises(ModelFileError, match="does not hold a skage model"):
-        load_model(tmp_path / "list.joblib")
+        load_model(tmp_path / "list.joblib", trusted=True)
+
+
+def test_newer_skage_version_in_a_safe_file_is_refused(tmp_path):
+    path = save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage")
+    members = _members(path)
+    manifest = json.loads(members["skage-model.json"])
+    manifest["skage_version"] = "9.9.0"
+    members["skage-model.json"] = json.dumps(manifest).encode()
+    _rewrite(tmp_path / "new.skage", members)
+    with pytest.raises(ModelFileError, match="skage 9.9.0.*incompatible"):
+        load_model(tmp_path / "new.skage")
+
+
+def test_objects_the_format_cannot_hold_are_refused_at_save(tmp_path):
+    import warnings
+
+    from skage.parsing import BiSeNetParser
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parser = BiSeNetParser(width=8).fit(np.zeros((1, 32, 32, 3), np.uint8))
+    with pytest.raises(ModelFileError, match="torch module.*joblib.dump"):
+        save_model(parser, tmp_path / "p.skage")
+    assert not (tmp_path / "p.skage").exists()
+    with pytest.raises(ModelFileError, match="joblib.memory.Memory.*outside the trusted packages"):
+        save_model({"memory": joblib.Memory(None)}, tmp_path / "mem.skage")

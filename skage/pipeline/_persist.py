@@ -139,8 +139,9 @@ def save_model(estimator, path, *, dtype="float32", for_training=False, **info):
     with zipfile.ZipFile(tmp, "w") as zf:
         zf.writestr(_MANIFEST, json.dumps(manifest, indent=1), compress_type=zipfile.ZIP_DEFLATED)
         for name, data in members.items():
-            # Weights hardly compress; storing them keeps saving and loading fast.
-            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED if name == _WEIGHTS else zipfile.ZIP_DEFLATED)
+            # Tensors hardly compress; storing them keeps saving and loading fast.
+            stored = name in (_WEIGHTS, _TRAINING)
+            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
     tmp.replace(path)  # a crash mid-write never leaves a half model under the real name
     return path
 

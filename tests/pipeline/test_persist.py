@@ -151,6 +151,19 @@ def test_full_aligned_pipeline_on_real_chips(utkface_dir, tmp_path):
 
 
 @pytest.mark.slow
+def test_descriptor_pipeline_on_real_chips(utkface_dir, tmp_path):
+    from skage.datasets import load_utkface
+
+    ds = load_utkface(utkface_dir)
+    idx = np.random.default_rng(1).choice(len(ds.y), 30, replace=False)
+    X, y = ds.X[idx], ds.y[idx]
+    # DropUnreadable, FaceAligner(dlib geometry), FaceDescriptor, resampler, KNN(StandardScaler + SVR)
+    pipe = make_age_pipeline(model="descriptor", n_jobs=1, random_state=0).fit(X[:24], y[:24])
+    loaded = load_model(save_model(pipe, tmp_path / "descriptor.skage"))
+    assert loaded.predict(X[24:]).tolist() == pipe.predict(X[24:]).tolist()
+
+
+@pytest.mark.slow
 def test_pynndescent_index_is_rebuilt_from_its_embeddings(tmp_path):
     from skage.refine import KNNAgeRefiner
 

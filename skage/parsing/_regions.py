@@ -130,8 +130,19 @@ def region_masks(landmarks, size, blur=0.05):
     features = np.maximum.reduce([hard["eyes"], hard["brows"], hard["mouth"]])
     hard["skin"] = np.where(features > 0, 0, hard["skin"]).astype(np.uint8)
     radius = blur * _frame(landmarks)[2]
-    masks = np.empty((size, size, len(REGIONS)), np.uint8)
+    masks = np.zeros((size, size, len(REGIONS)), np.uint8)
     for k, name in enumerate(REGIONS):
-        img = Image.fromarray(hard[name])
-        masks[..., k] = np.asarray(img.filter(ImageFilter.GaussianBlur(radius)) if radius > 0 else img)
+        if radius <= 0:
+            masks[..., k] = hard[name]
+            continue
+        # Blur only the region's bounding box plus the kernel's reach: outside it the mask is 0
+        # before and after blurring, and this is most of the chip for all regions but the skin.
+        rows, cols = np.nonzero(hard[name].any(axis=1)), np.nonzero(hard[name].any(axis=0))
+        if not len(rows[0]):
+            continue
+        reach = int(np.ceil(4 * radius)) + 2
+        top, bottom = max(0, rows[0][0] - reach), min(size, rows[0][-1] + 1 + reach)
+        left, right = max(0, cols[0][0] - reach), min(size, cols[0][-1] + 1 + reach)
+        crop = Image.fromarray(np.ascontiguousarray(hard[name][top:bottom, left:right]))
+        masks[top:bottom, left:right, k] = np.asarray(crop.filter(ImageFilter.GaussianBlur(radius)))
     return masks

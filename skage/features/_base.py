@@ -97,3 +97,10 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         return np.asarray(self._feature_names(), dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # images (N, H, W[, C]) or file paths, not feature tables
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        return tags

@@ -643,6 +643,15 @@ class AgeNet(RegressorMixin, NeuralNet):
         _, embedding = self._outputs(X)
         return embedding.numpy()
 
+    def __sklearn_tags__(self):
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # uint8 chips (N, H, W, 3 + K)
+        tags.target_tags.positive_only = True  # ages
+        tags.transformer_tags = TransformerTags()  # transform gives the embeddings
+        return tags
+
     # ----------------------------------------------------- saving, loading
 
     def load_params(self, *args, **kwargs):

@@ -258,3 +258,8 @@ class BiSeNetParser(TransformerMixin, BaseEstimator):
         regions = np.clip(self.predict_proba(X) @ self.label_matrix_, 0, 1)
         masks = (regions * 255 + 0.5).astype(np.uint8)
         return np.concatenate([X, masks], axis=-1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # uint8 chips (N, H, W, C), not feature tables
+        return tags

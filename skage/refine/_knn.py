@@ -173,6 +173,8 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             embeddings = check_array(embeddings, dtype=[np.float32, np.float64])
             if self.embedding_ == "input":
                 self.n_features_in_ = embeddings.shape[1]
+            elif hasattr(self.estimator_, "n_features_in_"):
+                self.n_features_in_ = self.estimator_.n_features_in_
         if len(embeddings) != len(y):
             raise ValueError(f"X has {len(embeddings)} samples but y has {len(y)} ages")
 
@@ -349,6 +351,28 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         """The estimator's embeddings (passthrough)."""
         check_is_fitted(self, "index_")
         return self.estimator_.transform(X)
+
+    @available_if(_estimator_has("transform"))
+    def fit_transform(self, X, y, **fit_params):
+        """Fit, then return the estimator's embeddings of ``X``."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True  # ages
+        if self.estimator is not None:
+            from copy import deepcopy
+
+            from sklearn.utils import get_tags
+
+            tags.input_tags = deepcopy(get_tags(self.estimator).input_tags)  # X is what the estimator takes
+            tags.input_tags.sparse = False  # the neighbour search takes dense rows
+            if hasattr(self.estimator, "transform"):
+                from sklearn.utils import TransformerTags
+
+                tags.transformer_tags = TransformerTags()  # transform passes the estimator's embeddings on
+        return tags
 
 
 def _distribution_std(proba):

@@ -361,6 +361,9 @@ class AgeBinResampler(BaseSampler):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
+        tags.input_tags.three_d_array = True  # images as well as feature rows
+        tags.input_tags.string = True  # file paths
+        tags.target_tags.positive_only = True  # ages
         return tags
 
 

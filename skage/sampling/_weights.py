@@ -99,3 +99,13 @@ class AgeBinWeightedRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         """
         check_is_fitted(self, "estimator_")
         return np.asarray(self.estimator_.predict(X), dtype=float)
+
+    def __sklearn_tags__(self):
+        from copy import deepcopy
+
+        from sklearn.utils import get_tags
+
+        tags = super().__sklearn_tags__()
+        tags.input_tags = deepcopy(get_tags(self.estimator).input_tags)  # X goes to the estimator as is
+        tags.target_tags.positive_only = True  # ages
+        return tags

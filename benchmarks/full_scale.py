@@ -79,8 +79,8 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing skage
 
 import torch  # noqa: E402
 
-from skage.compare import (DEEP_ROWS, REFINED_ROWS, ROW_TITLES, available_rows, comparison_markdown,  # noqa: E402
-                           deep_row_params, refine_fitted, split_indices)
+from skage.compare import (DEEP_ROWS, REFINED_ROWS, ROW_TITLES, TRAINING_PRESETS, available_rows,  # noqa: E402
+                           comparison_markdown, deep_row_params, refine_fitted, split_indices)
 
 BARE = "bare"
 TITLES = {BARE: "bare PyTorch loop", **ROW_TITLES}
@@ -89,11 +89,20 @@ HEADLINE_ROWS = (BARE, "knn_loss", "full")  # repeated over seeds while the budg
 # Run order: the reference and the headline rows first, so a tight budget drops the intermediate rows.
 RUN_ORDER = (BARE, "cnn_only", "knn_only", "knn_loss", "full", "balanced", "cb_loss", "attention", "dlib_full")
 
+
+def _from_recipe(name, **extra):
+    """A preset from a training recipe of ``skage.compare.TRAINING_PRESETS`` (it carries the augmentation)."""
+    recipe = TRAINING_PRESETS[name]
+    net = recipe["net"]
+    aug = dict(rotation=net["aug_rotation"], brightness=net["aug_brightness"], flip=net["aug_flip"],
+               scale=tuple(net["aug_scale"]))
+    return dict(image_size=recipe["image_size"], backbone=net["backbone"], epochs=recipe["max_epochs"],
+                batch_size=recipe["batch_size"], aug=aug, **extra)
+
+
 PRESETS = {
-    "gpu": dict(image_size=224, backbone="resnet50", epochs=24, batch_size=128, predict_batch_size=512, limit=None,
-                aug=dict(rotation=10.0, brightness=0.2, flip=0.5, scale=(0.75, 1.0)), seeds=3, budget_s=500),
-    "cpu": dict(image_size=48, backbone="resnet18", epochs=6, batch_size=64, predict_batch_size=256, limit=2000,
-                aug=dict(rotation=10.0, brightness=0.2, flip=0.5, scale=(1.0, 1.0)), seeds=3, budget_s=38 * 60),
+    "gpu": _from_recipe("gpu", predict_batch_size=512, limit=None, seeds=3, budget_s=500),
+    "cpu": _from_recipe("cpu", predict_batch_size=256, limit=2000, seeds=3, budget_s=38 * 60),
 }
 SMOKE = dict(image_size=32, backbone="resnet18", epochs=1, batch_size=16, predict_batch_size=64, limit=40,
              aug=dict(rotation=10.0, brightness=0.2, flip=0.5, scale=(1.0, 1.0)), seeds=1, budget_s=600)

@@ -1,0 +1,66 @@
+"""Class-balanced weights from counts before resampling, and bf16 training on the CPU."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import skage.nn._estimator as estimator_module
+from skage.metrics import age_bin_indices
+from skage.nn import AgeNet, effective_number_weights, effective_number_weights_from_counts
+
+FAST = dict(attention=False, backbone="resnet18", max_epochs=1, batch_size=7, verbose=0, random_state=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def balanced():
+    """Equal counts in every age bin: what a full over-sampler hands the network."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(14, 32, 32, 3), dtype=np.uint8)
+    return X, np.array([5, 15, 25, 35, 45, 55, 65] * 2, dtype=float)
+
+
+def test_counts_give_the_same_weights_as_ages():
+    ages = np.array([3, 4, 5, 15, 25, 26, 70])
+    counts = np.bincount(age_bin_indices(ages), minlength=7)
+    np.testing.assert_allclose(effective_number_weights_from_counts(counts, 0.9), effective_number_weights(ages, beta=0.9))
+    with pytest.raises(ValueError, match="counts must be non-negative"):
+        effective_number_weights_from_counts([0, 0, 0])
+
+
+def test_balanced_input_without_counts_warns_that_weights_cancel(balanced):
+    X, y = balanced
+    with pytest.warns(UserWarning, match="every class-balanced weight is 1"):
+        net = AgeNet(**FAST).fit(X, y)
+    np.testing.assert_allclose(net.bin_weights_, 1.0)
+
+
+def test_counts_before_resampling_weight_the_rare_bins(balanced):
+    X, y = balanced
+    counts = [400, 100, 800, 300, 100, 50, 20]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no cancellation warning when counts are given
+        net = AgeNet(**FAST, cb_counts=counts).fit(X, y)
+    w = net.bin_weights_
+    assert w[6] > w[5] > w[1] > w[0] > w[2]  # rarer bin, larger weight
+    # Rescaled to average 1 over the (balanced) ages actually trained on.
+    assert w[age_bin_indices(y)].mean() == pytest.approx(1.0)
+
+
+def test_cb_counts_must_have_one_count_per_bin(balanced):
+    X, y = balanced
+    with pytest.raises(ValueError, match="cb_counts must hold one count per age bin"):
+        AgeNet(**FAST, cb_counts=[1, 2, 3]).fit(X, y)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_amp_auto_trains_in_bf16_only_on_cpus_with_native_bf16(monkeypatch, native):
+    monkeypatch.setattr(estimator_module, "cpu_supports_bf16", lambda: native)
+    net = AgeNet(device="cpu")
+    with net._autocast(training=True):
+        assert torch.is_autocast_enabled("cpu") is native
+    with net._autocast(training=False):  # prediction: bf16 on any CPU
+        assert torch.is_autocast_enabled("cpu")
+    with net.set_params(amp=False)._autocast(training=True):  # the fp32 switch
+        assert not torch.is_autocast_enabled("cpu")

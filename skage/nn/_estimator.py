@@ -293,7 +293,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         resolved device is swapped in only for the duration of a call.
         """
         requested = self.__dict__.get("device")
-        if requested != "auto":
+        if not (isinstance(requested, str) and requested == "auto"):
             yield
             return
         self.__dict__["device"] = self._resolved_device()

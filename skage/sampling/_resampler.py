@@ -391,7 +391,7 @@ def fit_with_groups(pipeline, X, y, groups):
     >>> import numpy as np
     >>> from imblearn.pipeline import Pipeline
     >>> from sklearn.linear_model import LinearRegression
-    >>> from skage.sampling._resampler import AgeBinResampler, fit_with_groups
+    >>> from skage.sampling import AgeBinResampler, fit_with_groups
     >>> X = np.arange(12, dtype=float).reshape(-1, 1)
     >>> y = np.array([5, 6, 7, 8, 9, 15, 25, 26, 35, 45, 55, 65.5])
     >>> g = np.array(["a", "b"] * 6)

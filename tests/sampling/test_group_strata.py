@@ -8,8 +8,7 @@ from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from skage.metrics import age_bin_indices
-from skage.sampling import AgeBinResampler
-from skage.sampling._resampler import fit_with_groups
+from skage.sampling import AgeBinResampler, fit_with_groups
 
 pytestmark = pytest.mark.filterwarnings("ignore:age bin.*no samples:UserWarning")
 

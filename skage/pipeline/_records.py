@@ -7,6 +7,7 @@ training history; the tensors go to a separate ``safetensors`` dict) and every p
 index is an :class:`IndexRecord` (its training embeddings). :func:`swap_in` rebuilds them.
 """
 
+import copy
 import json
 import warnings
 
@@ -181,7 +182,10 @@ class _Writer:
         elif type(obj) is dict:
             out = {k: self.walk(v, f"{where}[{k!r}]") for k, v in obj.items()}
         elif _is_estimator_like(obj):
-            out = object.__new__(type(obj))
+            try:
+                out = object.__new__(type(obj))
+            except TypeError:  # classes with their own __new__
+                out = copy.copy(obj)
             state = {}
             for k, v in vars(obj).items():
                 if k == "index_" and _is_nndescent(v) and hasattr(obj, "_build_index"):
@@ -195,10 +199,16 @@ class _Writer:
         return out
 
 
+#: Packages whose objects' attributes are walked (estimators, callbacks, result holders); arrays
+#: and other library objects are left to skops.
+_WALKED_PREFIXES = ("skage.", "sklearn.", "imblearn.", "skorch.")
+
+
 def _is_estimator_like(obj):
-    """Objects of the trusted packages whose attributes are walked (estimators, callbacks...)."""
+    """Objects of the estimator packages whose attributes may hold networks, indices or frames."""
     module = type(obj).__module__ + "."
-    return hasattr(obj, "__dict__") and not isinstance(obj, type) and module.startswith(TRUSTED_PREFIXES)
+    return (hasattr(obj, "__dict__") and not isinstance(obj, (type, np.ndarray))
+            and module.startswith(_WALKED_PREFIXES))
 
 
 def _indexed_embeddings(index):

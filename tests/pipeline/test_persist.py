@@ -123,6 +123,17 @@ def test_hog_svr_baseline_round_trip(synthetic, tmp_path):
     assert loaded.predict(X[16:]).tolist() == model.predict(X[16:]).tolist()
 
 
+def test_grid_search_round_trip(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.uniform(1, 80, 30)
+    search = GridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, cv=3).fit(X, y)  # cv_results_ holds masked arrays
+    loaded = load_model(save_model(search, tmp_path / "search.skage"))
+    assert loaded.predict(X).tolist() == search.predict(X).tolist()
+    assert loaded.cv_results_["params"] == search.cv_results_["params"]
+
+
 def test_features_resampler_knn_pipeline_round_trip(synthetic, tmp_path):
     from imblearn.pipeline import Pipeline
 

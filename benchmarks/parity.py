@@ -52,7 +52,10 @@ def main(argv=None):
     parser.add_argument("--prep-dir", default=str(fs.REPO / ".data" / "full_scale"))
     parser.add_argument("--cache-dir", default=str(fs.REPO / ".cache" / "full_scale"))
     parser.add_argument("--out", help="also write the table as Markdown to this file")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        fs.torch.set_num_threads(args.threads)
 
     cfg = dict(fs.PRESETS[args.preset])
     cfg.update({k: v for k, v in (("epochs", args.epochs), ("image_size", args.image_size)) if v is not None})

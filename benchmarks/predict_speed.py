@@ -44,7 +44,10 @@ def main(argv=None):
     parser.add_argument("--singles", type=int, default=10, help="one-image predictions (median reported)")
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--n-jobs", type=int, default=None, help="workers of the alignment and parsing stages")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     data = load_dataset(args.data)
     paths = list(np.asarray(data.X, dtype=object)[np.random.default_rng(0).permutation(len(data.y))])

@@ -102,6 +102,19 @@ def _torch_kind(obj):
     return None
 
 
+def _unfitted_callbacks(value):
+    """``value`` with skorch callbacks cloned: the instances given as parameters carry their fit state
+    (an LR scheduler holds the optimizer, a progress bar its bar), which is rebuilt, not stored."""
+    from sklearn.base import clone
+    from skorch.callbacks import Callback
+
+    if isinstance(value, Callback):
+        return clone(value, safe=False)
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(_unfitted_callbacks(v) for v in value)
+    return value
+
+
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
@@ -140,7 +153,7 @@ class _Writer:
                     f"{where}: parameter {name!r} of {type(net).__name__} is a torch {_torch_kind(value)} "
                     "instance; pass the class (and its arguments as parameters) to save it safely, or use "
                     "joblib.dump and load_model(..., trusted=True)")
-        params = {k: self.walk(v, f"{where}.{k}") for k, v in params.items()}
+        params = {k: self.walk(_unfitted_callbacks(v), f"{where}.{k}") for k, v in params.items()}
         initialized = bool(getattr(net, "initialized_", False))
         learned, history = {}, "[]"
         if initialized:

@@ -97,19 +97,26 @@ def test_file_holds_weights_only_and_fp16_halves_it(deep_pipe, synthetic, tmp_pa
 
 
 def test_for_training_keeps_optimizer_state_and_training_continues(synthetic, tmp_path):
+    from skorch.callbacks import LRScheduler
+    from skorch.dataset import ValidSplit
+    from torch.optim.lr_scheduler import StepLR
+
     from skage.nn import AgeNet
 
     X, y = synthetic
     chips = np.ascontiguousarray(X[:8])
+    # Callback instances given as parameters carry fit state (the scheduler holds the optimizer): not stored.
     net = AgeNet(backbone="resnet18", attention=False, max_epochs=1, batch_size=4, verbose=0, random_state=0,
-                 device="cpu").fit(chips, y[:8])
+                 device="cpu", lr_schedule=None, callbacks=[("step", LRScheduler(StepLR, step_size=1))],
+                 train_split=ValidSplit(4)).fit(chips, y[:8])
     path = save_model(net, tmp_path / "train.skage", for_training=True)
     assert "training.pt" in _members(path)
     loaded = load_model(path)
     saved_state, loaded_state = net.optimizer_.state_dict()["state"], loaded.optimizer_.state_dict()["state"]
     assert saved_state.keys() == loaded_state.keys()
     torch.testing.assert_close(loaded_state[0]["exp_avg"], saved_state[0]["exp_avg"])
-    assert len(loaded.history_) == 1
+    assert len(loaded.history_) == 1 and isinstance(loaded.callbacks[0][1], LRScheduler)
+    np.testing.assert_array_equal(loaded.predict(chips), net.predict(chips))
     loaded.partial_fit(chips, y[:8])
     assert len(loaded.history_) == 2
 

@@ -11,7 +11,10 @@ import numpy as np
 from .. import __version__
 
 #: make_age_pipeline options that have their own command-line flags.
-_COMMON = ("image_size", "max_epochs", "batch_size", "device")
+_COMMON = ("model", "image_size", "max_epochs", "batch_size", "device")
+
+#: Demo rows on real faces: ones that train in minutes on a CPU; the last is the model the demo saves.
+_DEMO_DATA_ROWS = ("hog_svr", "descriptor_svr", "descriptor_balanced", "descriptor_full")
 
 
 class CLIError(Exception):
@@ -130,40 +133,86 @@ def _groups(meta):
 
 # ---------------------------------------------------------------- commands
 
-def _comparison(args, X, y, meta, pipeline_params):
+def _comparison(args, X, y, meta, pipeline_params, default_rows=None, return_models=False):
     """The comparison table for demo and benchmark: run, print (per-bin columns left to the files)."""
     from ..compare import DEFAULT_ROWS, comparison_markdown, run_comparison
 
-    rows = args.rows.split(",") if args.rows else DEFAULT_ROWS
+    rows = args.rows.split(",") if args.rows else (default_rows or DEFAULT_ROWS)
     try:
-        table = run_comparison(X, y, meta, rows=rows, split=args.split, test_size=args.test_size,
-                               random_state=args.seed, pipeline_params=pipeline_params, n_jobs=args.n_jobs,
-                               out_dir=args.out, log=None if args.quiet else print)
+        table, models = run_comparison(X, y, meta, rows=rows, split=args.split, test_size=args.test_size,
+                                       random_state=args.seed, pipeline_params=pipeline_params, n_jobs=args.n_jobs,
+                                       out_dir=args.out, log=None if args.quiet else print, return_models=True)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     print()
     print(comparison_markdown(table.drop(columns=[c for c in table.columns if c.startswith("mae[")])))
     if args.out:
         print(f"tables and plots written to {args.out}")
+    return (table, models) if return_models else table
 
 
 def cmd_demo(args):
+    """Compare models, then leave the best CPU-friendly one behind with a report and the commands that reuse it."""
+    out = Path(args.out)
     if args.data:
         X, y, meta = _load_data(args.data, args.limit, args.seed)
-        source = args.data
+        source, data_spec = args.data, args.data
+        # The descriptor rows share one cache: each face is aligned and described once.
+        params = {"random_state": args.seed, "memory": str(out / "cache"), "progress": not args.quiet}
+        rows, keep = _DEMO_DATA_ROWS, "descriptor_full"
     else:
         from ..datasets import make_synthetic_faces
 
         faces = make_synthetic_faces(n_samples=args.n_samples, image_size=args.image_size,
                                      random_state=args.seed, return_metadata=True)
         X, y, meta = faces.images, faces.y, faces.metadata
-        source = f"{len(y)} synthetic faces (no --data given)"
+        source, data_spec = f"{len(y)} synthetic faces (no --data given)", None
+        params = {"image_size": args.image_size, "max_epochs": args.max_epochs, "batch_size": args.batch_size,
+                  "device": args.device, "random_state": args.seed, "verbose": 0,
+                  # Synthetic faces are drawn centred and upright: nothing for dlib to detect or align.
+                  "align": False}
+        rows, keep = None, "full"
     print(f"skage {__version__} demo on {source}")
-    params = {"image_size": args.image_size, "max_epochs": args.max_epochs, "batch_size": args.batch_size,
-              "device": args.device, "random_state": args.seed, "verbose": 0,
-              # Synthetic faces are drawn centred and upright: nothing for dlib to detect or align.
-              "align": bool(args.data)}
-    _comparison(args, X, y, meta, params)
+    _, models = _comparison(args, X, y, meta, params, default_rows=rows, return_models=True)
+    if keep not in models:  # --rows left the demo's model out: the table is the result
+        return
+    _leave_model_behind(args, models[keep], X, y, meta, out, data_spec)
+
+
+def _leave_model_behind(args, model, X, y, meta, out, data_spec):
+    """Save the demo's model and its report on the held-out faces; print the commands that reuse them."""
+    from ..compare import split_indices
+    from ..pipeline import save_model
+    from ..viz import write_report
+
+    test = split_indices(np.asarray(y, dtype=float), args.split, args.test_size, args.seed,
+                         meta["subject_id"] if "subject_id" in meta else None)[1]
+    if data_spec is None:  # synthetic faces live in memory: write the held-out ones where the commands can read them
+        data_spec = _write_faces(out / "faces", X[test], np.asarray(y)[test])
+    model_path = save_model(model, out / "model.skage", data=data_spec, n_train=int(len(y) - len(test)))
+    X_test = X[test] if isinstance(X, np.ndarray) else [X[i] for i in test]
+    pngs = write_report(np.asarray(y)[test], model.predict(X_test), out / "report",
+                        groups=_groups(meta.iloc[test].reset_index(drop=True)))
+    print(f"\nmodel saved to {model_path}; report on the {len(test)} held-out faces: "
+          f"{', '.join(str(p) for p in pngs.values())}")
+    print("reuse them:")
+    print(f"  skage predict {model_path} PHOTOS_OR_FOLDERS... [--out predictions.csv]")
+    print(f"  skage report {model_path} --data {data_spec} --out {out / 'report'}")
+
+
+def _write_faces(folder, images, ages):
+    """Images as PNG files, labels in ``<folder>.csv`` beside them (not inside, so the folder holds only
+    faces); returns the ``folder:`` dataset spec that reads them back."""
+    import pandas as pd
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"face_{i:04d}.png" for i in range(len(images))]
+    for name, image in zip(names, images):
+        Image.fromarray(np.asarray(image)[..., :3]).save(folder / name)
+    labels = folder.with_suffix(".csv")
+    pd.DataFrame({"file": names, "age": ages}).to_csv(labels, index=False)
+    return f"folder:{folder}:{labels}"
 
 
 def cmd_fit(args):
@@ -316,7 +365,12 @@ def cmd_benchmark(args):
 # ---------------------------------------------------------------- parser
 
 def _add_common(p, defaults=None):
+    from ..pipeline import MODELS
+
     defaults = defaults or {}
+    p.add_argument("--model", choices=MODELS, default=defaults.get("model"),
+                   help="resnet: the paper's network (wants a GPU); descriptor: dlib's pretrained face "
+                        "descriptors under an SVR (trains in minutes on a CPU)")
     p.add_argument("--image-size", type=int, default=defaults.get("image_size"), help="chip side in pixels")
     p.add_argument("--max-epochs", type=int, default=defaults.get("max_epochs"))
     p.add_argument("--batch-size", type=int, default=defaults.get("batch_size"))
@@ -350,7 +404,8 @@ def build_parser():
     _add_common(p, {"image_size": 64, "max_epochs": 8, "batch_size": 32, "device": "auto"})
     p.add_argument("--n-samples", type=int, default=600, help="synthetic faces to draw when no --data")
     _add_comparison(p)
-    p.add_argument("--out", help="folder for results.md/csv and plots")
+    p.add_argument("--out", default="results/demo",
+                   help="folder for the table, the saved model and its report (default: results/demo)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("fit", help="train the pipeline and save it")

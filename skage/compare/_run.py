@@ -23,6 +23,9 @@ ROW_TITLES = {
     "knn_loss": "+KNN loss",
     "full": "+KNN = full",
     "dlib_full": "full, dlib backbone",
+    "descriptor_svr": "descriptor+SVR",
+    "descriptor_balanced": "+balanced (descriptor)",
+    "descriptor_full": "+KNN = descriptor full",
 }
 DEFAULT_ROWS = ("lbp_svr", "hog_svr", "cnn_only", "knn_only", "balanced", "cb_loss", "attention", "knn_loss",
                 "full")
@@ -40,6 +43,17 @@ DEEP_ROWS = {
     # Hook for the pretrained dlib face-recognition backbone; built only where skage.nn offers it.
     "dlib_full": (dict(balance=True, attention=True, knn=False), dict(backbone="dlib_resnet")),
 }
+
+#: Descriptor rows: ``make_age_pipeline(model="descriptor")`` switches, each adding one stage.
+#: Pass ``memory`` in ``pipeline_params`` so that the three rows align and describe each face once.
+DESCRIPTOR_ROWS = {
+    "descriptor_svr": dict(balance=False, knn=False),
+    "descriptor_balanced": dict(balance=True, knn=False),
+    "descriptor_full": dict(balance=True, knn=True),
+}
+
+#: The ``make_age_pipeline`` options the descriptor rows take from ``pipeline_params``.
+_DESCRIPTOR_OPTIONS = ("detector", "equalize", "bin_weights", "device", "random_state", "memory", "progress")
 
 #: Rows that put KNN refinement on another row's trained network, frozen: row -> (base row,
 #: KNNAgeRefiner parameters). Fitting them only builds the neighbour index, so they differ from
@@ -121,6 +135,11 @@ def make_row_estimator(row, pipeline_params=None, n_jobs=None, train_ages=None):
 
         return make_pipeline(features.HOGFeatures(n_jobs=n_jobs), StandardScaler(),
                              KNNAgeRefiner(estimator=None, n_neighbors=10, metric="euclidean"))
+    if row in DESCRIPTOR_ROWS:
+        from ..pipeline import make_age_pipeline
+
+        options = {k: v for k, v in (pipeline_params or {}).items() if k in _DESCRIPTOR_OPTIONS}
+        return make_age_pipeline(model="descriptor", n_jobs=n_jobs, **options, **DESCRIPTOR_ROWS[row])
     if row == "dlib_full" and not _backbone_available("dlib_resnet"):
         raise ValueError("row 'dlib_full' needs AgeNet(backbone='dlib_resnet'), which this skage.nn does not offer")
     if row in DEEP_ROWS or row in REFINED_ROWS:

@@ -11,8 +11,8 @@ from ._lbp import LBPFeatures
 # C and epsilon were chosen on a validation split of UTKFace's training part (ages in years,
 # standardised features): C=30 beat 10 and 100 for both feature sets; epsilon=1 year ignores
 # label noise below a year, which UTKFace's whole-year labels have anyway.
-_SVR_C = 30.0
-_SVR_EPSILON = 1.0
+SVR_C = 30.0
+SVR_EPSILON = 1.0
 
 
 def _baseline(features, regressor):
@@ -20,7 +20,7 @@ def _baseline(features, regressor):
     return Pipeline([("features", features), *make_scaled_svr(regressor=regressor).steps])
 
 
-def make_scaled_svr(C=_SVR_C, epsilon=_SVR_EPSILON, regressor=None):
+def make_scaled_svr(C=SVR_C, epsilon=SVR_EPSILON, regressor=None):
     """Standard scaling → RBF support vector regression, for feature vectors that are already computed.
 
     The regressor of ``make_age_pipeline(model="descriptor")`` and of every
@@ -51,7 +51,7 @@ def _svr(C, epsilon):
     return SVR(kernel="rbf", C=C, epsilon=epsilon, gamma="scale")
 
 
-def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=_SVR_C, epsilon=_SVR_EPSILON, n_jobs=None):
+def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=SVR_C, epsilon=SVR_EPSILON, n_jobs=None):
     """LBP histograms → standard scaling → RBF support vector regression.
 
     Parameters
@@ -82,7 +82,7 @@ def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=_SVR_C, epsilon=_
                      _svr(C, epsilon))
 
 
-def make_hog_svr(image_size=64, pixels_per_cell=8, orientations=9, C=_SVR_C, epsilon=_SVR_EPSILON, n_jobs=None):
+def make_hog_svr(image_size=64, pixels_per_cell=8, orientations=9, C=SVR_C, epsilon=SVR_EPSILON, n_jobs=None):
     """HOG descriptor → standard scaling → RBF support vector regression.
 
     Parameters

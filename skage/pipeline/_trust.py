@@ -10,6 +10,13 @@ TRUSTED_PREFIXES = (
     "torch.optim.", "torch.utils.data.", "torch.nn.modules.",
 )
 
+#: Standard-library types that hold plain data (parameters such as ``checkpoint=Path(...)``).
+TRUSTED_NAMES = frozenset({
+    "builtins.frozenset", "builtins.range", "builtins.slice", "builtins.bytearray", "functools.partial",
+    "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePath", "pathlib.PurePosixPath",
+    "pathlib.PureWindowsPath",
+})
+
 
 def resolve(name):
     """The object a dotted ``module.attr`` name refers to, or None (imports only trusted modules)."""
@@ -35,6 +42,8 @@ def refusal(name):
     ``__setstate__`` unpickles the tensors, which can run code): skage
     stores networks as parameters plus ``safetensors`` weights instead.
     """
+    if name in TRUSTED_NAMES:
+        return None
     if not name.startswith(TRUSTED_PREFIXES):
         return "outside the trusted packages " + ", ".join(p.rstrip(".") for p in TRUSTED_PREFIXES)
     obj = resolve(name)

@@ -266,6 +266,7 @@ def test_trust_policy():
     assert refusal("skage.refine._knn.KNNAgeRefiner") is None
     assert refusal("builtins.exec") is not None and refusal("posix.system") is not None
     assert "skorch network" in refusal("skage.nn._estimator.AgeNet")
+    assert refusal("pathlib.PosixPath") is None and refusal("functools.partial") is None
 
 
 # ------------------------------------------------------------------ corrupted and foreign files

@@ -3,8 +3,9 @@
 skops stores estimators as data, but not torch modules (their state is pickled) nor
 pynndescent indices (numba-compiled functions). :func:`swap_out` returns a copy of the tree
 in which every skorch network is a :class:`NetRecord` (parameters, learned attributes,
-training history; the tensors go to a separate ``safetensors`` dict) and every pynndescent
-index is an :class:`IndexRecord` (its training embeddings). :func:`swap_in` rebuilds them.
+training history; the tensors go to a separate ``safetensors`` dict), every pynndescent
+index an :class:`IndexRecord` (its training embeddings) and every pandas object a
+:class:`FrameRecord` (numpy columns). :func:`swap_in` rebuilds them.
 """
 
 import copy
@@ -102,6 +103,16 @@ def _torch_kind(obj):
     return None
 
 
+def _cast(tensor, dtype):
+    """``tensor`` in ``dtype``, unless that overflows a finite value (kept in its own precision then)."""
+    import torch
+
+    cast = tensor.to(dtype)
+    if (torch.isinf(cast) & torch.isfinite(tensor)).any():
+        return tensor
+    return cast
+
+
 def _unfitted_callbacks(value):
     """``value`` with skorch callbacks cloned: the instances given as parameters carry their fit state
     (an LR scheduler holds the optimizer, a progress bar its bar), which is rebuilt, not stored."""
@@ -165,7 +176,7 @@ class _Writer:
                 for pname, tensor in component.state_dict().items():
                     tensor = tensor.detach().to("cpu")
                     if tensor.is_floating_point() and self.dtype is not None:
-                        tensor = tensor.to(self.dtype)
+                        tensor = _cast(tensor, self.dtype)
                     self.tensors[f"{key}.{name}.{pname}"] = tensor.contiguous().clone()
             if self.for_training:
                 self.training[key] = {name: getattr(net, name + "_").state_dict() for name in net._optimizers}

@@ -92,6 +92,10 @@ def test_file_holds_weights_only_and_fp16_halves_it(deep_pipe, synthetic, tmp_pa
     # The network's own ages move by a small fraction of a year (KNN blending may amplify near ties).
     chips = deep_pipe.named_steps["align"].transform(X[16:])
     np.testing.assert_allclose(loaded.named_steps["model"].estimator_.predict(chips), net.predict(chips), atol=0.5)
+    from skage.pipeline._records import _cast
+
+    big = torch.tensor([1.0, 1e6])  # beyond float16's range: stays float32 rather than becoming inf
+    assert _cast(big, torch.float16).dtype == torch.float32 and _cast(big[:1], torch.float16).dtype == torch.float16
     with pytest.raises(ValueError, match="dtype"):
         save_model(deep_pipe, tmp_path / "bad.skage", dtype="int8")
 

@@ -417,7 +417,10 @@ def plot_audit_heatmap(audit, path=None):
                 if pd.isna(n) or n == 0:
                     continue
                 text = f"{100 * v:.0f}%" if metric == "coverage" else f"{v:.1f}"
-                ax.text(j, i, f"{text}\nn={int(n)}", ha="center", va="center", fontsize=6)
+                r, g, b, _ = im.cmap(im.norm(v))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.45  # light text on dark cells
+                ax.text(j, i, f"{text}\nn={int(n)}", ha="center", va="center", fontsize=6,
+                        color="white" if dark else "black")
                 if n < audit.min_n:
                     ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0, alpha=0.4))
         ax.set_xticks(range(len(bins)), bins, rotation=45)

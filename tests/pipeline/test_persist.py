@@ -22,6 +22,9 @@ TINY = dict(image_size=32, max_epochs=1, batch_size=8, device="cpu", random_stat
             net_params={"backbone": "resnet18"})
 
 
+N_TRAIN = 16  # synthetic faces the tiny models are fitted on; 4 more are predicted
+
+
 def _members(path):
     with zipfile.ZipFile(path) as zf:
         return {name: zf.read(name) for name in zf.namelist()}
@@ -46,15 +49,15 @@ def _weights_bytes(module):
 def synthetic():
     from skage.datasets import make_synthetic_faces
 
-    faces = make_synthetic_faces(n_samples=20, image_size=32, random_state=0)
+    faces = make_synthetic_faces(n_samples=N_TRAIN + 4, image_size=32, random_state=0)
     return faces.images, faces.y
 
 
 @pytest.fixture(scope="module")
 def deep_pipe(synthetic):
-    """Read → balance → AgeNet in KNNAgeRefiner, fitted for one epoch on 16 synthetic faces."""
+    """Read → balance → AgeNet in KNNAgeRefiner, fitted for one epoch on a few synthetic faces."""
     X, y = synthetic
-    return make_age_pipeline(**TINY, align=False, attention=False).fit(X[:16], y[:16])
+    return make_age_pipeline(**TINY, align=False, attention=False).fit(X[:N_TRAIN], y[:N_TRAIN])
 
 
 # ------------------------------------------------------------------ round trips
@@ -70,12 +73,12 @@ def test_round_trip_keeps_predictions_and_info(tmp_path):
 def test_deep_pipeline_reloads_in_a_fresh_process_with_identical_ages(deep_pipe, synthetic, tmp_path):
     X, _ = synthetic
     path = save_model(deep_pipe, tmp_path / "deep.skage")
-    np.save(tmp_path / "X.npy", X[16:])
+    np.save(tmp_path / "X.npy", X[N_TRAIN:])
     code = ("import sys, numpy as np; from skage.pipeline import load_model; "
             "print(*load_model(sys.argv[1]).predict(np.load(sys.argv[2])).tolist())")
     out = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "X.npy")], capture_output=True,
                          text=True, check=True).stdout
-    assert [float(v) for v in out.split()] == deep_pipe.predict(X[16:]).tolist()
+    assert [float(v) for v in out.split()] == deep_pipe.predict(X[N_TRAIN:]).tolist()
 
 
 def test_file_holds_weights_only_and_fp16_halves_it(deep_pipe, synthetic, tmp_path):
@@ -90,7 +93,7 @@ def test_file_holds_weights_only_and_fp16_halves_it(deep_pipe, synthetic, tmp_pa
     loaded = load_model(half)
     assert loaded.named_steps["model"].estimator_.module_.backbone.conv1.weight.dtype == torch.float32
     # The network's own ages move by a small fraction of a year (KNN blending may amplify near ties).
-    chips = deep_pipe.named_steps["align"].transform(X[16:])
+    chips = deep_pipe.named_steps["align"].transform(X[N_TRAIN:])
     np.testing.assert_allclose(loaded.named_steps["model"].estimator_.predict(chips), net.predict(chips), atol=0.5)
     from skage.pipeline._records import _cast
 
@@ -125,13 +128,27 @@ def test_for_training_keeps_optimizer_state_and_training_continues(synthetic, tm
     assert len(loaded.history_) == 2
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_network_saved_on_cuda_loads_on_the_cpu_with_a_warning(deep_pipe, synthetic):
+    from skage.pipeline._records import swap_in, swap_out
+
+    X, _ = synthetic
+    net = deep_pipe.named_steps["model"].estimator_
+    tree, tensors, training = swap_out(net)
+    tree.params["device"] = "cuda"  # as written on a GPU machine
+    with pytest.warns(UserWarning, match="CUDA is not available"):
+        loaded = swap_in(tree, tensors, training)
+    chips = deep_pipe.named_steps["align"].transform(X[N_TRAIN:])
+    assert loaded.device == "cpu" and loaded.predict(chips).tolist() == net.predict(chips).tolist()
+
+
 def test_hog_svr_baseline_round_trip(synthetic, tmp_path):
     from skage.features import make_hog_svr
 
     X, y = synthetic
-    model = make_hog_svr(image_size=32).fit(X[:16], y[:16])
+    model = make_hog_svr(image_size=32).fit(X[:N_TRAIN], y[:N_TRAIN])
     loaded = load_model(save_model(model, tmp_path / "hog.skage"))
-    assert loaded.predict(X[16:]).tolist() == model.predict(X[16:]).tolist()
+    assert loaded.predict(X[N_TRAIN:]).tolist() == model.predict(X[N_TRAIN:]).tolist()
 
 
 def test_grid_search_round_trip(tmp_path):
@@ -154,9 +171,9 @@ def test_features_resampler_knn_pipeline_round_trip(synthetic, tmp_path):
 
     X, y = synthetic
     model = Pipeline([("features", HOGFeatures(image_size=32)), ("balance", AgeBinResampler(random_state=0)),
-                      ("model", KNNAgeRefiner(n_neighbors=3))]).fit(X[:16], y[:16])
+                      ("model", KNNAgeRefiner(n_neighbors=3))]).fit(X[:N_TRAIN], y[:N_TRAIN])
     loaded = load_model(save_model(model, tmp_path / "knn.skage"))
-    assert loaded.predict(X[16:]).tolist() == model.predict(X[16:]).tolist()
+    assert loaded.predict(X[N_TRAIN:]).tolist() == model.predict(X[N_TRAIN:]).tolist()
 
 
 @pytest.mark.slow

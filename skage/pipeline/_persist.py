@@ -31,7 +31,8 @@ _MANIFEST = "skage-model.json"
 _TREE, _WEIGHTS, _TRAINING = "estimator.skops", "weights.safetensors", "training.pt"
 _DTYPES = ("float32", "float16")
 # First bytes of pickles (protocol 2+) and of joblib's compressed pickles (zlib, gzip, bz2, xz, lzma, lz4).
-_PICKLE_MAGIC = (b"\x80", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00", b"\x04\x22\x4d\x18")
+_PICKLE_MAGIC = (b"\x80", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00",
+                 b"\x04\x22\x4d\x18")
 
 __all__ = ["ModelFileError", "TRUSTED_PREFIXES", "load_model", "save_model"]
 

@@ -74,7 +74,14 @@ def cmd_audit(args):
     alpha = _check_level(args.interval)
     model = _load_model(args.model, args.quiet, args.trusted)
     X, y, groups = _data(args)
-    y_pred, _ = _predict(model, X, args.quiet)
+    y_pred = _predict(model, X, args.quiet)
+    y_pred = y_pred[0] if isinstance(y_pred, tuple) else y_pred  # (ages, flags) in older _predict
+    found = np.isfinite(y_pred)
+    if not found.all():  # no face found: nothing to score; said, not hidden
+        print(f"note: {(~found).sum()} of {len(y_pred)} faces got no age (no face found) and are left out of the "
+              "audit", file=sys.stderr)
+        X, y, y_pred = X[found], y[found], y_pred[found]
+        groups = {g: labels[found] for g, labels in groups.items()}
     intervals = None
     if isinstance(model, ConformalAgeRegressor):
         by = None if model.calibration_groups_ is None else _calibration_column(model, groups)

@@ -164,9 +164,16 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
                                           random_state=self.random_state)
             params = {k: _take(v, train) if _n_samples_or_none(v) == n else v for k, v in fit_params.items()}
             self.estimator_ = clone(self.estimator).fit(_take(X, train), y[train], **params)
-        self.calibration_pred_ = np.asarray(self.estimator_.predict(_take(X, cal)), dtype=float).reshape(-1)
-        self.calibration_age_ = y[cal]
-        self.calibration_groups_ = None if labels is None else labels[cal]
+        pred = np.asarray(self.estimator_.predict(_take(X, cal)), dtype=float).reshape(-1)
+        usable = np.isfinite(pred)
+        if not usable.all():  # e.g. a pipeline's NaN age for a file without a readable face
+            warnings.warn(f"{(~usable).sum()} of {len(pred)} calibration faces got no finite prediction "
+                          "(no face found?) and are left out of the calibration", UserWarning, stacklevel=2)
+        if usable.sum() == 0:
+            raise ValueError("no calibration face got a finite prediction")
+        self.calibration_pred_ = pred[usable]
+        self.calibration_age_ = y[cal][usable]
+        self.calibration_groups_ = None if labels is None else labels[cal][usable]
         return self
 
     def predict(self, X):

@@ -77,3 +77,23 @@ def test_audit_without_calibration_and_bad_level(labelled_folder, model_file, tm
     assert "coverage" not in pd.read_csv(tmp_path / "a" / "audit_groups.csv").columns
     assert main(["audit", str(model_file), "--data", data, "--interval", "90", "--quiet"]) == 2
     assert "--interval" in capsys.readouterr().err
+
+
+def test_audit_leaves_out_faces_without_an_age_and_says_so(labelled_folder, model_file, tmp_path, capsys,
+                                                            monkeypatch):
+    import skage.cli._main as cli_main
+
+    real = cli_main._predict
+
+    def predict_missing_three(model, X, quiet, **kwargs):
+        ages = real(model, X, quiet, **kwargs)
+        ages = np.array(ages[0] if isinstance(ages, tuple) else ages, dtype=float)
+        ages[:3] = np.nan  # the pipeline's answer for files without a face
+        return ages
+
+    monkeypatch.setattr(cli_main, "_predict", predict_missing_three)
+    data = f"folder:{labelled_folder}:labels.csv"
+    assert main(["audit", str(model_file), "--data", data, "--n-boot", "0", "--out", str(tmp_path / "a"),
+                 "--quiet"]) == 0
+    assert "3 of 240 faces got no age" in capsys.readouterr().err
+    assert len(pd.read_csv(tmp_path / "a" / "audit_faces.csv")) == 237

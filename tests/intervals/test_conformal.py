@@ -147,3 +147,17 @@ def test_works_on_a_pipeline_with_paths_like_inputs():
         warnings.simplefilter("error")
         model = ConformalAgeRegressor(pipe, random_state=0).fit(list(X[:, 0]), y)
     assert model.predict_interval(list(X[:4, 0])).shape == (4, 2)
+
+
+def test_faces_without_a_prediction_are_left_out_of_calibration_with_a_warning():
+    class Blind(LinearRegression):
+        def predict(self, X):
+            pred = super().predict(X)
+            pred[:3] = np.nan  # what a pipeline returns for files without a readable face
+            return pred
+
+    X, y, _ = _faces(500, 0)
+    est = Blind().fit(X, y)
+    with pytest.warns(UserWarning, match="3 of 200 calibration faces"):
+        model = ConformalAgeRegressor(est, prefit=True).fit(X[:200], y[:200])
+    assert len(model.calibration_age_) == 197

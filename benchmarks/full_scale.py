@@ -314,6 +314,21 @@ def resampled_size(y, seed):
     return len(y_res)
 
 
+THROUGHPUT_ROWS = ("cnn_only", "knn_loss")
+
+
+def predict_throughput(title, net, X, device):
+    """``(title, n, img/s)`` of ``net.predict`` over all of ``X`` (the second of two passes)."""
+    net.predict(X)
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    net.predict(X)
+    rate = len(X) / (time.perf_counter() - t0)
+    log(f"{title}: AgeNet.predict {rate:.0f} img/s over {len(X)} chips")
+    return title, len(X), rate
+
+
 def _net(pipe):
     model = pipe.steps[-1][1]
     return getattr(model, "estimator_", model)
@@ -375,7 +390,7 @@ def headline_markdown(summary):
     return "\n".join(lines) + "\n"
 
 
-def write_results(out_dir, tag, header, records, skipped, predictions, y_test0):
+def write_results(out_dir, tag, header, records, skipped, predictions, y_test0, throughput=()):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = pd.DataFrame.from_records(records)
@@ -386,6 +401,10 @@ def write_results(out_dir, tag, header, records, skipped, predictions, y_test0):
         text += ["## Mean over seeds (± sd where more than one)", "", headline_markdown(summary), "",
                  "## All columns (means)", "", comparison_markdown(summary[[c for c in summary.columns
                                                                             if not c.endswith("_sd")]])]
+    if throughput:
+        text += ["", "## Network prediction throughput (AgeNet.predict on every chip, after a warm-up pass)", "",
+                 "| model | chips | img/s |", "|---|---:|---:|"]
+        text += [f"| {name} | {n} | {rate:.0f} |" for name, n, rate in throughput]
     if skipped:
         text += ["", "## Skipped (time budget)", ""] + [f"- {s}" for s in skipped]
     (out / f"full_scale_{tag}.md").write_text("\n".join(text) + "\n")
@@ -485,7 +504,7 @@ def main(argv=None):
               f"{int((prep['parse_flags'] == 'template').sum())}")
     log(header.replace("  \n", "\n"))
 
-    records, skipped, predictions = [], [], {}
+    records, skipped, predictions, throughput = [], [], {}, []
     sec_per_image = {}  # measured training seconds per image, by network kind
     y_test0 = None
     seeds = range(int(cfg["seeds"]))
@@ -547,6 +566,9 @@ def main(argv=None):
             y_pred = np.asarray(model.predict(X_test), dtype=float)
             pred_s = time.perf_counter() - t1
             fitted[(seed, row)] = model
+            if seed == 0 and row in THROUGHPUT_ROWS:
+                throughput.append(predict_throughput(TITLES[row], _net(model), X_all if attention else X_all[..., :3],
+                                                     device))
         if durations:
             steady = durations[1:] or durations
             sec_per_image[kind] = float(np.median(steady)) / n_seen
@@ -567,9 +589,9 @@ def main(argv=None):
         # Keep only what later rows build on: memory for 224 px chips is precious.
         fitted = {k: v for k, v in fitted.items() if k[0] == seed}
         total = f"total wall time {time.perf_counter() - start:.0f} s"
-        write_results(args.out, tag, header + "  \n" + total, records, skipped, predictions, y_test0)
+        write_results(args.out, tag, header + "  \n" + total, records, skipped, predictions, y_test0, throughput)
     total = f"total wall time {time.perf_counter() - start:.0f} s"
-    write_results(args.out, tag, header + "  \n" + total, records, skipped, predictions, y_test0)
+    write_results(args.out, tag, header + "  \n" + total, records, skipped, predictions, y_test0, throughput)
     log(f"done in {time.perf_counter() - start:.0f} s; results in {Path(args.out) / f'full_scale_{tag}.md'}")
     return summarise(records)
 

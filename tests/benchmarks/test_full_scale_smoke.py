@@ -17,7 +17,9 @@ def full_scale():
     spec = importlib.util.spec_from_file_location("full_scale", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    threads = module.torch.get_num_threads()
+    yield module
+    module.torch.set_num_threads(threads)  # --threads 1 below must not outlive these tests
 
 
 def test_smoke_run_writes_every_row(full_scale, tmp_path):
@@ -26,7 +28,7 @@ def test_smoke_run_writes_every_row(full_scale, tmp_path):
     out = tmp_path / "out"
     args = ["--smoke", "--data", f"utkface:{faces}", "--rows", "bare,cnn_only,knn_only,knn_loss,full",
             "--prep-dir", str(tmp_path / "prep"), "--cache-dir", str(tmp_path / "cache"), "--out", str(out),
-            "--device", "cpu", "--n-jobs", "1", "--tag", "smoke"]
+            "--device", "cpu", "--n-jobs", "1", "--threads", "1", "--tag", "smoke"]
     summary = full_scale.main(args)
     assert summary["model"].tolist() == ["bare PyTorch loop", "CNN-only", "KNN-only (CNN embeddings)",
                                          "+KNN loss", "+KNN = full"]
@@ -35,6 +37,7 @@ def test_smoke_run_writes_every_row(full_scale, tmp_path):
     assert set(runs["status"]) == {"ok"} and len(runs) == 5
     text = (out / "full_scale_smoke.md").read_text()
     assert "| bare PyTorch loop | 1 |" in text and "--smoke" in text
+    assert "| CNN-only | " in text.split("prediction throughput")[1]
     assert (out / "full_scale_smoke.png").stat().st_size > 5000
     # The prep file holds no pixels; a second run rebuilds nothing and reuses the chip cache.
     assert len(list((tmp_path / "prep").glob("prep_32px_*.npz"))) == 1
@@ -47,7 +50,7 @@ def test_budget_skips_runs_and_says_so(full_scale, tmp_path):
     out = tmp_path / "out"
     full_scale.main(["--smoke", "--data", f"utkface:{faces}", "--rows", "bare,cnn_only", "--budget-s", "0",
                      "--prep-dir", str(tmp_path / "prep"), "--cache-dir", str(tmp_path / "cache"),
-                     "--out", str(out), "--device", "cpu", "--n-jobs", "1", "--tag", "budget"])
+                     "--out", str(out), "--device", "cpu", "--n-jobs", "1", "--threads", "1", "--tag", "budget"])
     # Nothing fits in a zero budget; the results file still says what was skipped.
     text = (out / "full_scale_budget.md").read_text()
     assert "## Skipped (time budget)" in text

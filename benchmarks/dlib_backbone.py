@@ -129,7 +129,36 @@ def descriptors(data, cache, n, batch_size, rounds):
               f"| {np.abs(out - expected).max():.2e} |")
 
 
+class _TimeBudget:
+    """Stop training (skorch catches KeyboardInterrupt and keeps the net) once ``budget_s`` have passed;
+    print progress every ``every`` batches."""
+
+    def __new__(cls, budget_s, every=20):
+        from skorch.callbacks import Callback
+
+        class TimeBudget(Callback):
+            def initialize(self):
+                self.start_, self.batches_, self.stopped_ = time.perf_counter(), 0, False
+                return self
+
+            def on_batch_end(self, net, training=False, **kwargs):
+                if not training:
+                    return
+                self.batches_ += 1
+                elapsed = time.perf_counter() - self.start_
+                if self.batches_ % every == 0:
+                    print(f"  batch {self.batches_}: {elapsed / 60:.1f} min, {elapsed / self.batches_:.1f} s/batch, "
+                          f"loss {net.history[-1, 'batches', -1, 'train_loss']:.3f}", flush=True)
+                if elapsed > budget_s:
+                    self.stopped_ = True
+                    print(f"  time budget of {budget_s / 60:.0f} min reached after {self.batches_} batches", flush=True)
+                    raise KeyboardInterrupt
+
+        return TimeBudget()
+
+
 def finetune(cache, args):
+    import torch
     from sklearn.model_selection import train_test_split
 
     from skage.metrics import age_report
@@ -139,20 +168,28 @@ def finetune(cache, args):
     index = np.arange(len(chips))
     train, test = train_test_split(index, test_size=0.3, random_state=0)
     X = np.asarray(chips) if args.attention else np.ascontiguousarray(chips[..., :3])
+    if args.threads:
+        torch.set_num_threads(args.threads)
     params = dict(backbone="dlib_resnet", attention=args.attention, max_epochs=args.epochs,
                   batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
-                  freeze_stages=args.freeze_stages, amp=True, device="cpu", random_state=0,
+                  freeze_stages=args.freeze_stages, amp=args.amp, device="cpu", random_state=0,
                   aug_scale=(0.85, 1.0), verbose=1)
-    net = AgeNet(**params)
+    budget = _TimeBudget(args.budget_min * 60)
+    net = AgeNet(**params, callbacks=[("time_budget", budget)])
     start = time.perf_counter()
     net.fit(X[np.sort(train)], ages[np.sort(train)])
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
     pred = net.predict(X[test])
     predict_s = time.perf_counter() - start
+    if args.out:
+        np.save(Path(args.out).with_suffix(f".{'att' if args.attention else 'cnn'}.pred.npy"), pred)
     report = age_report(ages[test], pred)
-    line = (f"| dlib_resnet{' + parsing attention' if args.attention else ''} | {args.epochs} | "
-            f"{report.mae:.2f} | {report.cmae:.2f} | {100 * report.acc_at_k:.1f}% | {report.bias:.2f} | "
+    epochs = len(net.history) - (1 if budget.stopped_ else 0)
+    done = f"{epochs}" + (f" + {budget.batches_ % -(-len(train) // args.batch_size)} batches (time budget)"
+                          if budget.stopped_ else "")
+    line = (f"| dlib_resnet{' + parsing attention' if args.attention else ''} | {done} / {args.epochs} | "
+            f"{report.mae:.2f} | {report.cmae:.2f} | {100 * report.acc:.1f}% | {report.bias:.2f} | "
             f"{fit_s / 60:.1f} min | {predict_s:.0f} s |")
     print({k: v for k, v in params.items()}, f"train {len(train)} test {len(test)}")
     print(line)
@@ -176,6 +213,10 @@ def main(argv=None):
     parser.add_argument("--backbone-lr-scale", type=float, default=0.1)
     parser.add_argument("--freeze-stages", type=int, default=1)
     parser.add_argument("--no-attention", dest="attention", action="store_false")
+    parser.add_argument("--amp", type=lambda v: {"auto": "auto", "1": True, "0": False}[v], default=False,
+                        help="bf16 autocast: auto, 1 or 0 (default 0: fp32 trained faster here, see results)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--budget-min", type=float, default=55, help="stop training after this many minutes")
     parser.add_argument("--out", default=None, help="append the result row to this Markdown file")
     args = parser.parse_args(argv)
     if args.step == "chips":

@@ -15,6 +15,7 @@ torchvision's ResNets and are reproduced here:
 * convolutions and pools with stride 2 have no padding.
 """
 
+import copy
 import functools
 
 import numpy as np
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._data import IMAGENET_MEAN, IMAGENET_STD
 from ._dlib_file import DlibFileError, read_dlib_net
 
 #: (filters, number of residual blocks, whether the first block down-samples) per stage;
@@ -133,8 +135,6 @@ class DlibFaceResNet(nn.Module):
 
     def from_imagenet(self, x):
         """Re-normalise RGB that was normalised with ImageNet's mean/std (skage's ``to_model_input``)."""
-        from ._data import IMAGENET_MEAN, IMAGENET_STD
-
         std = x.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
         mean = x.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         return ((x * std + mean) * 255 - self.mean.to(x.dtype)) / 256
@@ -222,24 +222,20 @@ class DlibFaceResNet(nn.Module):
 
     def fused(self):
         """An inference copy with every affine layer folded into the convolution before it."""
-        import copy
-
         net = copy.deepcopy(self)
         with torch.no_grad():
-            pairs = [(net.stem, 0, 1)]
+            _fold(net.stem[0], net.stem[1])
+            net.stem[1] = nn.Identity()
             for name in _STAGES:
                 for block in getattr(net, name):
                     for conv, affine in (("conv1", "affine1"), ("conv2", "affine2")):
-                        c, a = getattr(block, conv), getattr(block, affine)
-                        _fold(c, a)
+                        _fold(getattr(block, conv), getattr(block, affine))
                         setattr(block, affine, nn.Identity())
-            for seq, ci, ai in pairs:
-                _fold(seq[ci], seq[ai])
-                seq[ai] = nn.Identity()
         return net
 
 
 def _fold(conv, affine):
+    # affine(conv(x)) = (W x + b) * s + t = (s W) x + (s b + t)
     conv.weight.mul_(affine.scale.view(-1, 1, 1, 1))
     conv.bias.mul_(affine.scale).add_(affine.shift)
 

@@ -93,3 +93,24 @@ def test_pickle_and_grid_search():
     restored = pickle.loads(pickle.dumps(net))
     np.testing.assert_allclose(restored.predict(X), net.predict(X), rtol=1e-5)
     assert restored.transform(X).shape == (len(X), 256)
+
+
+def test_age_pipeline_with_the_dlib_backbone(utkface_dir):
+    from sklearn.base import clone
+
+    from skage.datasets import load_utkface
+    from skage.pipeline import make_age_pipeline
+
+    faces = load_utkface(utkface_dir)
+    idx = np.random.default_rng(0).choice(len(faces.y), 8, replace=False)
+    X, y = faces.X[idx], faces.y[idx]
+    pipe = make_age_pipeline(image_size=150, max_epochs=1, batch_size=4, device="cpu", random_state=0, verbose=0,
+                             detector="hog", balance=False, knn=False,
+                             net_params={"backbone": "dlib_resnet", "freeze_stages": 2, "backbone_lr_scale": 0.1})
+    pipe.fit(X[:6], y[:6])
+    pred = pipe.predict(X[6:])
+    assert pred.shape == (2,) and np.isfinite(pred).all()
+    net = pipe.named_steps["model"]
+    assert isinstance(net.module_.backbone, DlibFaceResNet) and net.n_regions_ > 0
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(pipe)).predict(X[6:]), pred, rtol=1e-5)
+    clone(pipe).set_params(model__freeze_stages=3)

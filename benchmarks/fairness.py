@@ -104,6 +104,23 @@ def common_bin_gap(y, pred, labels, min_n=MIN_N, min_cell=5):
     return max(cmae.values()) - min(cmae.values()), [age_bin_labels()[b] for b in common]
 
 
+def neighbour_race_share(X_tr, race_tr, y_tr, X_te, race_te, y_te, k=20):
+    """Per race: share of a test face's k cosine neighbours (training faces) of its own race, the race's
+    share of the training faces, and for adults (31+) the neighbours' mean age against the true mean age."""
+    from sklearn.neighbors import NearestNeighbors
+
+    _, idx = NearestNeighbors(n_neighbors=k, metric="cosine").fit(X_tr).kneighbors(X_te)
+    rows = []
+    for r in pd.unique(race_te):
+        m = race_te == r
+        adult = m & (y_te >= 31)
+        rows.append({"race": r, "n_test": int(m.sum()), "same_race_neighbours": (race_tr[idx[m]] == r).mean(),
+                     "train_share": (race_tr == r).mean(),
+                     "adult_neighbour_age": y_tr[idx[adult]].mean() if adult.any() else np.nan,
+                     "adult_true_age": y_te[adult].mean() if adult.any() else np.nan})
+    return pd.DataFrame(rows)
+
+
 def resampling_table(X_tr, y_tr, m_tr, X_te, y_te, m_te, variants, log):
     rows = []
     for name, make, by in variants:
@@ -234,6 +251,12 @@ def main(argv=None):
     variants = [catalogue[v] for v in args.variants.split(",") if v]
     table = resampling_table(X_tr, y_tr, m_tr, X_te, y_te, m_te, variants, log)
     table.to_csv(out / "resampling.csv", index=False)
+    neighbours = neighbour_race_share(X_tr, m_tr["race"].fillna("unknown").to_numpy(object), y_tr, X_te,
+                                      m_te["race"].fillna("unknown").to_numpy(object), y_te)
+    for r in neighbours.itertuples():
+        log(f"KNN neighbours of {r.race} test faces: {r.same_race_neighbours:.2f} same race (train share "
+            f"{r.train_share:.2f}); adults 31+: neighbours' mean age {r.adult_neighbour_age:.1f}, "
+            f"true {r.adult_true_age:.1f}")
 
     default = head().fit(X_tr, y_tr)
     t = time.perf_counter()

@@ -201,7 +201,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--alpha", type=float, default=0.1)
     ap.add_argument("--variants", default="none,bins,bins_x_race,bins_x_gender,bins_x_gender_race,"
-                                          "sqrt_bins_x_race,sqrt_bins_x_gender_race,bins_noknn,bins_x_race_noknn,bins_blend01,bins_blend02")
+                                          "sqrt_bins_x_race,sqrt_bins_x_gender_race,bins_noknn,bins_x_race_noknn,"
+                                          "bins_blend01,bins_blend02")
     ap.add_argument("--n-boot", type=int, default=200)
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -219,7 +220,8 @@ def main(argv=None):
     X, y, meta = load_cache(args.cache)
     bad = ~np.isfinite(X).all(axis=1)
     log(f"{len(y)} faces, {bad.sum()} without a descriptor (no face found: kept out of train and test, "
-        f"counted here); {platform.processor() or platform.machine()}, load {Path('/proc/loadavg').read_text().split()[:3]}")
+        f"counted here); {platform.processor() or platform.machine()}, "
+        f"load {Path('/proc/loadavg').read_text().split()[:3]}")
     idx_tr, idx_te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=0)
     idx_tr, idx_te = idx_tr[~bad[idx_tr]], idx_te[~bad[idx_te]]
     X_tr, y_tr, m_tr = X[idx_tr], y[idx_tr], meta.iloc[idx_tr].reset_index(drop=True)

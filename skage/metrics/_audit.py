@@ -62,7 +62,8 @@ class FairnessAudit:
         o = self.overall
         head = f"n {o['n']} | MAE {o['mae']:.2f} | CMAE {o['cmae']:.2f} | signed error {o['signed_error']:+.2f}"
         if "coverage" in o:
-            head += f" | coverage {100 * o['coverage']:.1f}% (target {100 * (1 - self.alpha):.0f}%) | width {o['width']:.1f}"
+            target = "" if self.alpha is None else f" (target {100 * (1 - self.alpha):.0f}%)"
+            head += f" | coverage {100 * o['coverage']:.1f}%{target} | width {o['width']:.1f}"
         lines = [head, "", f"Groups with fewer than {self.min_n} faces are listed with their n and no confidence "
                  f"interval (`—`); 95% intervals from {self.n_boot} bootstrap resamples. CMAE: mean of the "
                  "group's per-age-bin MAEs; std MAE: the group's per-bin MAEs weighted by the age mix of all faces.",

@@ -295,7 +295,8 @@ class AgeBinResampler(BaseSampler):
         if not (isinstance(key, tuple) and len(key) == 2):
             raise ValueError(f"with groups, sampling_strategy keys are (age bin, group) pairs, got {key!r}")
         b = self._bin_of_key(key[0])
-        group = UNKNOWN_GROUP if key[1] is None or (isinstance(key[1], float) and np.isnan(key[1])) else _group_name(key[1])
+        missing = key[1] is None or isinstance(key[1], float) and np.isnan(key[1])
+        group = UNKNOWN_GROUP if missing else _group_name(key[1])
         if group not in self.groups_:
             raise ValueError(f"sampling_strategy key {key!r} names group {group!r}; groups are {list(self.groups_)}")
         return b * len(self.groups_) + int(np.flatnonzero(self.groups_ == group)[0])

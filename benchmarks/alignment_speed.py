@@ -60,9 +60,9 @@ def measure(paths, n_jobs, upsample):
     aligner.transform(paths[: max(8, 2 * 32 * (n_jobs or 1))])  # models loaded, workers started
     cold = time.perf_counter() - start
     start, cpu_start = time.perf_counter(), time.process_time()
-    aligner.transform(paths)
+    result = aligner.align(paths)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    rate = float(np.mean(aligner.last_result_.flags == "ok"))
+    rate = float(np.mean(result.flags == "ok"))
     # CPU time of this process only: meaningful for n_jobs=1, where all the work happens here
     per_cpu_second = len(paths) / cpu if n_jobs in (None, 1) else float("nan")
     return len(paths) / elapsed, per_cpu_second, cold, rate

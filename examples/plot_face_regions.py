@@ -43,12 +43,13 @@ def main(argv=None):
     files = sorted(find_data(args.data).glob("*.jpg"))
     paths = [files[i] for i in np.linspace(0, len(files) - 1, args.n).astype(int)]
     aligner = FaceAligner(output_size=args.size).fit()
-    chips = aligner.transform(paths)
+    aligned = aligner.align(paths)
+    chips = aligned.chips
     face_parser = FaceParser().fit(chips)
     parsed = face_parser.transform(chips)
     titles = [
         f"age {p.name.split('_')[0]}: {a}/{b}"
-        for p, a, b in zip(paths, aligner.last_result_.flags, face_parser.last_result_.flags)
+        for p, a, b in zip(paths, aligned.flags, face_parser.last_result_.flags)
     ]
     save_region_grid(parsed, args.out, ncols=4, titles=titles)
     print(f"wrote {args.out} ({len(paths)} faces)")

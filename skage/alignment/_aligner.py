@@ -72,8 +72,7 @@ class AlignmentResult:
     ----------
     chips : ndarray of shape (N, S, S, 3), uint8, or None
         The aligned chips (a read-only ``np.memmap`` when ``cache_dir`` is
-        used). ``None`` in :attr:`FaceAligner.last_result_`, which keeps only
-        the per-image facts.
+        used); ``None`` after :meth:`without_chips`.
     landmarks : ndarray of shape (N, n_points, 2), float32
         Landmarks ``(x, y)`` in chip pixel coordinates; NaN where ``failed``.
     boxes : ndarray of shape (N, 4), float32
@@ -161,27 +160,43 @@ def _rect_box(rect):
 
 
 def _detect(image, config):
-    """``(box, score, n_faces, stage)`` of the chosen face, or ``(None, nan, 0, "")``.
+    """``(box, score, n_faces, stage)`` of the chosen face, or ``(None, nan, 0, "")``."""
+    found, stage = _detect_all(image, config)
+    if not found:
+        return None, np.nan, 0, ""
+    if config.select == "largest":
+        box, score = max(found, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
+    else:
+        box, score = max(found, key=lambda f: f[1])
+    return box, score, len(found), stage
 
-    Runs the passes of ``DETECTOR_STAGES[config.detector]`` until one finds a face.
+
+def _detect_all(image, config):
+    """``([(box, score), ...], stage)``: every face of the first detection pass that finds any.
+
+    Runs the passes of ``DETECTOR_STAGES[config.detector]`` in order; boxes are
+    ``(left, top, right, bottom)`` in image pixels, largest first.
     """
     padded, pad = None, 0
     for kind, extra in DETECTOR_STAGES[config.detector]:
         upsample = config.upsample + extra
         stage = kind if extra == 0 else f"{kind}_x{2 ** extra}"
-        box, score, n_faces = _detect_once(image, kind, upsample, config)
-        if box is not None:
-            return box, score, n_faces, stage
-        if config.retry_padded:
+        found = _find_faces(image, kind, upsample, config.detection_threshold)
+        if not found and config.retry_padded:
             # Faces filling the frame (tight crops) lack the context dlib's detection
             # window needs; replicated edges give it back. Costs time only on misses.
             if padded is None:
                 pad = max(image.shape[:2]) // 4
                 padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-            box, score, n_faces = _detect_once(padded, kind, upsample, config)
-            if box is not None:
-                return box - pad, score, n_faces, stage + "+padded"
-    return None, np.nan, 0, ""
+            found = [(rect, score) for rect, score in _find_faces(padded, kind, upsample, config.detection_threshold)]
+            shift, stage = pad, stage + "+padded"
+        else:
+            shift = 0
+        if found:
+            faces = [(_rect_box(rect) - shift, float(score)) for rect, score in found]
+            faces.sort(key=lambda f: -(f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
+            return faces, stage
+    return [], ""
 
 
 def _find_faces(image, kind, upsample, threshold):
@@ -192,24 +207,15 @@ def _find_faces(image, kind, upsample, threshold):
     return [(d.rect, d.confidence) for d in get_detector("cnn")(image, upsample) if d.confidence >= threshold]
 
 
-def _detect_once(image, kind, upsample, config):
-    found = _find_faces(image, kind, upsample, config.detection_threshold)
-    if not found:
-        return None, np.nan, 0
-    if config.select == "largest":
-        rect, score = max(found, key=lambda f: f[0].width() * f[0].height())
-    else:
-        rect, score = max(found, key=lambda f: f[1])
-    return _rect_box(rect), float(score), len(found)
-
-
 def detect_faces(image, detector="hog", upsample=0, detection_threshold=0.0):
     """Every face dlib finds in one image, largest first.
 
     Parameters
     ----------
     image : path or ndarray
-    detector : {"hog", "cnn"}
+    detector : {"hog", "cnn", "auto"}
+        ``"auto"``: the faces of the first pass of :class:`FaceAligner`'s
+        cascade that finds any.
     upsample : int
     detection_threshold : float
 
@@ -226,13 +232,13 @@ def detect_faces(image, detector="hog", upsample=0, detection_threshold=0.0):
     >>> detect_faces(np.zeros((80, 80, 3), np.uint8))[0].shape
     (0, 4)
     """
-    if detector not in ("hog", "cnn"):
-        raise ValueError(f"detector must be 'hog' or 'cnn' to find several faces, got {detector!r}")
+    if detector not in DETECTOR_STAGES:
+        raise ValueError(f"detector must be one of {sorted(DETECTOR_STAGES)} to find several faces, got {detector!r}")
     image = read_image(image)
-    found = _find_faces(image, detector, int(upsample), float(detection_threshold))
-    found.sort(key=lambda f: -f[0].width() * f[0].height())
-    boxes = np.array([_rect_box(r) for r, _ in found], dtype=np.float64).reshape(-1, 4)
-    return boxes, np.array([float(sc) for _, sc in found])
+    config = _Config(detector, 68, 1, 0.0, "eyes", int(upsample), "largest", float(detection_threshold), False)
+    found, _ = _detect_all(image, config)
+    boxes = np.array([box for box, _ in found], dtype=np.float64).reshape(-1, 4)
+    return boxes, np.array([score for _, score in found])
 
 
 def fit_landmarks(image, box, n_points):
@@ -252,51 +258,75 @@ def landmarks_without_detector(image, n_points, first_box):
     return fit_landmarks(image, box, n_points), box
 
 
+def _empty_fields(config):
+    return {"box": np.full(4, np.nan), "score": np.nan, "detected_by": "", "n_faces": 0,
+            "landmarks": np.full((config.n_points, 2), np.nan)}
+
+
 def _align_one(item, index, config):
     """Align one input; returns the chip and the per-image fields.
 
     Never raises for a bad image: exceptions would have to travel back from
     joblib workers by pickle. ``on_failure="raise"`` is applied by the caller.
     """
-    size = config.output_size
     source = describe_source(item, index)
-    out = {"box": np.full(4, np.nan), "score": np.nan, "detected_by": "", "n_faces": 0,
-           "landmarks": np.full((config.n_points, 2), np.nan)}
     try:
         image = read_image(item, source=source)
     except ImageReadError as exc:
-        transform = np.full((2, 3), np.nan)
-        return np.zeros((size, size, 3), np.uint8), dict(out, transform=transform, flag="unreadable", error=str(exc))
-
+        return _unreadable(exc, config)
+    out = _empty_fields(config)
     height, width = image.shape[:2]
-    flag = "ok"
     if min(height, width) < MIN_IMAGE_SIZE:
-        flag = "too_small"
-    elif config.detector == "none":
+        return _centre_crop(image, out, "too_small", source, config)
+    if config.detector == "none":
         landmarks, box = landmarks_without_detector(image, config.n_points, (0, 0, width - 1, height - 1))
         out.update(box=box, n_faces=1, detected_by="none")
     else:
         box, score, n_faces, stage = _detect(image, config)
         out.update(score=score, n_faces=n_faces, detected_by=stage)
         if box is None:
-            flag = "no_face"
-        else:
-            out["box"] = box
-            landmarks = fit_landmarks(image, box, config.n_points)
+            return _centre_crop(image, out, "no_face", source, config)
+        out["box"] = box
+        landmarks = fit_landmarks(image, box, config.n_points)
+    return _chip_from_landmarks(image, landmarks, out, config)
 
-    if flag != "ok":
-        transform = centre_crop_transform(height, width, size)
-        error = str(FaceNotFoundError(source, flag)) + "; centre crop used"
-        return warp_image(image, transform, size), dict(out, transform=transform, flag=flag, error=error)
 
+def _unreadable(exc, config):
+    size = config.output_size
+    out = dict(_empty_fields(config), transform=np.full((2, 3), np.nan), flag="unreadable", error=str(exc))
+    return np.zeros((size, size, 3), np.uint8), out
+
+
+def _centre_crop(image, out, flag, source, config):
+    transform = centre_crop_transform(*image.shape[:2], config.output_size)
+    error = str(FaceNotFoundError(source, flag)) + "; centre crop used"
+    return warp_image(image, transform, config.output_size), dict(out, transform=transform, flag=flag, error=error)
+
+
+def _chip_from_landmarks(image, landmarks, out, config):
+    size = config.output_size
     if config.geometry == "dlib":
         chip, transform = dlib_face_chip(image, landmarks, out["box"], size, config.margin)
     else:
         # Eyes land exactly on their targets: rotation levels them, scale fixes their distance.
         transform = similarity_from_points(eye_centres(landmarks), target_eyes(size, config.margin))
         chip = warp_image(image, transform, size)
-    out["landmarks"] = apply_transform(transform, landmarks)
-    return chip, dict(out, transform=transform, flag=flag, error="")
+    return chip, dict(out, landmarks=apply_transform(transform, landmarks), transform=transform, flag="ok", error="")
+
+
+def _align_every_face(image, source, config):
+    """One (chip, fields) per face the detector finds in ``image``, largest first; one centre crop without."""
+    if config.detector == "none" or min(image.shape[:2]) < MIN_IMAGE_SIZE:
+        return [_align_one(image, 0, config)]
+    found, stage = _detect_all(image, config)
+    if not found:
+        return [_centre_crop(image, dict(_empty_fields(config)), "no_face", source, config)]
+    return [
+        _chip_from_landmarks(image, fit_landmarks(image, box, config.n_points),
+                             dict(_empty_fields(config), box=box, score=score, n_faces=len(found), detected_by=stage),
+                             config)
+        for box, score in found
+    ]
 
 
 def _align_chunk(items, start, config):
@@ -313,14 +343,9 @@ def raise_first_failure(items, flags, start=0):
         raise FaceNotFoundError(source, str(flags[offset]))
 
 
-def _align_into(items, chips, config, parallel, on_failure="center", progress=False):
-    """Align ``items`` writing chips into ``chips`` block by block; returns the meta dict.
-
-    Blocks bound the memory held in results in flight, so ``chips`` may be a
-    memmap far larger than RAM.
-    """
-    n = len(items)
-    fields = {
+def _empty_meta(n, config):
+    """The per-image arrays of an :class:`AlignmentResult` for ``n`` rows, before they are filled."""
+    return {
         "landmarks": np.full((n, config.n_points, 2), np.nan, np.float32),
         "boxes": np.full((n, 4), np.nan, np.float32),
         "scores": np.full(n, np.nan, np.float32),
@@ -330,6 +355,23 @@ def _align_into(items, chips, config, parallel, on_failure="center", progress=Fa
         "flags": np.empty(n, dtype="<U10"),
         "errors": np.empty(n, dtype=object),
     }
+
+
+def _store(fields, i, one):
+    """Row ``i`` of the meta arrays from one image's fields (as :func:`_align_one` returns them)."""
+    for name, key in (("landmarks", "landmarks"), ("boxes", "box"), ("scores", "score"), ("detected_by", "detected_by"),
+                      ("n_faces", "n_faces"), ("transforms", "transform"), ("flags", "flag"), ("errors", "error")):
+        fields[name][i] = one[key]
+
+
+def _align_into(items, chips, config, parallel, on_failure="center", progress=False):
+    """Align ``items`` writing chips into ``chips`` block by block; returns the meta dict.
+
+    Blocks bound the memory held in results in flight, so ``chips`` may be a
+    memmap far larger than RAM.
+    """
+    n = len(items)
+    fields = _empty_meta(n, config)
     block = _CHUNK * 16
     bar = tqdm(total=n, desc="align", unit="img", disable=not progress)
     for block_start in range(0, n, block):
@@ -342,14 +384,7 @@ def _align_into(items, chips, config, parallel, on_failure="center", progress=Fa
         for chunk in chunks:
             for chip, one in chunk:
                 chips[i] = chip
-                fields["landmarks"][i] = one["landmarks"]
-                fields["boxes"][i] = one["box"]
-                fields["scores"][i] = one["score"]
-                fields["detected_by"][i] = one["detected_by"]
-                fields["n_faces"][i] = one["n_faces"]
-                fields["transforms"][i] = one["transform"]
-                fields["flags"][i] = one["flag"]
-                fields["errors"][i] = one["error"]
+                _store(fields, i, one)
                 i += 1
         bar.update(i - block_start)
         if on_failure == "raise":  # stop at the first bad block, not after the whole set
@@ -454,10 +489,6 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         centres; ``None`` for ``geometry="dlib"``, which fits all landmarks.
     n_landmarks_ : int
         Landmarks per face (68 or 5).
-    last_result_ : AlignmentResult
-        Per-image results (landmarks in chip coordinates, boxes, flags,
-        errors) of the latest :meth:`transform` or :meth:`align` call,
-        without the chips. Not pickled.
 
     See Also
     --------
@@ -469,8 +500,8 @@ class FaceAligner(TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from skage.alignment import FaceAligner
     >>> aligner = FaceAligner(output_size=64).fit(None)
-    >>> chips = aligner.transform([np.zeros((100, 80, 3), np.uint8)])
-    >>> chips.shape, aligner.last_result_.flags.tolist()
+    >>> result = aligner.align([np.zeros((100, 80, 3), np.uint8)])
+    >>> result.chips.shape, result.flags.tolist()
     ((1, 64, 64, 3), ['no_face'])
     """
 
@@ -566,8 +597,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         Returns
         -------
         result : AlignmentResult
-            One row per input, in order; also kept (without chips) in
-            :attr:`last_result_`.
+            One row per input, in order.
         """
         check_is_fitted(self, "n_landmarks_")
         self._validate_params()
@@ -581,8 +611,44 @@ class FaceAligner(TransformerMixin, BaseEstimator):
                                progress=bool(self.progress))
         if self.on_failure == "raise":  # also for results that came from a cache
             raise_first_failure(items, result.flags)
-        self.last_result_ = result.without_chips()
         return result
+
+    def align_faces(self, image, source=None):
+        """Every face of one image, each aligned into its own chip, largest first.
+
+        Each face is detected once (with this aligner's detector cascade);
+        :func:`skage.pipeline.predict_faces` uses it to give one row per face.
+
+        Parameters
+        ----------
+        image : path or ndarray
+        source : str, optional
+            Name of the image in messages (defaults to the path).
+
+        Returns
+        -------
+        result : AlignmentResult
+            One row per face found; a single flagged centre-crop row when none
+            is (``on_failure="raise"`` raises instead).
+
+        Raises
+        ------
+        skage.io.ImageReadError
+            If the image cannot be read, naming it.
+        """
+        check_is_fitted(self, "n_landmarks_")
+        self._validate_params()
+        config = self._config()
+        source = describe_source(image, 0) if source is None else str(source)
+        rows = _align_every_face(read_image(image, source=source), source, config)
+        meta = _empty_meta(len(rows), config)
+        for i, (_, one) in enumerate(rows):
+            _store(meta, i, one)
+        meta["errors"] = meta["errors"].astype(str)
+        meta["sources"] = np.full(len(rows), source)
+        if self.on_failure == "raise" and meta["flags"][0] != "ok":
+            raise FaceNotFoundError(source, str(meta["flags"][0]))
+        return AlignmentResult(chips=np.stack([chip for chip, _ in rows]), **meta)
 
     def transform(self, X):
         """Aligned chips, one per input, in order.
@@ -594,8 +660,8 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         Returns
         -------
         chips : ndarray of shape (N, output_size, output_size, 3), uint8
-            A read-only ``np.memmap`` when ``cache_dir`` is set. Per-image
-            landmarks and flags are in :attr:`last_result_`.
+            A read-only ``np.memmap`` when ``cache_dir`` is set. :meth:`align`
+            also returns the per-image landmarks and flags.
         """
         return self.align(X).chips
 
@@ -613,11 +679,6 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             entry = cache.write(key, (len(items), size, size, 3), np.uint8, fill)
         chips, meta = entry
         return AlignmentResult(chips=chips, **meta)
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("last_result_", None)  # a batch's results do not belong in a saved model
-        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

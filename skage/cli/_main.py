@@ -114,17 +114,12 @@ def _aligner_of(model):
 
 
 def _predict(model, X, quiet, batch_size=256):
-    """Ages, and the aligner's per-input flags when the model has an aligner ('' otherwise)."""
+    """Ages of a dataset's inputs, one per input, in batches (with a progress bar unless quiet)."""
     from tqdm.auto import tqdm
 
-    aligner = _aligner_of(model)
-    ages, flags = [], []
-    for start in tqdm(range(0, len(X), batch_size), desc="predict", unit="batch", disable=quiet):
-        batch = X[start:start + batch_size]
-        ages.append(np.asarray(model.predict(batch), dtype=float))
-        result = getattr(aligner, "last_result_", None)
-        flags += list(result.flags) if result is not None and len(result.flags) == len(batch) else [""] * len(batch)
-    return (np.concatenate(ages) if ages else np.empty(0)), np.array(flags, dtype=object)
+    ages = [np.asarray(model.predict(X[start:start + batch_size]), dtype=float)
+            for start in tqdm(range(0, len(X), batch_size), desc="predict", unit="batch", disable=quiet)]
+    return np.concatenate(ages) if ages else np.empty(0)
 
 
 def _groups(meta):
@@ -228,81 +223,22 @@ def cmd_fit(args):
     print(f"model saved to {path}")
 
 
-def _crop_around(image, box, scale=2.0):
-    """The face box enlarged ``scale`` times (the aligner needs context around the face)."""
-    left, top, right, bottom = box
-    cx, cy, half = (left + right) / 2, (top + bottom) / 2, scale * max(right - left, bottom - top) / 2
-    h, w = image.shape[:2]
-    t, b = int(max(cy - half, 0)), int(min(cy + half, h))
-    l, r = int(max(cx - half, 0)), int(min(cx + half, w))
-    return image[t:b, l:r]
-
-
-def _faces_of(path, aligner):
-    """(face index, box, model input) per face: several faces are cropped apart, one or none passes the file."""
-    from ..alignment import detect_faces
-    from ..io import read_image
-
-    image = read_image(path)
-    if aligner is None or aligner.detector not in ("hog", "cnn"):
-        return [(np.nan, "", path)]
-    boxes, _ = detect_faces(image, aligner.detector, aligner.upsample, aligner.detection_threshold)
-    if len(boxes) < 2:
-        return [(0 if len(boxes) else np.nan, ",".join(f"{v:.0f}" for v in boxes[0]) if len(boxes) else "", path)]
-    return [(k, ",".join(f"{v:.0f}" for v in box), _crop_around(image, box)) for k, box in enumerate(boxes)]
-
-
 def cmd_predict(args):
     """One row per face of every readable input, one error row per unreadable one; input order kept."""
-    import pandas as pd
-
-    from ..io import ImageReadError
+    from ..pipeline import predict_faces
     from ._inputs import expand_inputs
 
     model = _load_model(args.model, args.quiet, args.trusted)
-    aligner = _aligner_of(model)
-    rows, items = [], []
-    for path in expand_inputs(args.paths):
-        try:
-            faces = _faces_of(path, aligner)
-        except ImageReadError as exc:
-            rows.append({"input": path, "face": np.nan, "box": "", "age": np.nan, "flag": "unreadable",
-                         "error": exc.reason})
-            continue
-        for face, box, item in faces:
-            rows.append({"input": path, "face": face, "box": box, "age": np.nan, "flag": "", "error": ""})
-            items.append((len(rows) - 1, item))
-    for (i, _), (age, flag, error) in zip(items, _predict_each(model, [item for _, item in items], args.quiet)):
-        rows[i].update(age=age, flag=flag, error=error)
-    table = pd.DataFrame(rows, columns=["input", "face", "box", "age", "flag", "error"])
-    table["face"] = table["face"].astype("Int64")  # blank, not NaN, where no face was counted
+    table = predict_faces(model, expand_inputs(args.paths), progress=not args.quiet)
     if args.interval is not None:
         from ._audit import add_interval_columns
 
         table = add_interval_columns(table, model, args.interval)
     if args.out:
         table.to_csv(args.out, index=False)
-        print(f"{len(table)} rows written to {args.out} ({(table['error'] != '').sum()} with errors)")
+        print(f"{len(table)} rows written to {args.out} ({(table['error'] != '').sum()} with errors or flags)")
     else:
         print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.1f}"))
-
-
-def _predict_each(model, items, quiet):
-    """(age, flag, error) per item: one batched call, or one call per item to isolate a failure."""
-    if not items:
-        return []
-    try:
-        ages, flags = _predict(model, items, quiet)
-        return [(float(a), f, "") for a, f in zip(ages, flags)]
-    except Exception:  # one bad input must not sink the batch: find it
-        out = []
-        for item in items:
-            try:
-                (age,), (flag,) = _predict(model, [item], quiet=True)
-                out.append((float(age), flag, ""))
-            except Exception as exc:
-                out.append((np.nan, "error", f"{exc.__class__.__name__}: {exc}"))
-        return out
 
 
 def cmd_evaluate(args):
@@ -310,7 +246,13 @@ def cmd_evaluate(args):
 
     model = _load_model(args.model, args.quiet, args.trusted)
     X, y, meta = _load_data(args.data, args.limit, args.seed)
-    y_pred, _ = _predict(model, X, args.quiet)
+    y_pred = _predict(model, X, args.quiet)
+    scored = np.isfinite(y_pred)
+    if not scored.all():  # e.g. unreadable files: the descriptor model gives them no age
+        missing = [str(x) for x in np.asarray(X, dtype=object)[~scored]]
+        print(f"note: {len(missing)} of {len(y)} inputs have no age and are left out of the metrics "
+              f"(first: {', '.join(missing[:3])})", file=sys.stderr)
+        X, y, y_pred, meta = X[scored], y[scored], y_pred[scored], meta[scored].reset_index(drop=True)
     print(age_report(y, y_pred, groups=_groups(meta)).to_markdown())
 
 
@@ -320,7 +262,7 @@ def cmd_report(args):
 
     model = _load_model(args.model, args.quiet, args.trusted)
     X, y, meta = _load_data(args.data, args.limit, args.seed)
-    y_pred, _ = _predict(model, X, args.quiet)
+    y_pred = _predict(model, X, args.quiet)
     embeddings = model.transform(X) if hasattr(model, "transform") else None
     paths = write_report(y, y_pred, args.out, groups=_groups(meta), embeddings=embeddings)
     paths.update(_attention_pngs(model, X, y, args.out))

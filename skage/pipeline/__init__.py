@@ -2,5 +2,7 @@
 
 from ._factory import MODELS, make_age_pipeline
 from ._persist import TRUSTED_PREFIXES, ModelFileError, load_model, save_model
+from ._predict import predict_faces
 
-__all__ = ["MODELS", "TRUSTED_PREFIXES", "ModelFileError", "load_model", "make_age_pipeline", "save_model"]
+__all__ = ["MODELS", "TRUSTED_PREFIXES", "ModelFileError", "load_model", "make_age_pipeline", "predict_faces",
+           "save_model"]

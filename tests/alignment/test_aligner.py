@@ -53,13 +53,14 @@ def test_detection_rate_on_utkface(aligned, record_property):
     assert set(result.flags[failed]) <= {"no_face"}
     assert np.isnan(result.landmarks[failed]).all() and np.isfinite(result.landmarks[~failed]).all()
     assert all(str(p) in e for p, e in zip(np.array(paths)[failed], result.errors[failed]))
-    assert aligner.last_result_.chips is None and len(aligner.last_result_) == len(paths)
+    assert result.without_chips().chips is None and len(result) == len(paths)
+    assert not hasattr(aligner, "last_result_")  # per-batch results are returned, never stored
 
 
 def test_eye_centres_land_on_targets(aligned):
     _, aligner, result = aligned
     ok = np.flatnonzero(~result.failed)
-    targets = target_eyes(SIZE, aligner.margin)
+    targets = target_eyes(SIZE, 0.1)  # margin=None is 0.1 for the eyes geometry
     np.testing.assert_allclose(aligner.target_eyes_, targets)
     # the reported landmarks put the eyes exactly on target (that is how the warp is built) ...
     reported = eye_centres(result.landmarks[ok])
@@ -188,7 +189,6 @@ def test_pipeline_clone_params_pickle(chip_paths):
     cloned = clone(pipe)
     assert cloned.get_params()["align__margin"] == 0.2 and not hasattr(cloned[0], "target_eyes_")
     restored = pickle.loads(pickle.dumps(pipe))
-    assert not hasattr(restored[0], "last_result_")  # batch results are not part of the model
     np.testing.assert_array_equal(restored.transform(chip_paths[:2]), chips)
 
 
@@ -201,7 +201,7 @@ def test_memory_cache_skips_realignment(chip_paths, tmp_path, monkeypatch):
 
     monkeypatch.setattr(_aligner, "_align_chunk", boom)
     np.testing.assert_array_equal(aligner.transform(chip_paths[:2]), first)
-    assert aligner.last_result_.flags.tolist() == ["ok", "ok"]
+    assert aligner.align(chip_paths[:2]).flags.tolist() == ["ok", "ok"]
 
 
 def test_cache_dir_returns_memmap_and_is_keyed(chip_paths, tmp_path, monkeypatch):
@@ -213,7 +213,7 @@ def test_cache_dir_returns_memmap_and_is_keyed(chip_paths, tmp_path, monkeypatch
     monkeypatch.setattr(_aligner, "_align_chunk", lambda *a: pytest.fail("cache miss"))
     again = FaceAligner(output_size=32, cache_dir=tmp_path).fit()
     np.testing.assert_array_equal(again.transform(chip_paths[:3]), first)
-    np.testing.assert_array_equal(again.last_result_.landmarks, aligner.last_result_.landmarks)
+    np.testing.assert_array_equal(again.align(chip_paths[:3]).landmarks, aligner.align(chip_paths[:3]).landmarks)
     monkeypatch.setattr(_aligner, "_align_chunk", real_chunk)
     # another parameter or another input set is another entry
     FaceAligner(output_size=32, margin=0.3, cache_dir=tmp_path).fit().transform(chip_paths[:3])

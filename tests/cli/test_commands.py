@@ -99,6 +99,8 @@ def test_model_from_an_incompatible_version(tmp_path, capsys):
 
     joblib.dump({"format": "skage-model", "skage_version": "9.9.0", "estimator": None}, tmp_path / "old.joblib")
     assert main(["predict", str(tmp_path / "old.joblib"), "x.jpg"]) == 2
+    assert "--trusted" in capsys.readouterr().err  # a pickle is not read unless trusted
+    assert main(["predict", str(tmp_path / "old.joblib"), "x.jpg", "--trusted"]) == 2
     assert "incompatible" in capsys.readouterr().err
 
 

@@ -91,3 +91,28 @@ def test_unknown_model_and_descriptor_only_options():
         make_age_pipeline(model="vit")
     with pytest.raises(ValueError, match="belong to model='descriptor'"):
         make_age_pipeline(bin_weights=True)
+
+
+def test_predict_faces_detects_once_and_keeps_every_row(fitted, faces, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from skage.alignment import _aligner
+    from skage.pipeline import predict_faces
+
+    pipe, bad, _ = fitted
+    X, _ = faces
+    a, b = (np.asarray(Image.open(p).convert("RGB")) for p in X[36:38])
+    canvas = np.full((300, 520, 3), 127, np.uint8)
+    canvas[50:250, 40:240], canvas[50:250, 280:480] = a, b
+    calls = []
+    detect_all = _aligner._detect_all
+    monkeypatch.setattr(_aligner, "_detect_all", lambda *args: calls.append(1) or detect_all(*args))
+    table = predict_faces(pipe, [X[36], bad[0], canvas, np.full((100, 100, 3), 90, np.uint8)])
+    assert len(calls) == 3  # one detection per readable photo, none again inside the model
+    assert table["input"].tolist() == [X[36], bad[0], "array[2]", "array[2]", "array[3]"]
+    assert table["flag"].tolist() == ["ok", "unreadable", "ok", "ok", "no_face"]
+    assert table["face"].tolist()[2:4] == [0, 1] and table["box"][2] != ""
+    ages = table["age"].to_numpy()
+    assert np.isnan(ages[1]) and np.isfinite(np.delete(ages, 1)).all()
+    assert ages[0] == pytest.approx(pipe.predict([X[36]])[0], abs=1e-6)
+    assert "no face found" in table["error"][4] and table["detected_by"][0] == "hog"

@@ -57,7 +57,7 @@ def main(argv=None):
     pipe = make_age_pipeline(image_size=args.image_size, max_epochs=0, device="cpu", verbose=0, random_state=0,
                              n_jobs=args.n_jobs)
     pipe.fit(fit_paths, [ages[p] for p in fit_paths])
-    steps = [(name, step) for name, step in pipe.steps if step != "passthrough" and hasattr(step, "transform")]
+    steps = [(name, step) for name, step in pipe.steps[:-1] if step != "passthrough" and hasattr(step, "transform")]
     model = pipe.steps[-1][1]
 
     pipe.predict(test_paths[:8])  # warm-up: oneDNN kernels, joblib workers

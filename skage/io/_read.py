@@ -79,6 +79,8 @@ def _read_file(path):
         raise ImageReadError(path, "file not found") from None
     except IsADirectoryError:
         raise ImageReadError(path, "is a directory") from None
+    except Image.DecompressionBombError as exc:  # PIL's guard against images too large to decode safely
+        raise ImageReadError(path, f"image too large ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(path, f"not a readable image ({exc.__class__.__name__}: {exc})") from None
     return _array_to_rgb(arr, path)

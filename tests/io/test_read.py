@@ -68,3 +68,12 @@ def test_read_error_pickles_with_its_file_name():
 
     err = pickle.loads(pickle.dumps(ImageReadError("x.jpg", "broken")))
     assert err.source == "x.jpg" and "x.jpg" in str(err)
+
+
+def test_oversized_image_is_a_read_error_naming_the_file(tmp_path, monkeypatch):
+    """PIL refuses images far above MAX_IMAGE_PIXELS (decompression bombs): one error, not a crash."""
+    path = tmp_path / "huge.png"
+    Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 10,000 px is then more than twice the limit
+    with pytest.raises(ImageReadError, match="huge.png: image too large"):
+        read_image(path)

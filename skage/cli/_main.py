@@ -228,14 +228,18 @@ def cmd_predict(args):
     from ..pipeline import predict_faces
     from ._inputs import expand_inputs
 
+    inputs = expand_inputs(args.paths)
+    if not inputs:
+        raise CLIError(f"no files to predict in {' '.join(args.paths)} (hidden files are skipped)")
     model = _load_model(args.model, args.quiet, args.trusted)
-    table = predict_faces(model, expand_inputs(args.paths), progress=not args.quiet)
+    table = predict_faces(model, inputs, progress=not args.quiet)
     if args.interval is not None:
         from ._audit import add_interval_columns
 
         table = add_interval_columns(table, model, args.interval)
     if args.out:
-        table.to_csv(args.out, index=False)
+        # file names that are not valid UTF-8 keep their bytes as backslash escapes instead of failing
+        table.to_csv(args.out, index=False, errors="backslashreplace")
         print(f"{len(table)} rows written to {args.out} ({(table['error'] != '').sum()} with errors or flags)")
     else:
         print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.1f}"))
@@ -306,6 +310,32 @@ def cmd_benchmark(args):
 
 # ---------------------------------------------------------------- parser
 
+def _positive_int(text):
+    """argparse type: an integer of at least 1 (sizes, epochs, counts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _check_out(args):
+    """Refuse an unusable --out before any work is done, not after it."""
+    out = getattr(args, "out", None)
+    if out is None:
+        return
+    path = Path(out)
+    if args.command in ("fit", "predict"):  # a file
+        if path.is_dir():
+            raise CLIError(f"--out {out} is a directory; give a file name, e.g. {path / 'model.skage'}")
+        if not path.parent.is_dir():
+            raise CLIError(f"--out {out}: folder {path.parent} does not exist")
+    elif path.exists() and not path.is_dir():  # a folder (demo, benchmark, report, audit)
+        raise CLIError(f"--out {out} is a file; give a folder")
+
+
 def _add_common(p, defaults=None):
     from ..pipeline import MODELS
 
@@ -313,16 +343,16 @@ def _add_common(p, defaults=None):
     p.add_argument("--model", choices=MODELS, default=defaults.get("model"),
                    help="resnet: the paper's network (wants a GPU); descriptor: dlib's pretrained face "
                         "descriptors under an SVR (trains in minutes on a CPU)")
-    p.add_argument("--image-size", type=int, default=defaults.get("image_size"), help="chip side in pixels")
-    p.add_argument("--max-epochs", type=int, default=defaults.get("max_epochs"))
-    p.add_argument("--batch-size", type=int, default=defaults.get("batch_size"))
+    p.add_argument("--image-size", type=_positive_int, default=defaults.get("image_size"), help="chip side in pixels")
+    p.add_argument("--max-epochs", type=_positive_int, default=defaults.get("max_epochs"))
+    p.add_argument("--batch-size", type=_positive_int, default=defaults.get("batch_size"))
     p.add_argument("--device", default=defaults.get("device"), help="cpu, cuda or auto")
 
 
 def _add_data(p, required=True):
     p.add_argument("--data", required=required, metavar="KIND:PATH[:CSV]",
                    help="utkface, fgnet, afad, morph, imdb-clean or folder, e.g. utkface:../shared/data/utkface")
-    p.add_argument("--limit", type=int, help="use a seeded random subset of this many faces")
+    p.add_argument("--limit", type=_positive_int, help="use a seeded random subset of this many faces")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -403,6 +433,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        _check_out(args)
         args.func(args)
     except CLIError as exc:
         print(f"skage {args.command}: error: {exc}", file=sys.stderr)

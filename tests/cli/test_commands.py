@@ -112,3 +112,29 @@ def test_report_writes_every_plot(model_file, utkface_dir, tmp_path):
     assert written == ["attention_grid.png", "bin_confusion.png", "embedding_tsne.png", "grad_cam_grid.png",
                        "group_mae.png", "per_bin_mae.png", "pred_vs_true.png"]
     assert all((out / name).stat().st_size > 5000 for name in written)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "--data", "utkface:.", "--out", "{tmp}"], "is a directory"),
+    (["fit", "--data", "utkface:.", "--out", "{tmp}/no/such/model.skage"], "does not exist"),
+    (["predict", "m.skage", "x.jpg", "--out", "{tmp}/missing/p.csv"], "does not exist"),
+    (["predict", "m.skage", "{tmp}"], "no files to predict"),
+])
+def test_unusable_arguments_fail_before_any_work(argv, message, tmp_path, capsys):
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_non_positive_sizes_are_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--data", "utkface:.", "--out", "m.skage", "--image-size", "0"])
+    assert exit_info.value.code == 2 and "must be at least 1" in capsys.readouterr().err
+
+
+def test_non_utf8_file_names_survive_the_csv(model_file, tmp_path):
+    odd = os.fsdecode(b"caf\xe9.jpg")  # Latin-1 bytes: not valid UTF-8
+    (tmp_path / odd).write_bytes(b"not an image")
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(model_file), str(tmp_path / odd), "--out", str(out), "--quiet"]) == 0
+    assert "caf\\udce9.jpg" in out.read_text()  # the undecodable byte, escaped

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 SUBPACKAGES = ["io", "datasets", "alignment", "parsing", "features", "sampling", "nn", "refine",
-               "pipeline", "metrics", "compare", "viz"]
+               "pipeline", "intervals", "metrics", "compare", "viz"]
 
 
 def _signature(obj):

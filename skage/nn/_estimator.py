@@ -362,6 +362,11 @@ class AgeNet(RegressorMixin, NeuralNet):
         y = check_ages(y)
         if len(y) != len(X):
             raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}")
+        above = int(np.sum(y > self.max_age))
+        if self.head == "dex" and above:  # the DEX head has no class for them: say so, never cap silently
+            warnings.warn(f"{above} training age(s) above max_age={self.max_age} (up to {y.max():g}): the DEX head's "
+                          f"classes stop at {self.max_age}, so no prediction goes beyond it; set "
+                          f"max_age={int(np.ceil(y.max()))} to cover them", UserWarning, stacklevel=3)
         return X, y.astype(np.float32)
 
     def _check_params(self):

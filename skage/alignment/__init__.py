@@ -6,12 +6,14 @@ coordinates), boxes and failure flags come back as an
 :class:`AlignmentResult`. :class:`HistogramEqualizer` is optional CLAHE.
 """
 
-from ._aligner import FLAGS, MIN_IMAGE_SIZE, AlignmentResult, FaceAligner, FaceNotFoundError, detect_faces
+from ._aligner import (FLAGS, MIN_IMAGE_SIZE, AlignmentResult, FaceAligner, FaceNotFoundError, blank_chips,
+                       detect_faces)
 from ._equalize import HistogramEqualizer
 from ._models import model_path
 from ._template import target_eyes, template_landmarks
 
 __all__ = [
+    "blank_chips",
     "detect_faces",
     "FLAGS",
     "MIN_IMAGE_SIZE",

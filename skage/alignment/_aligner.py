@@ -44,6 +44,31 @@ MIN_IMAGE_SIZE = 32
 _CHUNK = 32
 
 
+def blank_chips(chips):
+    """True for each chip without a single non-zero RGB pixel: the chip an unreadable input gets.
+
+    Such a chip carries no face, so the models give it NaN rather than the
+    age of a black square.
+
+    Parameters
+    ----------
+    chips : ndarray of shape (N, S, S, C)
+
+    Returns
+    -------
+    blank : ndarray of bool, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.alignment import blank_chips
+    >>> blank_chips(np.stack([np.zeros((4, 4, 3), np.uint8), np.ones((4, 4, 3), np.uint8)])).tolist()
+    [True, False]
+    """
+    chips = np.asarray(chips)
+    return ~chips[..., :3].reshape(len(chips), -1).any(axis=1)
+
+
 class FaceNotFoundError(ValueError):
     """No usable face in an image (raised with ``on_failure="raise"``).
 

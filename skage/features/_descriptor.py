@@ -33,11 +33,6 @@ def _check_chips(X):
     return chips
 
 
-def _blank_rows(chips):
-    """Chips without a single non-zero pixel: what the aligner gives an unreadable input."""
-    return ~chips[..., :3].reshape(len(chips), -1).any(axis=1)
-
-
 def _describe_dlib(chips, jitter, flip):
     """dlib's C++ network: the 128-d descriptor (of the chip and its mirror image, averaged, with ``flip``)."""
     from ..alignment._models import get_face_recognizer
@@ -86,7 +81,9 @@ def _layer_outputs(stages, layers):
 def _describe(chips, engine, layers, flip, jitter, n_jobs, batch_size, device):
     """Features of every chip, NaN rows for blank ones; module-level so joblib.Memory can cache it."""
     out = np.full((len(chips), sum(LAYER_WIDTHS[name] for name in layers)), np.nan, np.float32)
-    todo = np.flatnonzero(~_blank_rows(chips))
+    from ..alignment import blank_chips
+
+    todo = np.flatnonzero(~blank_chips(chips))
     if len(todo) == 0:
         return out
     if engine == "torch":

@@ -603,10 +603,23 @@ class AgeNet(RegressorMixin, NeuralNet):
             embeddings.append(embedding)
         return torch.cat(outputs), torch.cat(embeddings)
 
+    def _ages_or_nan(self, output, X):
+        """Ages, NaN for blank chips (an unreadable input's black chip carries no face)."""
+        from ..alignment import blank_chips
+
+        ages = self._ages(output)
+        if isinstance(X, np.ndarray) and X.ndim == 4:
+            ages[blank_chips(X)] = np.nan
+        return ages
+
     def predict(self, X):
-        """Predicted ages, shape (n_samples,): the expected age for ``head="dex"``."""
+        """Predicted ages, shape (n_samples,): the expected age for ``head="dex"``.
+
+        A chip without a non-zero pixel (what the aligner gives an unreadable
+        input) carries no face: its age is NaN.
+        """
         output, _ = self._outputs(X)
-        return self._ages(output)
+        return self._ages_or_nan(output, X)
 
     def _ages(self, output):
         if self.head == "dex":
@@ -631,7 +644,7 @@ class AgeNet(RegressorMixin, NeuralNet):
 
         output, embedding = self._outputs(X)
         proba = torch.softmax(output, dim=1).numpy().astype(np.float64) if self.head == "dex" else None
-        return Bunch(ages=self._ages(output), proba=proba, embeddings=embedding.numpy())
+        return Bunch(ages=self._ages_or_nan(output, X), proba=proba, embeddings=embedding.numpy())
 
     @available_if(_has_age_distribution)
     def predict_proba(self, X):

@@ -44,6 +44,8 @@ def test_full_pipeline_fits_and_returns_one_age_per_input(faces):
     assert pipe.named_steps["balance"].sample_indices_.shape[0] > 28
     pred = pipe.predict(X[28:])
     assert pred.shape == (8,) and np.isfinite(pred).all()
+    with_missing = pipe.predict(np.r_[X[28:30], ["no/such/photo.jpg"]])
+    assert np.isnan(with_missing[2]) and np.allclose(with_missing[:2], pred[:2])  # no age for an unreadable file
     assert pipe.named_steps["model"].estimator_.n_regions_ == len(REGIONS)  # the parser's masks reached the net
     restored = pickle.loads(pickle.dumps(pipe))
     np.testing.assert_array_equal(restored.predict(X[28:]), pred)

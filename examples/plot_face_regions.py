@@ -49,7 +49,7 @@ def main(argv=None):
     parsed = face_parser.transform(chips)
     titles = [
         f"age {p.name.split('_')[0]}: {a}/{b}"
-        for p, a, b in zip(paths, aligned.flags, face_parser.last_result_.flags)
+        for p, a, b in zip(paths, aligned.flags, face_parser.parse(chips).flags)
     ]
     save_region_grid(parsed, args.out, ncols=4, titles=titles)
     print(f"wrote {args.out} ({len(paths)} faces)")

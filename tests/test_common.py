@@ -177,16 +177,9 @@ def _fingerprint(obj, depth=0):
         return repr(obj)
 
 
-# Per-batch results kept on the estimator: a side channel that the lead's issue-11 work removes.
-_SIDE_CHANNEL = (FaceParser,)
-
-
 @pytest.mark.parametrize("estimator", _image_estimators(), ids=_id)
-def test_image_estimator_contract(estimator, request):
+def test_image_estimator_contract(estimator):
     """Fit on images; transform/predict keep the row count, repeat exactly, and never mutate the estimator."""
-    if isinstance(estimator, _SIDE_CHANNEL):
-        request.applymarker(pytest.mark.xfail(reason="last_result_ is stored by transform (being removed)",
-                                              strict=False))
     X, y = _images(estimator, np.random.default_rng(0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # random weights, empty age bins, tiny data

@@ -34,9 +34,8 @@ class ParsingResult:
 
     Attributes
     ----------
-    masks : ndarray of shape (N, S, S, K), uint8, or None
-        Soft masks, channel order :data:`REGIONS`. ``None`` in
-        :attr:`FaceParser.last_result_`.
+    masks : ndarray of shape (N, S, S, K), uint8
+        Soft masks, channel order :data:`REGIONS`.
     landmarks : ndarray of shape (N, 68, 2), float32
         Landmarks used, in chip pixel coordinates.
     flags : ndarray of shape (N,), str
@@ -135,8 +134,8 @@ class FaceParser(TransformerMixin, BaseEstimator):
 
     A chip without that face (a centre-cropped failure of the aligner, a
     blank chip, a face the HOG detector misses) gets the mean-face template
-    placed by ``margin``, flagged ``"template"`` in :attr:`last_result_`; no
-    chip is lost.
+    placed by ``margin``, flagged ``"template"`` in what :meth:`parse`
+    returns; no chip is lost.
 
     Parameters
     ----------
@@ -169,9 +168,6 @@ class FaceParser(TransformerMixin, BaseEstimator):
         Names of the appended channels, in order (:data:`REGIONS`).
     n_channels_in_ : int
         Channels of the chips seen in :meth:`fit`.
-    last_result_ : ParsingResult
-        Landmarks, flags and face-check scores of the latest :meth:`transform`
-        or :meth:`parse` call, without masks. Not pickled.
 
     Examples
     --------
@@ -255,9 +251,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
             if landmarks.shape != (len(X), 68, 2):
                 raise ValueError(f"landmarks must have shape ({len(X)}, 68, 2), got {landmarks.shape}")
         masks = np.empty(X.shape[:3] + (len(REGIONS),), np.uint8)
-        result = self._parse_into(X, landmarks, masks)
-        self.last_result_ = ParsingResult(None, result.landmarks, result.flags, result.scores)
-        return result
+        return self._parse_into(X, landmarks, masks)
 
     def _parse_into(self, X, landmarks, masks):
         n, size = len(X), X.shape[1]
@@ -320,14 +314,8 @@ class FaceParser(TransformerMixin, BaseEstimator):
             cache = ArrayCache(self.cache_dir)
             params = (self.landmarks, float(self.margin), float(self.detection_threshold), float(self.blur))
             key = cache.key("parsed", input_fingerprint(X), params)
-            out, meta = cache.load(key) or cache.write(key, shape, np.uint8, fill)
-        self.last_result_ = ParsingResult(None, **meta)
+            out, _ = cache.load(key) or cache.write(key, shape, np.uint8, fill)
         return out
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("last_result_", None)
-        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

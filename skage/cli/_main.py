@@ -242,7 +242,8 @@ def cmd_predict(args):
         table.to_csv(args.out, index=False, errors="backslashreplace")
         print(f"{len(table)} rows written to {args.out} ({(table['error'] != '').sum()} with errors or flags)")
     else:
-        print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.1f}"))
+        shown = table.assign(face=table["face"].astype(object).where(table["face"].notna(), ""))  # blank, not <NA>
+        print(shown.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.1f}"))
 
 
 def cmd_evaluate(args):

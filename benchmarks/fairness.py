@@ -18,7 +18,7 @@ seconds to minutes on a CPU:
 Usage::
 
     .venv/bin/python benchmarks/fairness.py --cache .cache/h13/descriptors.npz \\
-        --out benchmarks/results/fairness_utkface_cpu
+        --out benchmarks/results/fairness_dev_cpu
 """
 
 import argparse
@@ -196,7 +196,7 @@ def main(argv=None):
     ap.add_argument("--cache-limit", type=int, help="describe only the first N faces (to try the script)")
     ap.add_argument("--out", default=".cache/h13/fairness",
                     help="folder for the raw CSVs and the audit files (per-face rows: keep out of the repo)")
-    ap.add_argument("--report", default="benchmarks/results/fairness_utkface_cpu.md",
+    ap.add_argument("--report", default="benchmarks/results/fairness_dev_cpu.md",
                     help="Markdown summary; the audit heat-map is copied beside it")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--alpha", type=float, default=0.1)

@@ -8,7 +8,7 @@ MODELS = ("resnet", "descriptor")
 # The descriptor model's features and KNN stage. dlib's inner stages 3 and 4 (averaged over
 # space, chip and mirror image) carry more age than its identity descriptor; neighbours are
 # searched among the standardised features. Chosen on the dev chips' 70/30 split
-# (benchmarks/results/descriptor_utkface_cpu.md).
+# (benchmarks/results/descriptor_dev_cpu.md).
 _DESCRIPTOR_FEATURES = {"engine": "torch", "layers": ("layer3", "layer4"), "flip": True}
 _DESCRIPTOR_KNN = {"n_neighbors": 20, "blend": 0.2}
 

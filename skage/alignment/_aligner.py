@@ -213,7 +213,7 @@ def _detect_all(image, config):
             if padded is None:
                 pad = max(image.shape[:2]) // 4
                 padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-            found = [(rect, score) for rect, score in _find_faces(padded, kind, upsample, config.detection_threshold)]
+            found = _find_faces(padded, kind, upsample, config.detection_threshold)
             shift, stage = pad, stage + "+padded"
         else:
             shift = 0

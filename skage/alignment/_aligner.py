@@ -3,11 +3,12 @@
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel
 from tqdm.auto import tqdm
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, check_memory
 
+from skage._parallel import chunked_results
 from skage.io import ImageReadError, as_image_list, describe_source, read_image
 
 from ._cache import ArrayCache, input_fingerprint
@@ -39,9 +40,6 @@ DEFAULT_MARGIN = {"eyes": 0.1, "dlib": 0.25}
 
 # Below this size dlib finds neither faces nor landmarks worth trusting.
 MIN_IMAGE_SIZE = 32
-
-# Images handed to one worker task: large enough to amortise joblib's overhead.
-_CHUNK = 32
 
 
 def blank_chips(chips):
@@ -397,23 +395,15 @@ def _align_into(items, chips, config, parallel, on_failure="center", progress=Fa
     """
     n = len(items)
     fields = _empty_meta(n, config)
-    block = _CHUNK * 16
     bar = tqdm(total=n, desc="align", unit="img", disable=not progress)
-    for block_start in range(0, n, block):
-        block_items = items[block_start : block_start + block]
-        starts = range(0, len(block_items), _CHUNK)
-        chunks = parallel(
-            delayed(_align_chunk)(block_items[s : s + _CHUNK], block_start + s, config) for s in starts
-        )
-        i = block_start
-        for chunk in chunks:
-            for chip, one in chunk:
-                chips[i] = chip
-                _store(fields, i, one)
-                i += 1
-        bar.update(i - block_start)
+    # Workers get slices of ``items``: paths when the input was paths, so pixels travel only once, as chips.
+    for start, rows in chunked_results(parallel, _align_chunk, n, lambda s, e: (items[s:e], s, config)):
+        for i, (chip, one) in enumerate(rows, start):
+            chips[i] = chip
+            _store(fields, i, one)
+        bar.update(len(rows))
         if on_failure == "raise":  # stop at the first bad block, not after the whole set
-            raise_first_failure(items, fields["flags"][block_start:i], block_start)
+            raise_first_failure(items, fields["flags"][start : start + len(rows)], start)
     bar.close()
     fields["errors"] = fields["errors"].astype(str)
     fields["sources"] = np.array([describe_source(x, i) for i, x in enumerate(items)], dtype=str)

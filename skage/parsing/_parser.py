@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from PIL import Image
 
-from skage.alignment._aligner import fit_landmarks
+from skage._parallel import chunked_results
+from skage.alignment._aligner import DEFAULT_MARGIN, fit_landmarks
 from skage.alignment._cache import ArrayCache, input_fingerprint
 from skage.alignment._geometry import apply_transform
 from skage.alignment._models import get_detector, get_shape_predictor
@@ -19,8 +20,6 @@ from ._regions import REGIONS, region_masks
 
 #: Per-chip landmark source, in :attr:`ParsingResult.flags`.
 PARSE_FLAGS = ("detected", "given", "template")
-
-_CHUNK = 32
 
 # Size the chip is scaled to for the face check: the expected detection box in pixels.
 _DETECT_BOX_PX = 100
@@ -71,17 +70,17 @@ def _iou(a, b):
 
 def _chip_landmarks(chip, given, config):
     """``(landmarks, flag, score)`` for one chip."""
-    size, margin, mode, threshold = config
+    size, margin, geometry, mode, threshold = config
     if given is not None and np.all(np.isfinite(given)):
         return given, "given", np.nan
-    template = template_landmarks(68, size, margin)
+    template = template_landmarks(68, size, margin, geometry)
     if mode == "template":
         return template, "template", np.nan
     # The aligner put the face where the template's detection box is. Rescale the
     # chip so that box is ~100 px (HOG finds faces from 80 px) and accept only a
     # detection that sits there: dlib's landmark fit has no confidence of its own
     # and returns a face shape even on noise.
-    expected = apply_transform(frame_to_chip(size, margin), MEAN_HOG_BOX.reshape(2, 2)).ravel()
+    expected = apply_transform(frame_to_chip(size, margin, geometry), MEAN_HOG_BOX.reshape(2, 2)).ravel()
     scale = _DETECT_BOX_PX / (expected[2] - expected[0])
     work = chip
     if abs(scale - 1) > 0.05:
@@ -142,10 +141,14 @@ class FaceParser(TransformerMixin, BaseEstimator):
     landmarks : {"detect", "template"}, default="detect"
         Fit landmarks on each chip, or always use the mean-face template
         (fast; right only on average).
-    margin : float, default=0.1
+    margin : float, default=None
         The ``margin`` the chips were aligned with
         (:class:`skage.alignment.FaceAligner`); tells where the face should
-        be and places the template.
+        be and places the template. ``None``: the aligner's default for
+        ``geometry`` (0.1 for ``"eyes"``, 0.25 for ``"dlib"``).
+    geometry : {"eyes", "dlib"}, default="eyes"
+        The chip geometry the chips were aligned with (``FaceAligner``'s
+        ``geometry``): eyes at fixed points, or dlib's own face chip.
     detection_threshold : float, default=-0.5
         Offset to the HOG detector's threshold for the face check on each
         chip (lower accepts more). At -0.5 all 297 aligned UTKFace chips
@@ -180,10 +183,12 @@ class FaceParser(TransformerMixin, BaseEstimator):
     """
 
     def __init__(
-        self, landmarks="detect", margin=0.1, detection_threshold=-0.5, blur=0.05, n_jobs=None, cache_dir=None
+        self, landmarks="detect", margin=None, geometry="eyes", detection_threshold=-0.5, blur=0.05, n_jobs=None,
+        cache_dir=None
     ):
         self.landmarks = landmarks
         self.margin = margin
+        self.geometry = geometry
         self.detection_threshold = detection_threshold
         self.blur = blur
         self.n_jobs = n_jobs
@@ -192,14 +197,19 @@ class FaceParser(TransformerMixin, BaseEstimator):
     def _validate_params(self):
         if self.landmarks not in ("detect", "template"):
             raise ValueError(f"FaceParser: landmarks must be 'detect' or 'template', got {self.landmarks!r}")
-        if not (isinstance(self.margin, (int, float)) and -0.25 < self.margin <= 2):
-            raise ValueError(f"FaceParser: margin must be a number in (-0.25, 2], got {self.margin!r}")
+        if self.geometry not in DEFAULT_MARGIN:
+            raise ValueError(f"FaceParser: geometry must be one of {tuple(DEFAULT_MARGIN)}, got {self.geometry!r}")
+        if not (self.margin is None or (isinstance(self.margin, (int, float)) and -0.25 < self.margin <= 2)):
+            raise ValueError(f"FaceParser: margin must be None or a number in (-0.25, 2], got {self.margin!r}")
         if not isinstance(self.detection_threshold, (int, float)):
             raise ValueError(f"FaceParser: detection_threshold must be a number, got {self.detection_threshold!r}")
         if not (isinstance(self.blur, (int, float)) and self.blur >= 0):
             raise ValueError(f"FaceParser: blur must be >= 0, got {self.blur!r}")
         if self.landmarks == "detect":
             get_shape_predictor(68)  # fail here, not in a worker, if the model is missing
+
+    def _margin(self):
+        return float(DEFAULT_MARGIN[self.geometry] if self.margin is None else self.margin)
 
     def _check_chips(self, X):
         if not isinstance(X, np.ndarray):
@@ -255,29 +265,21 @@ class FaceParser(TransformerMixin, BaseEstimator):
 
     def _parse_into(self, X, landmarks, masks):
         n, size = len(X), X.shape[1]
-        config = (size, float(self.margin), self.landmarks, float(self.detection_threshold))
+        config = (size, self._margin(), self.geometry, self.landmarks, float(self.detection_threshold))
         given = [None] * n if landmarks is None else list(landmarks)
         lms = np.empty((n, 68, 2), np.float32)
         flags = np.empty(n, dtype="<U8")
         scores = np.empty(n, np.float32)
-        block = _CHUNK * 16
+        blur = float(self.blur)
+
+        def chunk_args(start, stop):  # the RGB of these chips only: masks and other rows stay here
+            return np.asarray(X[start:stop, ..., :3]), given[start:stop], config, blur
+
         with Parallel(n_jobs=self.n_jobs) as parallel:
-            for start in range(0, n, block):
-                stop = min(start + block, n)
-                starts = range(start, stop, _CHUNK)
-                chunks = parallel(
-                    delayed(_parse_chunk)(
-                        np.asarray(X[s : min(s + _CHUNK, stop), ..., :3]), given[s : min(s + _CHUNK, stop)],
-                        config, float(self.blur),
-                    )
-                    for s in starts
-                )
-                i = start
-                for chunk in chunks:
-                    for mask, lm, flag, score in chunk:
-                        masks[i] = mask
-                        lms[i], flags[i], scores[i] = lm, flag, score
-                        i += 1
+            for start, rows in chunked_results(parallel, _parse_chunk, n, chunk_args):
+                for i, (mask, lm, flag, score) in enumerate(rows, start):
+                    masks[i] = mask
+                    lms[i], flags[i], scores[i] = lm, flag, score
         return ParsingResult(masks, lms, flags, scores)
 
     def transform(self, X):
@@ -312,7 +314,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
             meta = fill(out)
         else:
             cache = ArrayCache(self.cache_dir)
-            params = (self.landmarks, float(self.margin), float(self.detection_threshold), float(self.blur))
+            params = (self.landmarks, self._margin(), self.geometry, float(self.detection_threshold), float(self.blur))
             key = cache.key("parsed", input_fingerprint(X), params)
             out, _ = cache.load(key) or cache.write(key, shape, np.uint8, fill)
         return out

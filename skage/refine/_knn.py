@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -76,6 +77,23 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         ``"input"``, the 2-d features ``X`` themselves (e.g. face
         descriptors under a regressor); ``"auto"``, ``"transform"`` when the
         estimator has a ``transform`` method, else ``"input"``.
+    duplicates : {"merge", "count"}, default="merge"
+        What an exact repeat of a training row (same embedding and same age)
+        does in the neighbour vote. Repeats are always indexed once, so that
+        one face never fills several of the K slots. ``"merge"``: the row
+        counts once. ``"count"``: the row's neighbour weight is multiplied by
+        its number of copies. With an over-sampler before the refiner this
+        lets the balance reach the KNN stage: after
+        :func:`skage.sampling.fit_with_groups` (an
+        :class:`~skage.sampling.AgeBinResampler` balancing age bin × group
+        strata, e.g. age bin × race), a face of a stratum over-sampled r-fold
+        weighs about r times as much, i.e. each neighbour is weighted by the
+        inverse frequency of its age bin × group stratum (without groups,
+        of its age bin). Groups are used at fit time only; prediction needs
+        the face alone. Without an over-sampler (no repeats) both options
+        give the same ages. Jittered image copies (the resampler's copies of
+        images for a deep model) have distinct embeddings: they are indexed
+        apart and this option does not apply to them.
 
     Attributes
     ----------
@@ -92,12 +110,17 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     n_duplicates_ : int
         Training rows dropped before indexing because they repeat another row
         exactly (same embedding and same age).
+    sample_counts_ : ndarray of shape (n_indexed,)
+        Number of training rows each indexed sample stands for (1 plus its
+        exact repeats); neighbour weights are multiplied by it when
+        ``duplicates="count"``.
 
     Notes
     -----
     Training rows that repeat exactly (same embedding and age, e.g. from
     :class:`skage.sampling.AgeBinResampler` over-sampling of features) are
-    indexed once, so one sample cannot fill several of the K neighbour slots.
+    indexed once, so one sample cannot fill several of the K neighbour slots;
+    ``duplicates`` says whether they still weigh by their number of copies.
     Jittered image copies give different embeddings and are not merged.
 
     Prediction calls the estimator's ``predict`` and ``transform`` (and
@@ -120,11 +143,37 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     >>> knn = KNNAgeRefiner(n_neighbors=2, metric="euclidean", weights="uniform").fit(X, y)
     >>> knn.predict([[1.0, 1.05]]).round(1).tolist()
     [32.0]
+
+    With ``duplicates="count"`` a repeated training row weighs by its copies
+    (here the face aged 30 appears three times):
+
+    >>> X3, y3 = np.vstack([X, X[[2, 2]]]), np.append(y, [30.0, 30.0])
+    >>> knn = KNNAgeRefiner(n_neighbors=2, metric="euclidean", weights="uniform", duplicates="count")
+    >>> knn.fit(X3, y3).predict([[1.0, 1.05]]).round(1).tolist()  # (3 * 30 + 34) / 4
+    [31.0]
+    >>> knn.sample_counts_.tolist()
+    [1, 1, 3, 1]
     """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "blend": [Interval(Real, 0, 1, closed="both")],
+        "metric": [str],
+        "uncertainty_threshold": [Real, None],
+        "algorithm": [StrOptions({"auto", "exact", "pynndescent"})],
+        "exact_threshold": [Interval(Integral, 0, None, closed="left")],
+        "weights": [StrOptions({"distance", "uniform"}), callable],
+        "index_params": [dict, None],
+        "query_epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "embedding": [StrOptions({"auto", "transform", "input"})],
+        "duplicates": [StrOptions({"merge", "count"})],
+    }
 
     def __init__(self, estimator=None, n_neighbors=10, blend=0.5, metric="cosine", uncertainty_threshold=None,
                  algorithm="auto", exact_threshold=20000, weights="distance", index_params=None,
-                 query_epsilon=0.2, random_state=None, embedding="auto"):
+                 query_epsilon=0.2, random_state=None, embedding="auto", duplicates="merge"):
         self.estimator = estimator
         self.n_neighbors = n_neighbors
         self.blend = blend
@@ -137,6 +186,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self.query_epsilon = query_epsilon
         self.random_state = random_state
         self.embedding = embedding
+        self.duplicates = duplicates
 
     def fit(self, X, y, **fit_params):
         """Fit the estimator, then index its training embeddings.
@@ -155,7 +205,8 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         self : KNNAgeRefiner
         """
-        self._check_params()
+        self._check_params()  # the messages users know; then the declared constraints for the rest
+        self._validate_params()
         y = check_ages(y)
         if self.estimator is None:
             embeddings = check_array(X, dtype=[np.float32, np.float64])
@@ -178,7 +229,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         if len(embeddings) != len(y):
             raise ValueError(f"X has {len(embeddings)} samples but y has {len(y)} ages")
 
-        keep = _distinct_rows(embeddings, y)
+        keep, self.sample_counts_ = _distinct_rows(embeddings, y)
         self.n_duplicates_ = int(len(y) - len(keep))
         embeddings, self.train_ages_ = embeddings[keep], y[keep]
         self.n_neighbors_ = min(self.n_neighbors, len(keep))
@@ -280,6 +331,8 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             w[exact] = np.isinf(w[exact]).astype(float)
         else:
             w = np.asarray(self.weights(dist), dtype=float)
+        if getattr(self, "duplicates", "merge") == "count":  # models saved before the option merge
+            w = w * self.sample_counts_[ind]
         return np.sum(w * self.train_ages_[ind], axis=1) / np.sum(w, axis=1)
 
     def predict(self, X, return_mask=False):
@@ -385,12 +438,14 @@ def _distribution_std(proba):
 
 
 def _distinct_rows(embeddings, y):
-    """Sorted indices of the first occurrence of each distinct (embedding, age) row."""
+    """Sorted indices of the first occurrence of each distinct (embedding, age) row, and its number of copies."""
     rows = np.ascontiguousarray(embeddings)
     as_bytes = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
     _, group = np.unique(as_bytes, return_inverse=True)
-    _, first = np.unique(np.column_stack([group.reshape(-1), y]), axis=0, return_index=True)
-    return np.sort(first)
+    _, first, counts = np.unique(np.column_stack([group.reshape(-1), y]), axis=0, return_index=True,
+                                 return_counts=True)
+    order = np.argsort(first)
+    return first[order], counts[order]
 
 
 def _take_rows(X, mask):

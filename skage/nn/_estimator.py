@@ -19,8 +19,9 @@ from skorch.utils import is_dataset
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
-from ..metrics import DEFAULT_AGE_BINS, age_bin_indices, check_ages
+from ..metrics import age_bin_indices, check_ages, check_bins
 from ._data import ChipDataset, collate_chips, to_model_input
+from ._heads import expected_age
 from ._loss import AgeLoss, effective_number_weights, effective_number_weights_from_counts
 from ._module import AgeResNet
 
@@ -128,9 +129,10 @@ class AgeNet(RegressorMixin, NeuralNet):
     cb_beta : float, default=0.999
         β of the effective number of samples per age bin, Cui et al. (2019).
     cb_counts : array-like of shape (n_bins,) or None, default=None
-        Training samples per age bin of ``skage.metrics.DEFAULT_AGE_BINS``
-        from which the class-balanced weights are computed; ``None`` counts
-        the ages passed to ``fit``. Behind a resampler
+        Training samples per age bin of the loss's bins (``criterion__bins``,
+        by default ``skage.metrics.DEFAULT_AGE_BINS``) from which the
+        class-balanced weights are computed; ``None`` counts the ages passed
+        to ``fit``. Behind a resampler
         (:class:`skage.sampling.AgeBinResampler`) those ages are already
         balanced and every weight would be 1, silently turning the weighting
         off: pass the counts *before* resampling (the resampler's
@@ -182,7 +184,8 @@ class AgeNet(RegressorMixin, NeuralNet):
     n_regions_ : int
         Mask channels ``K`` seen in ``fit``.
     bin_weights_ : ndarray of shape (n_bins,)
-        Class-balanced weight per age bin of ``skage.metrics.DEFAULT_AGE_BINS``.
+        Class-balanced weight per age bin of the loss's bins
+        (``criterion__bins``; ``skage.metrics.DEFAULT_AGE_BINS`` when unset).
     module_, criterion_, optimizer_, history_ : skorch's learned components.
 
     Notes
@@ -510,8 +513,10 @@ class AgeNet(RegressorMixin, NeuralNet):
 
     def _fit_data_attributes(self, X, y):
         self.n_regions_ = X.shape[3] - 3
+        # The weights must be per bin of the loss that applies them, which may have its own bins.
+        edges = check_bins(self.get_params_for("criterion").get("bins"))
         if self.cb_counts is None:
-            counts = np.bincount(age_bin_indices(y), minlength=len(DEFAULT_AGE_BINS))
+            counts = np.bincount(age_bin_indices(y, edges), minlength=len(edges))
             present = counts[counts > 0]
             if (self.lambda_cb > 0 and self.cb_beta > 0 and len(present) > 1
                     and (present.max() - present.min()) <= 0.01 * present.max()):
@@ -519,16 +524,16 @@ class AgeNet(RegressorMixin, NeuralNet):
                     "the training ages are (near) equally spread over the age bins, so every class-balanced "
                     "weight is 1 and the weighting does nothing; behind a resampler, pass the bin counts "
                     "before resampling as cb_counts", UserWarning, stacklevel=3)
-            self.bin_weights_ = effective_number_weights(y, beta=self.cb_beta)
+            self.bin_weights_ = effective_number_weights(y, bins=edges, beta=self.cb_beta)
         else:
             counts = np.asarray(self.cb_counts, dtype=float)
-            if counts.shape != (len(DEFAULT_AGE_BINS),):
-                raise ValueError(f"cb_counts must hold one count per age bin ({len(DEFAULT_AGE_BINS)}), "
+            if counts.shape != (len(edges),):
+                raise ValueError(f"cb_counts must hold one count per age bin ({len(edges)}), "
                                  f"got shape {counts.shape}")
             weights = effective_number_weights_from_counts(counts, beta=self.cb_beta)
             # Scaled to average 1 over the ages actually trained on, as without cb_counts, so that
             # the loss keeps the scale of an unweighted one.
-            seen = weights[age_bin_indices(y)].mean()
+            seen = weights[age_bin_indices(y, edges)].mean()
             self.bin_weights_ = weights / seen if seen > 0 else weights
 
     def fit(self, X, y, **fit_params):
@@ -622,10 +627,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         return self._ages_or_nan(output, X)
 
     def _ages(self, output):
-        if self.head == "dex":
-            ages = torch.arange(output.shape[1], dtype=torch.float32)
-            return (torch.softmax(output, dim=1) @ ages).numpy().astype(np.float64)
-        return output[:, 0].numpy().astype(np.float64)
+        return expected_age(output, self.head).numpy().astype(np.float64)
 
     def predict_outputs(self, X):
         """Ages, age distribution and embeddings from one forward pass.

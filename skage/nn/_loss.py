@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..metrics import DEFAULT_AGE_BINS, age_bin_indices, check_bins
-
-HEADS = ("dex", "regression")
+from ._heads import HEADS, check_head, expected_age  # noqa: F401 - HEADS is re-exported for old imports
 
 
 def effective_number_weights(y, bins=None, beta=0.999):
@@ -131,8 +130,7 @@ class AgeLoss(nn.Module):
     def __init__(self, head="dex", n_classes=101, label_sigma=3.0, lambda_cb=1.0, gamma_knn=0.1, knn_k=5,
                  knn_temperature=0.1, bin_weights=None, bins=None):
         super().__init__()
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        check_head(head)
         for name, value in (("label_sigma", label_sigma), ("lambda_cb", lambda_cb), ("gamma_knn", gamma_knn)):
             if not value >= 0:
                 raise ValueError(f"{name} must be >= 0, got {value!r}")
@@ -162,9 +160,8 @@ class AgeLoss(nn.Module):
         return torch.softmax(logits, dim=1)
 
     def predicted_age(self, output):
-        if self.head == "dex":
-            return torch.softmax(output, dim=1) @ self.ages
-        return output[:, 0]
+        """Expected age of the DEX softmax, or the regressed age (see :func:`expected_age`)."""
+        return expected_age(output, self.head)
 
     def knn_consistency(self, embedding, age_hat, y):
         """The KNN term described in the class docstring (a scalar)."""

@@ -8,6 +8,8 @@ import torchvision
 from torch import nn
 
 from ._dlib_resnet import DlibFaceResNet
+from ._heads import HEADS, check_head, expected_age  # noqa: F401 - HEADS is re-exported for old imports
+from ._protocol import STAGE_NAMES, run_stem, stem_modules
 
 #: Backbones that can be built; resnet50 is the model, resnet18 exists so that
 #: tests and quick experiments run on a CPU in seconds; dlib_resnet is dlib's
@@ -16,7 +18,6 @@ BACKBONES = ("resnet50", "resnet18", "dlib_resnet")
 ATTENTION_LAYERS = ("layer1", "layer2", "layer3")
 #: What ``freeze_stages`` counts, in order.
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
-HEADS = ("dex", "regression")
 
 _IMAGENET_WEIGHTS = {
     "resnet50": "ResNet50_Weights.IMAGENET1K_V2",
@@ -100,7 +101,8 @@ class AgeResNet(nn.Module):
     ``0 .. n_classes - 1`` for ``head="dex"`` or ``(B, 1)`` ages for
     ``head="regression"``; ``embedding`` is the pooled penultimate feature
     vector (2048-d for ResNet-50, 512-d for ResNet-18). Both are float32,
-    also under autocast.
+    also under autocast. It implements :class:`skage.nn._protocol.AgeModule`
+    over any backbone that implements :class:`skage.nn._protocol.Backbone`.
 
     Parameters
     ----------
@@ -146,8 +148,7 @@ class AgeResNet(nn.Module):
                  n_classes=101, backbone="resnet50", weights=None, attention_hidden=64, init_age=35.0,
                  freeze_stages=0):
         super().__init__()
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        check_head(head)
         attention_layers = (attention_layers,) if isinstance(attention_layers, str) else tuple(attention_layers)
         bad = [name for name in attention_layers if name not in ATTENTION_LAYERS]
         if bad:
@@ -173,7 +174,6 @@ class AgeResNet(nn.Module):
         self.head = nn.Linear(self.embedding_dim, n_classes if head == "dex" else 1)
         if head == "regression":
             nn.init.constant_(self.head.bias, float(init_age))
-        self.register_buffer("ages", torch.arange(n_classes, dtype=torch.float32), persistent=False)
 
         if weights is not None and not (isinstance(weights, str) and weights in ("imagenet", "random")) \
                 and not (backbone == "dlib_resnet" and _is_dlib_file(weights)):
@@ -186,11 +186,10 @@ class AgeResNet(nn.Module):
                              f"got {freeze_stages!r}")
         b = self.backbone
         for name in STAGES[:freeze_stages]:
-            modules = [b.stem] if name == "stem" and hasattr(b, "stem") else (
-                [b.conv1, b.bn1] if name == "stem" else [getattr(b, name)])
-            for module in modules:
+            for module in stem_modules(b) if name == "stem" else [getattr(b, name)]:
                 for param in module.parameters():
                     param.requires_grad_(False)
+
     def _stage_channels(self, name):
         last_block = getattr(self.backbone, name)[-1]
         if hasattr(last_block, "out_channels"):  # DlibResidualBlock
@@ -230,12 +229,9 @@ class AgeResNet(nn.Module):
             raise ValueError(
                 f"the network expects {self.n_regions} mask channels after RGB, got {x.shape[1] - 3}")
         b = self.backbone
-        if isinstance(b, DlibFaceResNet):
-            f = b.stem(b.from_imagenet(rgb))
-        else:
-            f = b.maxpool(b.relu(b.bn1(b.conv1(rgb))))
+        f = run_stem(b, rgb)
         maps = {}
-        for name in ("layer1", "layer2", "layer3", "layer4"):
+        for name in STAGE_NAMES:
             f = getattr(b, name)(f)
             if name in self.attention:
                 f, maps[name] = self.attention[name](f, masks)
@@ -247,7 +243,5 @@ class AgeResNet(nn.Module):
         return self.head(embedding).float(), embedding.float()
 
     def expected_age(self, output):
-        """Predicted age from the head output: the expectation for DEX."""
-        if self.head_type == "dex":
-            return torch.softmax(output.float(), dim=1) @ self.ages
-        return output[:, 0].float()
+        """Predicted age from the head output: the expectation for DEX (:func:`expected_age`)."""
+        return expected_age(output, self.head_type)

@@ -54,6 +54,18 @@ def test_cb_counts_must_have_one_count_per_bin(balanced):
         AgeNet(**FAST, cb_counts=[1, 2, 3]).fit(X, y)
 
 
+def test_weights_follow_the_loss_bins(balanced):
+    X, y = balanced
+    bins = [0, 30, 50]
+    net = AgeNet(**{**FAST, "max_epochs": 0}, criterion__bins=bins).fit(X, y)
+    np.testing.assert_allclose(net.bin_weights_, effective_number_weights(y, bins=bins, beta=net.cb_beta))
+    np.testing.assert_allclose(net.criterion_.bin_weights.numpy(), net.bin_weights_, rtol=1e-6)
+    net = AgeNet(**{**FAST, "max_epochs": 0}, criterion__bins=bins, cb_counts=[10, 1, 1]).fit(X, y)
+    assert net.bin_weights_.shape == (3,) and net.bin_weights_[0] < net.bin_weights_[1]
+    with pytest.raises(ValueError, match=r"one count per age bin \(3\)"):
+        AgeNet(**FAST, criterion__bins=bins, cb_counts=[1, 2]).fit(X, y)
+
+
 @pytest.mark.parametrize("native", [True, False])
 def test_amp_auto_trains_in_bf16_only_on_cpus_with_native_bf16(monkeypatch, native):
     monkeypatch.setattr(estimator_module, "cpu_supports_bf16", lambda: native)

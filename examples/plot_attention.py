@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skage.nn import AgeNet, plot_attention_grid, plot_grad_cam
+from skage.nn import AgeNet
+from skage.viz import plot_attention_grid, plot_grad_cam
 
 
 def _ellipse(h, w, cy, cx, ry, rx):
@@ -71,9 +72,10 @@ def main(argv=None):
     net.fit(X, ages)
 
     X_show, ages_show = synthetic_faces(48, seed=1)
-    grid = plot_attention_grid(net, X_show, ages_show, args.out / "attention_grid.png", per_bin=2)
+    grid, cam = args.out / "attention_grid.png", args.out / "grad_cam.png"
+    plot_attention_grid(net, X_show, ages_show, path=grid, per_bin=2)
     # layer3 (4x4 at 64 px) rather than layer4 (2x2): tiny chips need the finer map.
-    cam = plot_grad_cam(net, X_show[:8], args.out / "grad_cam.png", y=ages_show[:8], layer="layer3")
+    plot_grad_cam(net, X_show[:8], ages_show[:8], path=cam, layer="layer3")
     print(f"wrote {grid} and {cam}")
 
 

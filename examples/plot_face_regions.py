@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from skage.alignment import FaceAligner
-from skage.parsing import FaceParser, save_region_grid
+from skage.parsing import FaceParser
+from skage.viz import plot_region_grid
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,7 +52,7 @@ def main(argv=None):
         f"age {p.name.split('_')[0]}: {a}/{b}"
         for p, a, b in zip(paths, aligned.flags, face_parser.parse(chips).flags)
     ]
-    save_region_grid(parsed, args.out, ncols=4, titles=titles)
+    plot_region_grid(parsed, args.out, ncols=4, titles=titles)
     print(f"wrote {args.out} ({len(paths)} faces)")
 
 

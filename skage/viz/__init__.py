@@ -1,18 +1,26 @@
-"""Report plots (PNG) for age-estimation results.
+"""Plots (PNG) for age-estimation results, faces and heatmaps: the one home of skage's plotting.
 
-Every function takes the data plus an optional output ``path`` (and usually an
-``ax``), draws with matplotlib's Agg canvas and returns the Figure; the numbers
-come from :mod:`skage.metrics`. Attention heatmaps live in :mod:`skage.nn`.
+Every plot takes the data plus an optional output ``path`` (and usually an
+``ax``), draws on matplotlib's Agg canvas (nothing registered with pyplot) and
+returns the Figure; files are written by :func:`save_figure` at :data:`DPI`.
+The numbers come from :mod:`skage.metrics`, the masks from
+:mod:`skage.parsing` and the heatmaps from :mod:`skage.nn` (imported only when
+a heatmap is drawn).
 """
 
 from ._bins import plot_bin_confusion, plot_per_bin_mae
+from ._common import DPI, new_figure, save_figure
 from ._embedding import plot_embedding_tsne
 from ._groups import plot_group_mae
+from ._heatmaps import plot_attention_grid, plot_grad_cam
 from ._names import GENDER_NAMES, RACE_NAMES, UTKFACE_GROUP_NAMES, map_group_names
+from ._regions import overlay_regions, plot_face_regions, plot_region_grid
 from ._report import REPORT_FILES, write_report
 from ._scatter import plot_pred_vs_true
 
 __all__ = [
     "plot_per_bin_mae", "plot_pred_vs_true", "plot_bin_confusion", "plot_group_mae", "plot_embedding_tsne",
-    "write_report", "REPORT_FILES", "GENDER_NAMES", "RACE_NAMES", "UTKFACE_GROUP_NAMES", "map_group_names",
+    "plot_attention_grid", "plot_grad_cam", "plot_face_regions", "plot_region_grid", "overlay_regions",
+    "write_report", "save_figure", "new_figure", "DPI", "REPORT_FILES", "GENDER_NAMES", "RACE_NAMES",
+    "UTKFACE_GROUP_NAMES", "map_group_names",
 ]

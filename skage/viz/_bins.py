@@ -4,7 +4,7 @@ import matplotlib
 import numpy as np
 
 from ..metrics import age_bin_indices, age_bin_labels, age_report, check_bins
-from ._common import LABEL_BOX, fmt_years, new_axes, save
+from ._common import LABEL_BOX, fmt_years, new_axes, save_figure
 
 
 def _as_models(y_pred, label):
@@ -97,7 +97,7 @@ def plot_per_bin_mae(y_true, y_pred, bins=None, path=None, ax=None, label=None):
         ax.set_title(f"Per-bin MAE{name} (n={report.n})\n"
                      f"bias (max - min per-bin MAE) {fmt_years(report.bias)} years | "
                      f"MAE {report.mae:.2f} | CMAE {report.cmae:.2f} years")
-    return save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_bin_confusion(y_true, y_pred, bins=None, path=None, ax=None):
@@ -162,4 +162,4 @@ def plot_bin_confusion(y_true, y_pred, bins=None, path=None, ax=None):
     ax.set_title(f"Age-bin confusion (n={report.n}; colour = row share, numbers = counts)\n"
                  f"{100 * on_diagonal:.1f}% predicted in their true bin | MAE {report.mae:.2f} years")
     fig.colorbar(image, ax=ax, label="share of the true bin's faces", shrink=0.85)
-    return save(fig, path)
+    return save_figure(fig, path)

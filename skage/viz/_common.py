@@ -1,4 +1,4 @@
-"""Figure creation and saving shared by the report plots.
+"""Figure creation and saving shared by every skage plot.
 
 Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas
 rather than ``pyplot``: nothing is registered globally, so report code never
@@ -23,15 +23,39 @@ def new_axes(ax=None, figsize=(8, 5)):
     return fig, fig.add_subplot()
 
 
-def new_figure(figsize):
-    """A fresh, empty Agg figure."""
-    fig = Figure(figsize=figsize, layout="constrained")
+def new_figure(figsize, layout="constrained"):
+    """A fresh, empty Agg figure (not registered with pyplot)."""
+    fig = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
-def save(fig, path):
-    """Write ``fig`` as a PNG when ``path`` is given (parent folders are created); return ``fig``."""
+def save_figure(fig, path=None):
+    """Write ``fig`` as a PNG at :data:`DPI` when ``path`` is given; return ``fig``.
+
+    Every skage plot ends here, so that all of them return their Figure and
+    write files the same way: parent folders are created, the background is
+    white whatever the style.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    path : str or path-like, optional
+        PNG file to write; nothing is written when None.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skage.viz import new_figure, save_figure
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     fig = save_figure(new_figure((2, 2)), pathlib.Path(tmp) / "sub" / "empty.png")
+    ...     (pathlib.Path(tmp) / "sub" / "empty.png").is_file()
+    True
+    """
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

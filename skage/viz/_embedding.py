@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..metrics import check_ages
-from ._common import new_axes, save
+from ._common import new_axes, save_figure
 
 #: Below this many points t-SNE's default perplexity (30) is impossible; it is lowered.
 _DEFAULT_PERPLEXITY = 30.0
@@ -90,4 +90,4 @@ def plot_embedding_tsne(embeddings, ages, path=None, random_state=0, max_points=
     ax.set_ylabel("t-SNE 2 (no units)")
     ax.set_xticks([])
     ax.set_yticks([])
-    return save(fig, path)
+    return save_figure(fig, path)

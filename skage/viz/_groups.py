@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..metrics import age_report
-from ._common import LABEL_BOX, fmt_years, new_figure, save
+from ._common import LABEL_BOX, fmt_years, new_figure, save_figure
 from ._names import map_group_names
 
 
@@ -104,4 +104,4 @@ def plot_group_mae(y_true, y_pred, groups, path=None, names=None, axes=None):
         ax.legend(loc="best", fontsize=8)
     if own_figure:
         fig.suptitle(f"MAE by group (n={report.n})")
-    return save(fig, path)
+    return save_figure(fig, path)

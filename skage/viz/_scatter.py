@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..metrics import age_report
-from ._common import new_axes, save
+from ._common import new_axes, save_figure
 
 
 def plot_pred_vs_true(y_true, y_pred, path=None, ax=None, band=5):
@@ -65,4 +65,4 @@ def plot_pred_vs_true(y_true, y_pred, path=None, ax=None, band=5):
     legend = ax.legend(loc="upper left", fontsize=8)
     for handle in legend.legend_handles:
         handle.set_alpha(1)
-    return save(fig, path)
+    return save_figure(fig, path)

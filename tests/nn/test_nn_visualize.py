@@ -2,7 +2,10 @@
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
+
+import skage.viz
 
 from skage.nn import AgeNet, attention_maps, grad_cam, plot_attention_grid, plot_grad_cam
 
@@ -36,6 +39,14 @@ def test_pngs_are_written(fitted_agenet, chips, tmp_path):
     for path in (grid, cam, single):
         with Image.open(path) as img:
             assert img.format == "PNG" and img.width > 100 and img.height > 100
+
+
+def test_viz_heatmaps_return_figures(fitted_agenet, chips, tmp_path):
+    X, y = chips
+    grid = skage.viz.plot_attention_grid(fitted_agenet, X, y, per_bin=1)
+    cam = skage.viz.plot_grad_cam(fitted_agenet, X[:3], y[:3], path=tmp_path / "cam.png", n_cols=2)
+    assert isinstance(grid, Figure) and isinstance(cam, Figure) and (tmp_path / "cam.png").is_file()
+    assert len(cam.axes) == 4  # 2 x 2 grid, one left blank
 
 
 def test_attention_maps_need_attention(chips, tiny):

@@ -193,3 +193,22 @@ def test_import_does_not_load_torch():
     code = "import sys, skage.viz; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_region_plots_follow_the_convention(tmp_path):
+    from skage.parsing import REGIONS, plot_face_regions as old_single, save_region_grid as old_grid
+    from skage.viz import DPI, plot_face_regions, plot_region_grid
+
+    rng = np.random.default_rng(0)
+    chips = rng.integers(0, 256, (3, 64, 64, 3 + len(REGIONS)), dtype=np.uint8)
+    assert isinstance(plot_face_regions(chips[0]), Figure)
+    fig = plot_region_grid(chips, path=tmp_path / "sub" / "grid.png", ncols=2, titles=list("abc"))
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    with Image.open(tmp_path / "sub" / "grid.png") as image:  # written at the one dpi of every plot
+        assert image.size == (round(fig.get_figwidth() * DPI), round(fig.get_figheight() * DPI))
+    # The parsing names remain, drawing the same plots.
+    assert isinstance(old_single(chips[0], path=tmp_path / "one.png"), Figure)
+    assert isinstance(old_grid(chips, tmp_path / "old.png", ncols=2), Figure)
+    assert (tmp_path / "one.png").is_file() and (tmp_path / "old.png").is_file()
+    with pytest.raises(ValueError, match="pass masks"):
+        plot_face_regions(chips[0][..., :3])

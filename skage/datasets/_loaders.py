@@ -42,6 +42,67 @@ def _first_field(name):
     return name.split(".", 1)[0]
 
 
+def _from_file_names(name, path, labels, description="Labels parsed from file names."):
+    """Dataset of the images under ``path`` labelled by ``labels(file, folder)``.
+
+    ``labels`` returns ``(age, metadata row)`` for a file to keep, or a
+    string: the reason it is skipped.
+    """
+    folder = check_folder(path)
+    files = find_images(folder)
+    log = SkipLog()
+    kept, ages, meta = [], [], []
+    for f in files:
+        found = labels(f, folder)
+        if isinstance(found, str):
+            log.add(f, found)
+            continue
+        kept.append(f)
+        ages.append(found[0])
+        meta.append(found[1])
+    return make_dataset(name, folder, kept, ages, meta, log.items, description, len(files))
+
+
+def _utkface_labels(f, folder):
+    fields = _first_field(f.name).split("_")
+    age, reason = parse_age(fields[0])
+    if age is None or len(fields) < 2:
+        return reason or "name has no age_gender_race fields"
+    row = {"gender": np.nan, "race": np.nan}
+    if len(fields) >= 4:
+        row = {"gender": _UTK_GENDERS.get(fields[1], np.nan), "race": _UTK_RACES.get(fields[2], np.nan)}
+    return age, row
+
+
+def _fgnet_labels(f, folder):
+    match = _FGNET_NAME.match(f.stem)
+    if not match:
+        return "name does not match FG-NET's SSSAaa.JPG pattern"
+    age, reason = parse_age(match.group(2))
+    return reason if age is None else (age, {"subject_id": int(match.group(1))})
+
+
+def _afad_labels(f, folder):
+    parts = f.relative_to(folder).parts
+    if len(parts) < 3:
+        return "not inside an age/gender/ folder pair"
+    age_dir, gender_dir = parts[-3], parts[-2]
+    if gender_dir not in _AFAD_GENDERS:
+        return f"gender folder {gender_dir!r} is neither 111 (male) nor 112 (female)"
+    age, reason = parse_age(age_dir)
+    return f"age folder: {reason}" if age is None else (age, {"gender": _AFAD_GENDERS[gender_dir]})
+
+
+def _morph_labels(f, folder):
+    match = _MORPH_NAME.match(f.stem)
+    if not match:
+        return "name does not match MORPH's SSSSSS_PPGaa.JPG pattern"
+    age, reason = parse_age(match.group(4))
+    if age is None:
+        return reason
+    return age, {"gender": _GENDER_LETTERS[match.group(3).lower()], "subject_id": int(match.group(1))}
+
+
 def load_utkface(path):
     """Load UTKFace, labelled by file name ``age_gender_race_datetime.jpg[.chip.jpg]``.
 
@@ -63,23 +124,7 @@ def load_utkface(path):
     >>> faces.X.shape, len(faces.skipped)  # doctest: +SKIP
     ((6419,), 0)
     """
-    folder = check_folder(path)
-    files = find_images(folder)
-    log = SkipLog()
-    kept, ages, meta = [], [], []
-    for f in files:
-        fields = _first_field(f.name).split("_")
-        age, reason = parse_age(fields[0])
-        if age is None or len(fields) < 2:
-            log.add(f, reason or "name has no age_gender_race fields")
-            continue
-        row = {"gender": np.nan, "race": np.nan}
-        if len(fields) >= 4:
-            row = {"gender": _UTK_GENDERS.get(fields[1], np.nan), "race": _UTK_RACES.get(fields[2], np.nan)}
-        kept.append(f)
-        ages.append(age)
-        meta.append(row)
-    return make_dataset("UTKFace", folder, kept, ages, meta, log.items, "Labels parsed from file names.", len(files))
+    return _from_file_names("UTKFace", path, _utkface_labels)
 
 
 def load_fgnet(path):
@@ -101,23 +146,7 @@ def load_fgnet(path):
     >>> fgnet.metadata.subject_id.nunique()  # doctest: +SKIP
     82
     """
-    folder = check_folder(path)
-    files = find_images(folder)
-    log = SkipLog()
-    kept, ages, meta = [], [], []
-    for f in files:
-        match = _FGNET_NAME.match(f.stem)
-        if not match:
-            log.add(f, "name does not match FG-NET's SSSAaa.JPG pattern")
-            continue
-        age, reason = parse_age(match.group(2))
-        if age is None:
-            log.add(f, reason)
-            continue
-        kept.append(f)
-        ages.append(age)
-        meta.append({"subject_id": int(match.group(1))})
-    return make_dataset("FG-NET", folder, kept, ages, meta, log.items, "Labels parsed from file names.", len(files))
+    return _from_file_names("FG-NET", path, _fgnet_labels)
 
 
 def load_afad(path):
@@ -133,27 +162,7 @@ def load_afad(path):
     >>> from skage.datasets import load_afad
     >>> afad = load_afad("AFAD-Full")  # doctest: +SKIP
     """
-    folder = check_folder(path)
-    files = find_images(folder)
-    log = SkipLog()
-    kept, ages, meta = [], [], []
-    for f in files:
-        parts = f.relative_to(folder).parts
-        if len(parts) < 3:
-            log.add(f, "not inside an age/gender/ folder pair")
-            continue
-        age_dir, gender_dir = parts[-3], parts[-2]
-        if gender_dir not in _AFAD_GENDERS:
-            log.add(f, f"gender folder {gender_dir!r} is neither 111 (male) nor 112 (female)")
-            continue
-        age, reason = parse_age(age_dir)
-        if age is None:
-            log.add(f, f"age folder: {reason}")
-            continue
-        kept.append(f)
-        ages.append(age)
-        meta.append({"gender": _AFAD_GENDERS[gender_dir]})
-    return make_dataset("AFAD", folder, kept, ages, meta, log.items, "Labels from the age/gender folders.", len(files))
+    return _from_file_names("AFAD", path, _afad_labels, "Labels from the age/gender folders.")
 
 
 # --- CSV-labelled sets -------------------------------------------------------------------------
@@ -268,23 +277,7 @@ def load_morph(path, csv=None):
     if csv is not None:
         return _from_csv("MORPH", path, csv, subject_from_name=_morph_subject, races=_MORPH_RACES,
                          description="Labels from a CSV; subject ids from id_num or the file names.")
-    folder = check_folder(path)
-    files = find_images(folder)
-    log = SkipLog()
-    kept, ages, meta = [], [], []
-    for f in files:
-        match = _MORPH_NAME.match(f.stem)
-        if not match:
-            log.add(f, "name does not match MORPH's SSSSSS_PPGaa.JPG pattern")
-            continue
-        age, reason = parse_age(match.group(4))
-        if age is None:
-            log.add(f, reason)
-            continue
-        kept.append(f)
-        ages.append(age)
-        meta.append({"gender": _GENDER_LETTERS[match.group(3).lower()], "subject_id": int(match.group(1))})
-    return make_dataset("MORPH", folder, kept, ages, meta, log.items, "Labels parsed from file names.", len(files))
+    return _from_file_names("MORPH", path, _morph_labels)
 
 
 def _imdb_subject(file):

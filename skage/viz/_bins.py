@@ -4,7 +4,7 @@ import matplotlib
 import numpy as np
 
 from ..metrics import age_bin_indices, age_bin_labels, age_report, check_bins
-from ._common import LABEL_BOX, fmt_years, new_axes, save_figure
+from ._common import LABEL_BOX, fill_doc, fmt_years, new_axes, save_figure
 
 
 def _as_models(y_pred, label):
@@ -19,6 +19,7 @@ def _as_models(y_pred, label):
     return {label: y_pred}
 
 
+@fill_doc
 def plot_per_bin_mae(y_true, y_pred, bins=None, path=None, ax=None, label=None):
     """Bar chart of the MAE within each true-age bin, with the bias score.
 
@@ -29,23 +30,17 @@ def plot_per_bin_mae(y_true, y_pred, bins=None, path=None, ax=None, label=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True ages in years.
+    {y_true}
     y_pred : array-like of shape (n_samples,) or dict of str to array-like
         Predicted ages, or ``{model name: predicted ages}`` to compare several
         models with grouped bars.
-    bins : sequence of float, optional
-        Lower bin edges; default :data:`skage.metrics.DEFAULT_AGE_BINS`.
-    path : str or path-like, optional
-        Where to write the PNG.
-    ax : matplotlib Axes, optional
-        Draw into this axes instead of a new figure.
+    {bins}
+    {path}
+    {ax}
     label : str, optional
         Name of the model when ``y_pred`` is a single array (shown in the title).
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
         Its first axes holds one bar container per model, in order; bar
         heights are the per-bin MAEs (NaN for empty bins).
 
@@ -100,6 +95,7 @@ def plot_per_bin_mae(y_true, y_pred, bins=None, path=None, ax=None, label=None):
     return save_figure(fig, path)
 
 
+@fill_doc
 def plot_bin_confusion(y_true, y_pred, bins=None, path=None, ax=None):
     """Confusion matrix between true and predicted age bins.
 
@@ -109,20 +105,13 @@ def plot_bin_confusion(y_true, y_pred, bins=None, path=None, ax=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True ages in years.
-    y_pred : array-like of shape (n_samples,)
-        Predicted ages in years.
-    bins : sequence of float, optional
-        Lower bin edges; default :data:`skage.metrics.DEFAULT_AGE_BINS`.
-    path : str or path-like, optional
-        Where to write the PNG.
-    ax : matplotlib Axes, optional
-        Draw into this axes instead of a new figure.
+    {y_true}
+    {y_pred}
+    {bins}
+    {path}
+    {ax}
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
 
     Examples
     --------

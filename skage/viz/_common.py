@@ -70,3 +70,23 @@ LABEL_BOX = dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none",
 def fmt_years(value):
     """``"4.21"``, or ``"n/a"`` for NaN (e.g. a gap with fewer than two groups)."""
     return "n/a" if value != value else f"{value:.2f}"
+
+
+#: Parameter and return descriptions shared by the plots' docstrings, one wording for each;
+#: :func:`fill_doc` puts them where a docstring says ``{name}``.
+DOC_PARTS = {
+    "y_true": "y_true : array-like of shape (n_samples,)\n        True ages in years.",
+    "y_pred": "y_pred : array-like of shape (n_samples,)\n        Predicted ages in years.",
+    "bins": "bins : sequence of float, optional\n"
+            "        Lower bin edges; default :data:`skage.metrics.DEFAULT_AGE_BINS`.",
+    "path": "path : str or path-like, optional\n        Where to write the PNG (see :func:`save_figure`).",
+    "ax": "ax : matplotlib Axes, optional\n        Draw into this axes instead of a new figure.",
+    "returns_fig": "Returns\n    -------\n    fig : matplotlib Figure",
+}
+
+
+def fill_doc(func):
+    """Replace each ``{name}`` of :data:`DOC_PARTS` in ``func``'s docstring (other braces stay)."""
+    for name, text in DOC_PARTS.items():
+        func.__doc__ = func.__doc__.replace("{" + name + "}", text)
+    return func

@@ -3,12 +3,13 @@
 import numpy as np
 
 from ..metrics import check_ages
-from ._common import new_axes, save_figure
+from ._common import fill_doc, new_axes, save_figure
 
 #: Below this many points t-SNE's default perplexity (30) is impossible; it is lowered.
 _DEFAULT_PERPLEXITY = 30.0
 
 
+@fill_doc
 def plot_embedding_tsne(embeddings, ages, path=None, random_state=0, max_points=2000, ax=None, max_iter=1000):
     """2-d t-SNE of embeddings (after PCA to at most 50 dimensions), coloured by age.
 
@@ -18,21 +19,17 @@ def plot_embedding_tsne(embeddings, ages, path=None, random_state=0, max_points=
         One feature vector per face, e.g. a network's penultimate layer.
     ages : array-like of shape (n_samples,)
         Age in years of each face, used for the colour.
-    path : str or path-like, optional
-        Where to write the PNG.
+    {path}
     random_state : int, default=0
         Seed of the subsample, the PCA and t-SNE.
     max_points : int, default=2000
         Above this many samples, a seeded random subset of this size is shown
         (the title says so); t-SNE is quadratic-ish in time.
-    ax : matplotlib Axes, optional
-        Draw into this axes instead of a new figure.
+    {ax}
     max_iter : int, default=1000
         t-SNE optimisation steps (at least 250); fewer is faster and rougher.
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
 
     Notes
     -----

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..metrics import age_report
-from ._common import LABEL_BOX, fmt_years, new_figure, save_figure
+from ._common import LABEL_BOX, fill_doc, fmt_years, new_figure, save_figure
 from ._names import map_group_names
 
 
@@ -21,6 +21,7 @@ def _display_order(table, mapping):
     return table.iloc[sorted(range(len(table)), key=lambda i: key(table["group"].iloc[i]))]
 
 
+@fill_doc
 def plot_group_mae(y_true, y_pred, groups, path=None, names=None, axes=None):
     """Bars of the MAE per group, one panel per grouping, with the largest gap.
 
@@ -30,15 +31,12 @@ def plot_group_mae(y_true, y_pred, groups, path=None, names=None, axes=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True ages in years.
-    y_pred : array-like of shape (n_samples,)
-        Predicted ages in years.
+    {y_true}
+    {y_pred}
     groups : dict of str to array-like, or array-like
         Group label of each sample per grouping, e.g. ``{"gender": g, "race": r}``;
         a bare array is named ``"group"``.
-    path : str or path-like, optional
-        Where to write the PNG.
+    {path}
     names : dict of str to dict, optional
         Display names per grouping, ``{grouping: {code: name}}``; e.g.
         :data:`UTKFACE_GROUP_NAMES` turns UTKFace codes into "male", "White", ...
@@ -46,9 +44,7 @@ def plot_group_mae(y_true, y_pred, groups, path=None, names=None, axes=None):
     axes : sequence of matplotlib Axes, optional
         One axes per grouping to draw into instead of a new figure.
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
 
     Examples
     --------

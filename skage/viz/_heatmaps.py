@@ -7,7 +7,7 @@ that importing :mod:`skage.viz` does not load torch).
 import numpy as np
 
 from ..metrics import age_bin_indices, age_bin_labels, check_bins
-from ._common import new_figure, save_figure
+from ._common import fill_doc, new_figure, save_figure
 
 
 def _overlay_grid(images, heatmaps, captions, n_rows, n_cols, title):
@@ -25,6 +25,7 @@ def _overlay_grid(images, heatmaps, captions, n_rows, n_cols, title):
     return fig
 
 
+@fill_doc
 def plot_attention_grid(net, X, y, path=None, bins=None, per_bin=2, method="attention"):
     """Heatmaps over faces, one column per age group.
 
@@ -39,16 +40,13 @@ def plot_attention_grid(net, X, y, path=None, bins=None, per_bin=2, method="atte
     X : ndarray of shape (n_samples, H, W, C), dtype uint8
     y : array-like of shape (n_samples,)
         True ages, used to group the chips.
-    path : str or path-like, optional
-        Where to write the PNG.
+    {path}
     bins : sequence of float, default=None
         Lower edges of the age groups; ``skage.metrics.DEFAULT_AGE_BINS`` when None.
     per_bin : int, default=2
     method : {"attention", "grad_cam"}, default="attention"
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
 
     Examples
     --------
@@ -95,6 +93,7 @@ def plot_attention_grid(net, X, y, path=None, bins=None, per_bin=2, method="atte
     return save_figure(_overlay_grid(images, heatmaps, captions, per_bin, len(columns), title), path)
 
 
+@fill_doc
 def plot_grad_cam(net, X, y=None, path=None, n_cols=4, layer="layer4"):
     """Grad-CAM heatmaps of the predicted age over each chip of ``X``.
 
@@ -104,16 +103,13 @@ def plot_grad_cam(net, X, y=None, path=None, n_cols=4, layer="layer4"):
     X : ndarray of shape (n_samples, H, W, C), dtype uint8
     y : array-like of shape (n_samples,), default=None
         True ages for the captions.
-    path : str or path-like, optional
-        Where to write the PNG.
+    {path}
     n_cols : int, default=4
     layer : str, default="layer4"
         Stage whose output Grad-CAM explains; ``"layer3"`` has twice the
         resolution, useful for small chips.
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
 
     Examples
     --------

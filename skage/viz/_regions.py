@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..parsing._regions import REGIONS
-from ._common import new_figure, save_figure
+from ._common import fill_doc, new_figure, save_figure
 
 #: Regions drawn by default: skin covers the others, leaving it out keeps the overlay readable.
 DEFAULT_SHOWN = tuple(r for r in REGIONS if r != "skin")
@@ -60,6 +60,7 @@ def _legend(fig, regions):
     fig.legend(handles=handles, loc="lower center", ncol=min(len(regions), 5), fontsize="small", frameon=False)
 
 
+@fill_doc
 def plot_face_regions(image, masks=None, regions=DEFAULT_SHOWN, alpha=0.5, path=None, ax=None):
     """Overlay region masks on a face.
 
@@ -74,14 +75,11 @@ def plot_face_regions(image, masks=None, regions=DEFAULT_SHOWN, alpha=0.5, path=
         Regions to show (default: all but ``"skin"``).
     alpha : float
         Opacity of a full-strength mask.
-    path : str or path-like, optional
-        Where to write the PNG.
+    {path}
     ax : matplotlib Axes, optional
         Draw here instead of a new figure.
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
 
     Examples
     --------
@@ -103,6 +101,7 @@ def plot_face_regions(image, masks=None, regions=DEFAULT_SHOWN, alpha=0.5, path=
     return save_figure(fig, path)
 
 
+@fill_doc
 def plot_region_grid(chips, path=None, ncols=4, regions=DEFAULT_SHOWN, alpha=0.5, titles=None):
     """A grid of chips with their region masks.
 
@@ -110,8 +109,7 @@ def plot_region_grid(chips, path=None, ncols=4, regions=DEFAULT_SHOWN, alpha=0.5
     ----------
     chips : ndarray of shape (N, S, S, 3 + K), uint8
         :class:`~skage.parsing.FaceParser` output.
-    path : str or path-like, optional
-        Where to write the PNG.
+    {path}
     ncols : int, default=4
     regions : sequence of str
         Regions to show (default: all but ``"skin"``).
@@ -119,9 +117,7 @@ def plot_region_grid(chips, path=None, ncols=4, regions=DEFAULT_SHOWN, alpha=0.5
     titles : sequence of str, optional
         One caption per chip.
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
 
     Examples
     --------

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from ._bins import plot_bin_confusion, plot_per_bin_mae
+from ._common import fill_doc
 from ._embedding import plot_embedding_tsne
 from ._groups import plot_group_mae
 from ._scatter import plot_pred_vs_true
@@ -17,6 +18,7 @@ REPORT_FILES = {
 }
 
 
+@fill_doc
 def write_report(y_true, y_pred, out_dir, groups=None, embeddings=None, bins=None, names=None, random_state=0):
     """Write every applicable report plot as a PNG into ``out_dir``.
 
@@ -26,18 +28,15 @@ def write_report(y_true, y_pred, out_dir, groups=None, embeddings=None, bins=Non
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True ages in years.
-    y_pred : array-like of shape (n_samples,)
-        Predicted ages in years.
+    {y_true}
+    {y_pred}
     out_dir : str or path-like
         Folder for the PNGs; created when missing.
     groups : dict of str to array-like, optional
         Group labels per grouping, see :func:`plot_group_mae`.
     embeddings : array-like of shape (n_samples, n_features), optional
         Features of the same samples for :func:`plot_embedding_tsne`.
-    bins : sequence of float, optional
-        Lower age-bin edges; default :data:`skage.metrics.DEFAULT_AGE_BINS`.
+    {bins}
     names : dict of str to dict, optional
         Display names of group codes, e.g. :data:`UTKFACE_GROUP_NAMES`.
     random_state : int, default=0

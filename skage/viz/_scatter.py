@@ -3,9 +3,10 @@
 import numpy as np
 
 from ..metrics import age_report
-from ._common import new_axes, save_figure
+from ._common import fill_doc, new_axes, save_figure
 
 
+@fill_doc
 def plot_pred_vs_true(y_true, y_pred, path=None, ax=None, band=5):
     """Scatter of predicted against true age with the identity line and a tolerance band.
 
@@ -14,20 +15,14 @@ def plot_pred_vs_true(y_true, y_pred, path=None, ax=None, band=5):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True ages in years.
-    y_pred : array-like of shape (n_samples,)
-        Predicted ages in years.
-    path : str or path-like, optional
-        Where to write the PNG.
-    ax : matplotlib Axes, optional
-        Draw into this axes instead of a new figure.
+    {y_true}
+    {y_pred}
+    {path}
+    {ax}
     band : float, default=5
         Half-width of the tolerance band in years.
 
-    Returns
-    -------
-    fig : matplotlib Figure
+    {returns_fig}
 
     Examples
     --------

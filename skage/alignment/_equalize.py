@@ -1,8 +1,11 @@
 """Contrast-limited adaptive histogram equalization (CLAHE) as a transformer."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -51,6 +54,13 @@ class HistogramEqualizer(TransformerMixin, BaseEstimator):
     ((2, 32, 32, 5), True)
     """
 
+    _parameter_constraints = {
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like", None],
+        "clip_limit": [Interval(Real, 0, 1, closed="right")],
+        "nbins": [Interval(Integral, 2, None, closed="left")],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(self, kernel_size=None, clip_limit=0.01, nbins=256, n_jobs=None):
         self.kernel_size = kernel_size
         self.clip_limit = clip_limit
@@ -65,6 +75,7 @@ class HistogramEqualizer(TransformerMixin, BaseEstimator):
             )
         return X
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check parameters and the chips' shape.
 
@@ -77,10 +88,6 @@ class HistogramEqualizer(TransformerMixin, BaseEstimator):
         -------
         self : HistogramEqualizer
         """
-        if not (isinstance(self.clip_limit, (int, float)) and 0 < self.clip_limit <= 1):
-            raise ValueError(f"HistogramEqualizer: clip_limit must be in (0, 1], got {self.clip_limit!r}")
-        if not (isinstance(self.nbins, (int, np.integer)) and self.nbins >= 2):
-            raise ValueError(f"HistogramEqualizer: nbins must be an int >= 2, got {self.nbins!r}")
         self.n_channels_in_ = self._check_X(X).shape[-1]
         return self
 

@@ -14,6 +14,15 @@ from ._lbp import LBPFeatures
 SVR_C = 30.0
 SVR_EPSILON = 1.0
 
+# The last parameter and the result of every feature baseline, worded once (filled in at the end of the module).
+_N_JOBS_RETURNS = """n_jobs : int, default=None
+        Feature extraction processes.
+
+    Returns
+    -------
+    pipeline : :class:`~sklearn.pipeline.Pipeline`
+        Steps ``features``, ``scale``, ``regressor``."""
+
 
 def _baseline(features, regressor):
     """The shape every baseline shares: features → standard scaling → regressor."""
@@ -51,6 +60,10 @@ def _svr(C, epsilon):
     return SVR(kernel="rbf", C=C, epsilon=epsilon, gamma="scale")
 
 
+def _hog(image_size, pixels_per_cell, orientations, n_jobs):
+    return HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations, n_jobs=n_jobs)
+
+
 def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=SVR_C, epsilon=SVR_EPSILON, n_jobs=None):
     """LBP histograms → standard scaling → RBF support vector regression.
 
@@ -64,13 +77,7 @@ def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=SVR_C, epsilon=SV
         LBP grid cells per side.
     C, epsilon : float, default=30.0, 1.0
         :class:`~sklearn.svm.SVR` parameters (ages in years).
-    n_jobs : int, default=None
-        Feature extraction processes.
-
-    Returns
-    -------
-    pipeline : :class:`~sklearn.pipeline.Pipeline`
-        Steps ``features``, ``scale``, ``regressor``.
+    {n_jobs_returns}
 
     Examples
     --------
@@ -95,13 +102,7 @@ def make_hog_svr(image_size=64, pixels_per_cell=8, orientations=9, C=SVR_C, epsi
         HOG orientation bins.
     C, epsilon : float, default=30.0, 1.0
         :class:`~sklearn.svm.SVR` parameters (ages in years).
-    n_jobs : int, default=None
-        Feature extraction processes.
-
-    Returns
-    -------
-    pipeline : :class:`~sklearn.pipeline.Pipeline`
-        Steps ``features``, ``scale``, ``regressor``.
+    {n_jobs_returns}
 
     Examples
     --------
@@ -109,8 +110,7 @@ def make_hog_svr(image_size=64, pixels_per_cell=8, orientations=9, C=SVR_C, epsi
     >>> make_hog_svr(image_size=32).named_steps["features"].image_size
     32
     """
-    hog = HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations, n_jobs=n_jobs)
-    return _baseline(hog, _svr(C, epsilon))
+    return _baseline(_hog(image_size, pixels_per_cell, orientations, n_jobs), _svr(C, epsilon))
 
 
 def make_hog_tree(image_size=64, pixels_per_cell=8, orientations=9, max_depth=8, min_samples_leaf=10,
@@ -129,13 +129,7 @@ def make_hog_tree(image_size=64, pixels_per_cell=8, orientations=9, max_depth=8,
         :class:`~sklearn.tree.DecisionTreeRegressor` parameters.
     random_state : int or None, default=None
         Tree seed (ties between equally good splits).
-    n_jobs : int, default=None
-        Feature extraction processes.
-
-    Returns
-    -------
-    pipeline : :class:`~sklearn.pipeline.Pipeline`
-        Steps ``features``, ``scale``, ``regressor``.
+    {n_jobs_returns}
 
     Examples
     --------
@@ -143,6 +137,9 @@ def make_hog_tree(image_size=64, pixels_per_cell=8, orientations=9, max_depth=8,
     >>> make_hog_tree(random_state=0).named_steps["regressor"].max_depth
     8
     """
-    hog = HOGFeatures(image_size=image_size, pixels_per_cell=pixels_per_cell, orientations=orientations, n_jobs=n_jobs)
-    return _baseline(hog, DecisionTreeRegressor(max_depth=max_depth, min_samples_leaf=min_samples_leaf,
-                                                random_state=random_state))
+    tree = DecisionTreeRegressor(max_depth=max_depth, min_samples_leaf=min_samples_leaf, random_state=random_state)
+    return _baseline(_hog(image_size, pixels_per_cell, orientations, n_jobs), tree)
+
+
+for _maker in (make_lbp_svr, make_hog_svr, make_hog_tree):
+    _maker.__doc__ = _maker.__doc__.replace("{n_jobs_returns}", _N_JOBS_RETURNS)

@@ -1,9 +1,9 @@
 """Histograms of oriented gradients."""
 
-import numbers
+from numbers import Integral
 
-import numpy as np
 from skimage.feature import hog
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _ImageFeatures
 
@@ -41,6 +41,15 @@ class HOGFeatures(_ImageFeatures):
     (2, 324)
     """
 
+    _parameter_constraints = {
+        "image_size": [Interval(Integral, 8, None, closed="left")],
+        "orientations": [Interval(Integral, 1, None, closed="left")],
+        "pixels_per_cell": [Interval(Integral, 1, None, closed="left")],
+        "cells_per_block": [Interval(Integral, 1, None, closed="left")],
+        "block_norm": [StrOptions({"L1", "L1-sqrt", "L2", "L2-Hys"})],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(self, image_size=64, orientations=9, pixels_per_cell=8, cells_per_block=2, block_norm="L2-Hys",
                  n_jobs=None):
         self.image_size = image_size
@@ -51,12 +60,7 @@ class HOGFeatures(_ImageFeatures):
         self.n_jobs = n_jobs
 
     def _check_params(self):
-        for name in ("orientations", "pixels_per_cell", "cells_per_block"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.block_norm not in ("L1", "L1-sqrt", "L2", "L2-Hys"):
-            raise ValueError(f"block_norm must be 'L1', 'L1-sqrt', 'L2' or 'L2-Hys', got {self.block_norm!r}")
+        self._validate_params()  # the declared constraints; what relates several parameters is checked below
         blocks = self.image_size // self.pixels_per_cell - self.cells_per_block + 1
         if blocks < 1:
             raise ValueError(

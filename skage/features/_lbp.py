@@ -1,9 +1,10 @@
 """Local binary pattern histograms over a grid of cells."""
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from skimage.feature import local_binary_pattern
+from sklearn.utils._param_validation import Interval
 
 from ._base import _ImageFeatures
 
@@ -45,6 +46,14 @@ class LBPFeatures(_ImageFeatures):
     (2, 160)
     """
 
+    _parameter_constraints = {
+        "image_size": [Interval(Integral, 8, None, closed="left")],
+        "radius": [Interval(Real, 1, None, closed="left"), "array-like"],
+        "n_points": [Interval(Integral, 4, None, closed="left"), "array-like"],
+        "n_cells": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(self, image_size=64, radius=(1, 2, 3), n_points=8, n_cells=8, n_jobs=None):
         self.image_size = image_size
         self.radius = radius
@@ -66,7 +75,8 @@ class LBPFeatures(_ImageFeatures):
         return [(int(p), float(r)) for p, r in zip(points, radii)]
 
     def _check_params(self):
-        if not isinstance(self.n_cells, numbers.Integral) or not 1 <= self.n_cells <= self.image_size:
+        self._validate_params()  # the declared constraints; what relates several parameters is checked below
+        if self.n_cells > self.image_size:
             raise ValueError(f"n_cells must be an integer in 1..image_size, got {self.n_cells!r}")
         return sum(self.n_cells**2 * (p + 2) for p, _ in self._scales())
 

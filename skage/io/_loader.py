@@ -1,8 +1,11 @@
 """A transformer that reads images into a fixed-size uint8 batch."""
 
+from numbers import Integral
+
 import numpy as np
 from PIL import Image
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 
 from ._read import as_image_list, read_images
 
@@ -40,13 +43,28 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     (2, 32, 32, 3)
     """
 
+    _parameter_constraints = {
+        "image_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(self, image_size=224, n_jobs=None):
         self.image_size = image_size
         self.n_jobs = n_jobs
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        if not isinstance(self.image_size, (int, np.integer)) or self.image_size < 1:
-            raise ValueError(f"image_size must be a positive int, got {self.image_size!r}")
+        """Check the parameters; reading images learns nothing.
+
+        Parameters
+        ----------
+        X : ignored
+        y : ignored
+
+        Returns
+        -------
+        self : ImageLoader
+        """
         self.n_features_in_ = 1
         return self
 

@@ -54,17 +54,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Check the parameters; reading images learns nothing.
-
-        Parameters
-        ----------
-        X : ignored
-        y : ignored
-
-        Returns
-        -------
-        self : ImageLoader
-        """
+        """Check the parameters and return ``self``: reading images learns nothing from ``X`` or ``y``."""
         self.n_features_in_ = 1
         return self
 

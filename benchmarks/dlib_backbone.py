@@ -180,10 +180,17 @@ def finetune(cache, args):
     net.fit(X[np.sort(train)], ages[np.sort(train)])
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
-    pred = net.predict(X[test])
+    outputs = net.predict_outputs(X[test])
+    pred = outputs.ages
     predict_s = time.perf_counter() - start
     if args.out:
         np.save(Path(args.out).with_suffix(f".{'att' if args.attention else 'cnn'}.pred.npy"), pred)
+    if args.save_outputs:
+        # Embeddings of both parts, so that heads on top (KNN refinement) can be measured without retraining.
+        train_outputs = net.predict_outputs(X[np.sort(train)])
+        np.savez(args.save_outputs, train=np.sort(train), test=test, train_ages=train_outputs.ages,
+                 train_embeddings=train_outputs.embeddings, test_ages=pred, test_embeddings=outputs.embeddings,
+                 test_proba=outputs.proba)
     report = age_report(ages[test], pred)
     epochs = len(net.history) - (1 if budget.stopped_ else 0)
     done = f"{epochs}" + (f" + {budget.batches_ % -(-len(train) // args.batch_size)} batches (time budget)"
@@ -218,6 +225,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--budget-min", type=float, default=55, help="stop training after this many minutes")
     parser.add_argument("--out", default=None, help="append the result row to this Markdown file")
+    parser.add_argument("--save-outputs", default=None, help="save ages and embeddings of train and test (.npz)")
     args = parser.parse_args(argv)
     if args.step == "chips":
         build_chips(args.data, args.cache, args.n_jobs)

@@ -1,7 +1,8 @@
 """Full-pipeline prediction speed on the CPU: align + parse + net + KNN, per stage, batch and single image.
 
 Builds the default skage pipeline (224 px, ResNet-50 with parsing attention,
-KNN refinement) on ``--fit`` chips with ``max_epochs=0`` (weights do not
+KNN refinement), or with ``--backbone dlib_resnet`` the same pipeline on dlib's
+face ResNet (dlib's 150-px face chips), on ``--fit`` chips with ``max_epochs=0`` (weights do not
 change speed), then times ``pipeline.predict`` on ``--n`` other chips given
 as file paths, and one image at a time. Each stage is also timed on its own,
 in wall seconds and in CPU seconds of this process (``time.process_time``,
@@ -11,6 +12,7 @@ does not depend on what else runs.
 Run::
 
     python benchmarks/predict_speed.py --data utkface:../shared/data/utkface --n 128 --n-jobs 2
+    python benchmarks/predict_speed.py --data utkface:../shared/data/utkface --n 128 --backbone dlib_resnet
 """
 
 import argparse
@@ -42,7 +44,8 @@ def main(argv=None):
     parser.add_argument("--fit", type=int, default=200, help="chips the KNN index is built on")
     parser.add_argument("--n", type=int, default=128, help="chips predicted in one batch")
     parser.add_argument("--singles", type=int, default=10, help="one-image predictions (median reported)")
-    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--image-size", type=int, default=None, help="chip side (default: the backbone's)")
+    parser.add_argument("--backbone", default=None, help="AgeNet backbone (default: AgeNet's, ResNet-50)")
     parser.add_argument("--n-jobs", type=int, default=None, help="workers of the alignment and parsing stages")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
@@ -55,7 +58,7 @@ def main(argv=None):
     y = np.asarray(data.y, dtype=float)
     ages = dict(zip(data.X, y))
     pipe = make_age_pipeline(image_size=args.image_size, max_epochs=0, device="cpu", verbose=0, random_state=0,
-                             n_jobs=args.n_jobs)
+                             n_jobs=args.n_jobs, net_params={"backbone": args.backbone} if args.backbone else None)
     pipe.fit(fit_paths, [ages[p] for p in fit_paths])
     steps = [(name, step) for name, step in pipe.steps[:-1] if step != "passthrough" and hasattr(step, "transform")]
     model = pipe.steps[-1][1]
@@ -75,7 +78,9 @@ def main(argv=None):
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, {os.cpu_count()} CPUs, "
           f"torch threads {torch.get_num_threads()}, load average {load:.1f}, n_jobs {args.n_jobs}")
-    print(f"{args.n} chips of {args.data}, {args.image_size} px, KNN index on {args.fit} chips")
+    net = pipe.named_steps["model"].estimator_
+    print(f"{args.n} chips of {args.data}, backbone {net.backbone}, {pipe.named_steps['align'].output_size} px, "
+          f"KNN index on {args.fit} chips")
     print(f"pipeline.predict: {args.n / wall:.1f} img/s wall, {1000 * cpu / args.n:.1f} ms CPU per image")
     print(f"one image: median {1000 * np.median(singles):.0f} ms wall (min {1000 * min(singles):.0f})")
     for name, s_wall, s_cpu in stage_rows:

@@ -5,6 +5,8 @@ Template coordinates are the *eye frame*: image-left eye centre at
 inter-ocular distance.
 """
 
+from functools import lru_cache
+
 import numpy as np
 
 from ._geometry import apply_transform, similarity_from_points
@@ -30,16 +32,37 @@ def _face_box():
 FACE_CENTRE, FACE_SIZE = _face_box()
 
 
-def frame_to_chip(output_size, margin):
+def frame_to_chip(output_size, margin, geometry="eyes"):
     """2x3 transform from the eye frame to chip pixel coordinates.
 
-    The chip is the square around the mean face (hairline to chin, jaw to
-    jaw) enlarged by ``margin`` times its side on every side.
+    ``geometry="eyes"``: the chip is the square around the mean face
+    (hairline to chin, jaw to jaw) enlarged by ``margin`` times its side on
+    every side. ``geometry="dlib"``: dlib's own face chip with ``margin`` as
+    its padding, where dlib puts the mean face.
     """
+    if geometry == "dlib":
+        return _dlib_frame_to_chip(int(output_size), float(margin)).copy()
     scale = output_size / (FACE_SIZE * (1 + 2 * margin))
     centre = (output_size - 1) / 2
     shift = centre - scale * FACE_CENTRE
     return np.array([[scale, 0.0, shift[0]], [0.0, scale, shift[1]]])
+
+
+@lru_cache(maxsize=16)
+def _dlib_frame_to_chip(output_size, padding):
+    # Ask dlib itself where its chip puts the mean face: hand it the 5-point mean
+    # shape, drawn large so that dlib's integer points round off nothing that matters.
+    import dlib
+
+    from ._geometry import _chip_details_transform
+
+    scale, offset = 1000.0, 5000.0
+    points = MEAN_SHAPE_5 * scale + offset
+    parts = dlib.points([dlib.point(int(round(x)), int(round(y))) for x, y in points])
+    box = dlib.rectangle(*(int(round(v)) for v in (*points.min(axis=0), *points.max(axis=0))))
+    details = dlib.get_face_chip_details(dlib.full_object_detection(box, parts), output_size, padding)
+    to_chip = _chip_details_transform(details)
+    return np.column_stack([to_chip[:, :2] * scale, to_chip[:, :2] @ [offset, offset] + to_chip[:, 2]])
 
 
 def target_eyes(output_size, margin):
@@ -47,9 +70,9 @@ def target_eyes(output_size, margin):
     return apply_transform(frame_to_chip(output_size, margin), [[-0.5, 0.0], [0.5, 0.0]])
 
 
-def template_landmarks(n_points, output_size, margin):
+def template_landmarks(n_points, output_size, margin, geometry="eyes"):
     """The mean face's landmarks placed in a chip, ``(n_points, 2)``."""
-    return apply_transform(frame_to_chip(output_size, margin), MEAN_SHAPES[n_points])
+    return apply_transform(frame_to_chip(output_size, margin, geometry), MEAN_SHAPES[n_points])
 
 
 def box_from_landmarks(landmarks):

@@ -216,6 +216,11 @@ def cmd_fit(args):
     config = _load_config(args.config)
     X, y, _ = _load_data(args.data, args.limit, args.seed)
     kwargs, params = _pipeline_kwargs(args, config)
+    if kwargs.get("model", "resnet") == "resnet" and kwargs.get("balance", True):
+        # The class-balanced loss weighs by the distribution the resampler evens out.
+        from ..compare import train_bin_counts
+
+        kwargs["net_params"] = {"cb_counts": train_bin_counts(y).tolist(), **(kwargs.get("net_params") or {})}
     pipe = _build_pipeline(kwargs, params)
     print(f"fitting on {len(y)} faces from {args.data} ...")
     pipe.fit(X, y)

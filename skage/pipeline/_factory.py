@@ -12,6 +12,12 @@ MODELS = ("resnet", "descriptor")
 _DESCRIPTOR_FEATURES = {"engine": "torch", "layers": ("layer3", "layer4"), "flip": True}
 _DESCRIPTOR_KNN = {"n_neighbors": 20, "blend": 0.2}
 
+# Chip geometry per AgeNet backbone: dlib's pretrained face ResNet saw dlib's own 150-px face
+# chips (5 CC0 landmarks), so fine-tuning starts from the faces it knows; the ResNets train from
+# eyes-aligned chips.
+_BACKBONE_CHIPS = {"dlib_resnet": dict(geometry="dlib", landmarks=5, size=150)}
+_DEFAULT_CHIPS = dict(geometry="eyes", landmarks=68, size=224)
+
 
 def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
                       detector="auto", equalize=False, attention=True, balance=True, knn=True, regressor=None,
@@ -29,7 +35,9 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         regressor; trains on thousands of faces in minutes on a CPU.
     image_size : int, default=None
         Side of the aligned chips: 224 for ``"resnet"`` (also the network
-        input); ``"descriptor"`` uses dlib's 150-px chips and accepts only 150.
+        input), 150 with ``net_params={"backbone": "dlib_resnet"}``, whose
+        chips are dlib's own face chips; ``"descriptor"`` uses dlib's 150-px
+        chips and accepts only 150.
     max_epochs, batch_size : int
         Training length and batch size of :class:`skage.nn.AgeNet` (resnet).
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -49,6 +57,13 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         network; ``False`` is the CNN-only model on plain RGB chips (resnet).
     balance : bool, default=True
         Resample age bins during ``fit`` with :class:`skage.sampling.AgeBinResampler`.
+        Behind the resampler every age bin is equally frequent, so AgeNet's
+        class-balanced weights would all be 1: the network gets ``cb_beta=0``
+        (unweighted cross-entropy term), unless ``net_params`` hold the bin
+        counts before resampling as ``cb_counts``
+        (:func:`skage.compare.train_bin_counts`; ``skage fit`` and
+        ``skage benchmark`` pass them), which restores the paper's
+        class-balanced loss on top of resampling.
     knn : bool, default=True
         Blend in the ages of the nearest training faces with
         :class:`skage.refine.KNNAgeRefiner` (resnet: in the network's
@@ -78,6 +93,8 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     net_params : dict, optional
         Further :class:`skage.nn.AgeNet` parameters (e.g. ``backbone``, ``lr``,
         ``lambda_cb``), the same whether or not the net is wrapped by the KNN stage.
+        ``backbone="dlib_resnet"`` (dlib's pretrained face ResNet) also switches
+        alignment and parsing to dlib's face-chip geometry.
 
     Returns
     -------
@@ -114,8 +131,8 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
             raise ValueError("regressor and bin_weights belong to model='descriptor'; AgeNet balances its loss "
                              "with net_params={'lambda_cb': ...}")
         (align_step, *feature_steps), estimator = _resnet_steps(
-            image_size=224 if image_size is None else image_size, max_epochs=max_epochs, batch_size=batch_size,
-            device=device, align=align, detector=detector, attention=attention, knn=knn, random_state=random_state,
+            image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device, align=align,
+            detector=detector, attention=attention, balance=balance, knn=knn, random_state=random_state,
             n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
     return Pipeline([
         ("check", DropUnreadable(n_jobs=n_jobs, memory=memory)),
@@ -133,18 +150,25 @@ def _aligner(detector, n_jobs, memory, progress, **geometry):
     return FaceAligner(detector=detector, n_jobs=n_jobs, memory=memory, progress=progress, **geometry)
 
 
-def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector, attention, knn, random_state,
-                  n_jobs, memory, verbose, progress, net_params):
+def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector, attention, balance, knn,
+                  random_state, n_jobs, memory, verbose, progress, net_params):
     from ..io import ImageLoader
     from ..nn import AgeNet
     from ..parsing import FaceParser
     from ..refine import KNNAgeRefiner
 
+    net_params = dict(net_params or {})
+    chips = _BACKBONE_CHIPS.get(net_params.get("backbone"), _DEFAULT_CHIPS)
+    image_size = chips["size"] if image_size is None else image_size
     if align:
-        first = _aligner(detector, n_jobs, memory, progress, output_size=image_size)
+        first = _aligner(detector, n_jobs, memory, progress, output_size=image_size, geometry=chips["geometry"],
+                         landmarks=chips["landmarks"])
     else:
         first = ImageLoader(image_size=image_size, n_jobs=n_jobs)
-    net_params = dict(net_params or {})
+    if balance and "cb_counts" not in net_params:
+        # Resampled bins are equally frequent: say "unweighted" outright instead of computing
+        # weights that are all 1 (and warning about it); cb_counts restore the weighting.
+        net_params.setdefault("cb_beta", 0.0)
     if progress:
         from skorch.callbacks import ProgressBar
 
@@ -154,7 +178,7 @@ def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector
                                    ("time_estimate", TrainingTimeEstimate())]
     net = AgeNet(attention=attention, max_epochs=max_epochs, batch_size=batch_size, device=device,
                  random_state=random_state, verbose=verbose, **net_params)
-    parse = FaceParser(n_jobs=n_jobs) if attention else "passthrough"
+    parse = FaceParser(geometry=chips["geometry"], n_jobs=n_jobs) if attention else "passthrough"
     return (("align", first), ("parse", parse)), KNNAgeRefiner(estimator=net) if knn else net
 
 

@@ -138,3 +138,14 @@ def test_non_utf8_file_names_survive_the_csv(model_file, tmp_path):
     out = tmp_path / "p.csv"
     assert main(["predict", str(model_file), str(tmp_path / odd), "--out", str(out), "--quiet"]) == 0
     assert "caf\\udce9.jpg" in out.read_text()  # the undecodable byte, escaped
+
+
+def test_fit_weighs_the_loss_by_the_ages_before_resampling(model_file, utkface_dir):
+    from skage.cli._main import _load_data
+    from skage.compare import train_bin_counts
+    from skage.pipeline import load_model
+
+    net = load_model(model_file).named_steps["model"].estimator_
+    _, y, _ = _load_data(f"utkface:{utkface_dir}", limit=40, seed=0)  # the fixture's training faces
+    np.testing.assert_array_equal(net.cb_counts, train_bin_counts(y))
+    assert net.cb_beta > 0

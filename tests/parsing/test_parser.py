@@ -144,3 +144,19 @@ def test_plots_write_pngs(parsed, tmp_path):
 def test_import_does_not_load_torch():
     code = "import sys, skage.parsing; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dlib_geometry_finds_the_face_where_dlib_chips_put_it(utkface_dir):
+    paths = sorted(utkface_dir.glob("*.jpg"))[:12]
+    aligned = FaceAligner(geometry="dlib", landmarks=5, output_size=150, detector="hog").fit(paths).align(paths)
+    ok = aligned.flags == "ok"
+    # the template sits where dlib's chip puts the 5 landmarks, to a few pixels
+    error = np.linalg.norm(aligned.landmarks[ok] - template_landmarks(5, 150, 0.25, "dlib"), axis=2)
+    assert ok.sum() >= 10 and np.median(error) < 3
+    result = FaceParser(geometry="dlib").fit(aligned.chips).parse(aligned.chips)
+    assert (result.flags[ok] == "detected").mean() >= 0.9
+
+
+def test_unknown_geometry_is_refused():
+    with pytest.raises(ValueError, match="geometry"):
+        FaceParser(geometry="ears").fit(np.zeros((1, 32, 32, 3), np.uint8))

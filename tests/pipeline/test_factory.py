@@ -61,3 +61,23 @@ def test_grid_search_over_lambda_and_blend_with_cmae(faces, tmp_path):
     scores = search.cv_results_["mean_test_score"]
     assert len(scores) == 4 and np.isfinite(scores).all() and (scores < 0).all()
     assert search.best_estimator_.predict(X[:3]).shape == (3,)
+
+
+def test_resampled_pipeline_says_its_class_weights_are_off_unless_given_counts():
+    # Behind the resampler every bin is equally frequent: weights from the resampled ages would all be 1.
+    net = make_age_pipeline(**TINY, knn=False).named_steps["model"]
+    assert net.cb_beta == 0.0
+    counts = [5, 9, 3, 2, 1, 1, 1]
+    weighted = make_age_pipeline(**{**TINY, "net_params": {"cb_counts": counts}}, knn=False).named_steps["model"]
+    assert weighted.cb_beta > 0 and list(weighted.cb_counts) == counts
+    assert make_age_pipeline(**TINY, balance=False, knn=False).named_steps["model"].cb_beta > 0
+
+
+def test_dlib_backbone_gets_dlib_face_chips():
+    pipe = make_age_pipeline(device="cpu", net_params={"backbone": "dlib_resnet"})
+    align, parse = pipe.named_steps["align"], pipe.named_steps["parse"]
+    assert (align.geometry, align.landmarks, align.output_size) == ("dlib", 5, 150)
+    assert parse.geometry == "dlib"
+    resnet = make_age_pipeline(device="cpu")
+    assert (resnet.named_steps["align"].geometry, resnet.named_steps["align"].output_size) == ("eyes", 224)
+    assert resnet.named_steps["parse"].geometry == "eyes"

@@ -6,11 +6,13 @@ import os
 import re
 import warnings
 from contextlib import contextmanager
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
 from skorch import NeuralNet
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler
@@ -29,7 +31,14 @@ from ._module import AgeResNet
 # (only those the class's __init__ accepts, so custom modules keep working).
 _MODULE_PARAMS = ("attention", "attention_layers", "head", "backbone", "weights", "max_age", "freeze_stages")
 _CRITERION_PARAMS = ("head", "max_age", "label_sigma", "lambda_cb", "gamma_knn")
-_AMP_VALUES = ("auto", True, False)
+#: AgeNet's own parameters that can be checked one at a time (skorch checks its own).
+_PARAMETER_CONSTRAINTS = {
+    "amp": [StrOptions({"auto"}), "boolean"],
+    "backbone_lr_scale": [Interval(Real, 0, None, closed="neither")],
+    "lr_schedule": [StrOptions({"cosine"}), None],
+    "early_stopping": [Interval(Integral, 0, None, closed="left"), None],
+    "cb_beta": [Interval(Real, 0, 1, closed="left")],
+}
 
 
 def _accepted_kwargs(cls, kwargs):
@@ -373,10 +382,11 @@ class AgeNet(RegressorMixin, NeuralNet):
         return X, y.astype(np.float32)
 
     def _check_params(self):
-        if self.amp not in _AMP_VALUES:
-            raise ValueError(f"amp must be one of {_AMP_VALUES}, got {self.amp!r}")
-        if not (isinstance(self.backbone_lr_scale, (int, float)) and self.backbone_lr_scale > 0):
-            raise ValueError(f"backbone_lr_scale must be a number > 0, got {self.backbone_lr_scale!r}")
+        # skorch's NeuralNet._validate_params checks argument *names* (it shadows scikit-learn's method of
+        # the same name), so _fit_context cannot be used here: the declared constraints are checked directly.
+        validate_parameter_constraints(
+            _PARAMETER_CONSTRAINTS, {name: getattr(self, name) for name in _PARAMETER_CONSTRAINTS},
+            caller_name=type(self).__name__)
         if self.early_stopping and not self.train_split:
             raise ValueError("early_stopping needs a validation set: set train_split, e.g. ValidSplit(0.1)")
         low, high = self.aug_scale
@@ -447,10 +457,8 @@ class AgeNet(RegressorMixin, NeuralNet):
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
         extra = []
-        if self.lr_schedule == "cosine":
+        if self.lr_schedule == "cosine":  # the only value besides None (_check_params)
             extra.append(("lr_scheduler", LRScheduler(policy=CosineAnnealingLR, T_max=max(1, self.max_epochs))))
-        elif self.lr_schedule is not None:
-            raise ValueError(f"lr_schedule must be 'cosine' or None, got {self.lr_schedule!r}")
         if self.early_stopping:
             extra.append(("early_stopping", EarlyStopping(
                 monitor="valid_loss", patience=int(self.early_stopping), load_best=True)))
@@ -463,6 +471,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         return callbacks[:at] + extra + callbacks[at:]
 
     def initialize(self):
+        self._check_params()  # also reached without fit, e.g. before load_params
         with self._on_device():
             return super().initialize()
 

@@ -114,6 +114,10 @@ def test_missing_masks_and_bad_input_errors(fitted, data, tiny):
         AgeNet(**tiny, amp="fp16").fit(X, y)
     with pytest.raises(ValueError, match="early_stopping needs a validation set"):
         AgeNet(**tiny, early_stopping=2).fit(X, y)
+    with pytest.raises(ValueError, match="lr_schedule"):  # checked when built without fit, too
+        AgeNet(**tiny, lr_schedule="linear").initialize()
+    with pytest.raises(ValueError, match="cb_beta"):
+        AgeNet(**tiny, cb_beta=1.0).fit(X, y)
 
 
 def test_weights_file_through_the_estimator(fitted, data, tmp_path, tiny):

@@ -15,10 +15,24 @@ seconds to minutes on a CPU:
 3. The audit (``fairness_audit``) on the test faces with the intervals, timed, written to
    ``--out``.
 
+Variants ending in ``_count`` fit the refiner with ``KNNAgeRefiner(duplicates="count")``: the
+resampler's repeats weigh in the neighbour vote, so that age bin × group balancing
+(``fit_with_groups``) reaches the KNN stage (each neighbour weighted by the inverse frequency of
+its stratum). ``top3`` variants balance finer top age bins (61-70, 71-80, 81+; groups not used).
+Each row also gets bootstrap 95 % bounds of the race and gender gaps (``--gap-boot`` resamples of
+the test faces, the same resamples for every row) and the paired change of each gap against the
+first row of ``--variants`` (put the default, ``bins``, first).
+
+The descriptors are re-standardised on the training part of each split (the cache's scaler saw
+every face; a second affine fit on the training rows gives exactly a training-only scaler).
+
 Usage::
 
-    .venv/bin/python benchmarks/fairness.py --cache .cache/h13/descriptors.npz \\
-        --out benchmarks/results/fairness_dev_cpu
+    .venv/bin/python benchmarks/fairness.py --cache .cache/h13/descriptors_current.npz \\
+        --report benchmarks/results/fairness_dev_cpu_current.md
+    # gap rows only, appended to the results file, for another split:
+    .venv/bin/python benchmarks/fairness.py --cache .cache/h13/descriptors_current.npz --seed 1 \\
+        --variants-only --variants bins,bins_x_race_count --report benchmarks/results/fairness_dev_cpu.md
 """
 
 import argparse
@@ -31,12 +45,17 @@ import pandas as pd
 from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
 from skage.intervals import ConformalAgeRegressor
-from skage.metrics import age_bin_indices, age_bin_labels, cmae_score, fairness_audit
+from skage.metrics import acc_at_k, age_bin_indices, age_bin_labels, bias_score, cmae_score, fairness_audit
 from skage.sampling import fit_with_groups
 
 MIN_N = 100
+#: Finer top age bins (lower edges): 61-70, 71-80 and 81+ instead of one 61+ bin.
+TOP3_BINS = (0, 11, 21, 31, 41, 51, 61, 71, 81)
+#: Five-year age bins for balancing (0-4, 5-9, ..., 85+); the metrics keep their own bins.
+Y5_BINS = tuple(range(0, 90, 5))
 
 
 def make_cache(path, data, limit=None):
@@ -104,6 +123,82 @@ def common_bin_gap(y, pred, labels, min_n=MIN_N, min_cell=5):
     return max(cmae.values()) - min(cmae.values()), [age_bin_labels()[b] for b in common]
 
 
+def gap_bootstrap(y, pred, labels, boot, min_n=MIN_N):
+    """Per-group CMAE gap over bootstrap resamples ``boot`` (rows of test-face indices).
+
+    A group counts in a resample when it has at least ``min_n`` faces there, as on the full split.
+    """
+    labels = pd.Series(labels, dtype=object).fillna("unknown").to_numpy()
+    groups, g = np.unique(labels.astype(str), return_inverse=True)
+    bins = age_bin_indices(y)
+    n_bins = len(age_bin_labels())
+    cell = g * n_bins + bins
+    err = np.abs(pred - y)
+    gaps = np.empty(len(boot))
+    for i, idx in enumerate(boot):
+        n = np.bincount(cell[idx], minlength=len(groups) * n_bins).reshape(len(groups), n_bins)
+        e = np.bincount(cell[idx], weights=err[idx], minlength=len(groups) * n_bins).reshape(len(groups), n_bins)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cmae = np.nanmean(np.where(n > 0, e / n, np.nan), axis=1)
+        cmae = cmae[n.sum(axis=1) >= min_n]
+        gaps[i] = cmae.max() - cmae.min()
+    return gaps
+
+
+def cv_table(X_tr, y_tr, m_tr, seed, folds=5, blends=(0.2, 0.3, 0.4), log=print):
+    """Choose the balance and the blend on the training part only: pooled out-of-fold predictions.
+
+    For speed the over-sampling is written as what it amounts to: SVR sample weights equal to the
+    expected number of copies ``AgeBinResampler("full")`` gives each face (largest stratum / its
+    stratum), and, for ``duplicates="count"``, KNN neighbour weights of 1 / the stratum's size
+    (the refiner's ``"count"`` weights, up to the resampler's random draws; the test rows fit the
+    real pipeline). Gaps over groups with at least ``100 * n_train / n_test`` (of the 70/30 split)
+    out-of-fold faces, the test rule scaled to the training part's size.
+    """
+    from sklearn.model_selection import KFold
+    from sklearn.neighbors import NearestNeighbors
+    from sklearn.svm import SVR
+
+    pipe = descriptor_head()
+    svr_params = pipe.named_steps["model"].estimator.get_params()
+    k = pipe.named_steps["model"].n_neighbors
+    race = m_tr["race"].fillna("unknown").to_numpy(object)
+    gender = m_tr["gender"].fillna("unknown").to_numpy(object)
+    configs = [("bins", None, None), ("bins × race", None, race), ("top3", TOP3_BINS, None),
+               ("5y", Y5_BINS, None), ("5y × race", Y5_BINS, race), ("top3 × race", TOP3_BINS, race)]
+    oof = {}
+    for a, b in KFold(folds, shuffle=True, random_state=seed).split(X_tr):
+        scaler = StandardScaler().fit(X_tr[a])
+        Xa, Xb, ya = scaler.transform(X_tr[a]), scaler.transform(X_tr[b]), y_tr[a]
+        dist, ind = NearestNeighbors(n_neighbors=k, metric="cosine").fit(Xa).kneighbors(Xb)
+        for name, bins, labels in configs:
+            strata = pd.Series(age_bin_indices(ya, bins).astype(str)) + "|" + pd.Series(
+                labels[a] if labels is not None else np.full(len(a), ""))
+            size = strata.map(strata.value_counts()).to_numpy(float)
+            svr = SVR(**svr_params).fit(Xa, ya, sample_weight=size.max() / size).predict(Xb)
+            for dup, v in (("merge", np.ones(len(a))), ("count", 1 / size)):
+                w = v[ind] / np.maximum(dist, 1e-12)
+                knn = (w * ya[ind]).sum(1) / w.sum(1)
+                for blend in blends:
+                    oof.setdefault((name, dup, blend), np.zeros(len(y_tr)))[b] = (1 - blend) * svr + blend * knn
+    min_n = int(np.ceil(MIN_N * 0.7 / 0.3))
+    rows = []
+    for (name, dup, blend), pred in oof.items():
+        race_c, gender_c = group_cmae(y_tr, pred, race, min_n), group_cmae(y_tr, pred, gender, min_n)
+        rows.append({"balance": name, "duplicates": dup, "blend": blend, "mae": np.mean(np.abs(pred - y_tr)),
+                     "cmae": cmae_score(y_tr, pred), "acc5": acc_at_k(y_tr, pred), "bias": bias_score(y_tr, pred),
+                     "race_cmae_gap": max(race_c.values()) - min(race_c.values()),
+                     "gender_cmae_gap": max(gender_c.values()) - min(gender_c.values())})
+    table = pd.DataFrame(rows)
+    base = table[(table.balance == "bins") & (table.duplicates == "merge") & (table.blend == 0.2)].iloc[0]
+    # Pre-set rule: MAE at most 0.1 above the default's; then the smallest worst ratio to the targets.
+    table["worst_ratio"] = np.maximum(table.race_cmae_gap / 1.5, table.gender_cmae_gap / 0.5)
+    table["eligible"] = table.mae <= base.mae + 0.1
+    log(f"CV (seed {seed}, {folds} folds of the training part, groups >= {min_n} faces): default MAE "
+        f"{base.mae:.2f} race gap {base.race_cmae_gap:.2f} gender gap {base.gender_cmae_gap:.2f}")
+    return table
+
+
 def neighbour_race_share(X_tr, race_tr, y_tr, X_te, race_te, y_te, k=20):
     """Per race: share of a test face's k cosine neighbours (training faces) of its own race, the race's
     share of the training faces, and for adults (31+) the neighbours' mean age against the true mean age."""
@@ -121,31 +216,53 @@ def neighbour_race_share(X_tr, race_tr, y_tr, X_te, race_te, y_te, k=20):
     return pd.DataFrame(rows)
 
 
-def resampling_table(X_tr, y_tr, m_tr, X_te, y_te, m_te, variants, log):
-    rows = []
+def resampling_table(X_tr, y_tr, m_tr, X_te, y_te, m_te, variants, log, n_boot=300, seed=0):
+    rows, boots = [], {}
+    boot = np.random.default_rng(seed).integers(0, len(y_te), size=(n_boot, len(y_te)))
+    fitted = {}
     for name, make, by in variants:
         t = time.perf_counter()
         pipe = make()
-        if by is None:
+        # blend and duplicates act at predict time only (the refiner stores sample_counts_ either way):
+        # variants that differ in them alone share one fit.
+        at_predict = {k: pipe.get_params()[k] for k in ("model__blend", "model__duplicates")}
+        key = (repr(by), tuple(sorted((k, repr(v)) for k, v in pipe.get_params(deep=True).items()
+                                      if k not in at_predict and k != "steps" and not hasattr(v, "get_params"))))
+        if key in fitted:
+            pipe = fitted[key].set_params(**at_predict)
+        elif by is None:
             pipe.fit(X_tr, y_tr)
         else:
             labels = m_tr[by].fillna("unknown") if isinstance(by, str) else \
                 m_tr[list(by)].fillna("unknown").astype(str).agg("/".join, axis=1)
             fit_with_groups(pipe, X_tr, y_tr, labels.to_numpy(dtype=object))
+        fitted.setdefault(key, pipe)
         n_fit = len(getattr(pipe.named_steps["balance"], "sample_indices_", y_tr)) \
             if pipe.named_steps["balance"] != "passthrough" else len(y_tr)
         fit_s = time.perf_counter() - t
         pred = pipe.predict(X_te)
         race, gender = group_cmae(y_te, pred, m_te["race"]), group_cmae(y_te, pred, m_te["gender"])
         row = {"variant": name, "n_fit": n_fit, "mae": np.mean(np.abs(pred - y_te)), "cmae": cmae_score(y_te, pred),
+               "acc5": acc_at_k(y_te, pred), "bias": bias_score(y_te, pred),
                "race_cmae_gap": max(race.values()) - min(race.values()),
                "gender_cmae_gap": max(gender.values()) - min(gender.values()),
-               "race_gap_common_bins": common_bin_gap(y_te, pred, m_te["race"])[0],
-               **{f"cmae[{k}]": v for k, v in sorted(race.items())},
-               **{f"cmae[{k}]": v for k, v in sorted(gender.items())}, "fit_s": fit_s}
+               "race_gap_common_bins": common_bin_gap(y_te, pred, m_te["race"])[0]}
+        if n_boot:
+            boots[name] = {k: gap_bootstrap(y_te, pred, m_te[k], boot) for k in ("race", "gender")}
+            for k in ("race", "gender"):
+                lo, hi = np.percentile(boots[name][k], [2.5, 97.5])
+                row[f"{k}_gap_95"] = f"[{lo:.2f}, {hi:.2f}]"
+            first = next(iter(boots))
+            for k in ("race", "gender"):
+                d = boots[name][k] - boots[first][k]
+                lo, hi = np.percentile(d, [2.5, 97.5])
+                row[f"{k}_gap_change_95"] = "—" if name == first else f"{d.mean():+.2f} [{lo:+.2f}, {hi:+.2f}]"
+        row.update({**{f"cmae[{k}]": v for k, v in sorted(race.items())},
+                    **{f"cmae[{k}]": v for k, v in sorted(gender.items())}, "fit_s": fit_s})
         rows.append(row)
-        log(f"{name}: MAE {row['mae']:.2f} CMAE {row['cmae']:.2f} race gap {row['race_cmae_gap']:.2f} "
-            f"gender gap {row['gender_cmae_gap']:.2f} ({fit_s:.0f} s, {n_fit} fit rows)")
+        log(f"{name}: MAE {row['mae']:.2f} CMAE {row['cmae']:.2f} Acc@5 {row['acc5']:.3f} bias {row['bias']:.2f} "
+            f"race gap {row['race_cmae_gap']:.2f} gender gap {row['gender_cmae_gap']:.2f} "
+            f"({fit_s:.0f} s, {n_fit} fit rows)")
     return pd.DataFrame(rows)
 
 
@@ -204,6 +321,14 @@ def main(argv=None):
                                           "sqrt_bins_x_race,sqrt_bins_x_gender_race,bins_noknn,bins_x_race_noknn,"
                                           "bins_blend01,bins_blend02")
     ap.add_argument("--n-boot", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0, help="random_state of the 70/30 split")
+    ap.add_argument("--gap-boot", type=int, default=300,
+                    help="bootstrap resamples of the test faces for the gaps' 95 %% bounds (0: none)")
+    ap.add_argument("--variants-only", action="store_true",
+                    help="only the variants table, appended (with command, load and date) to --report")
+    ap.add_argument("--cv", action="store_true",
+                    help="only the cross-validation table of the training part (balance, duplicates, blend), "
+                         "appended to --report")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -222,19 +347,31 @@ def main(argv=None):
     log(f"{len(y)} faces, {bad.sum()} without a descriptor (no face found: kept out of train and test, "
         f"counted here); {platform.processor() or platform.machine()}, "
         f"load {Path('/proc/loadavg').read_text().split()[:3]}")
-    idx_tr, idx_te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=0)
+    idx_tr, idx_te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=args.seed)
     idx_tr, idx_te = idx_tr[~bad[idx_tr]], idx_te[~bad[idx_te]]
+    scaler = StandardScaler().fit(X[idx_tr])  # training-only scaling (see the module docstring)
+    X = np.where(bad[:, None], X, scaler.transform(np.nan_to_num(X)))
     X_tr, y_tr, m_tr = X[idx_tr], y[idx_tr], meta.iloc[idx_tr].reset_index(drop=True)
     X_te, y_te, m_te = X[idx_te], y[idx_te], meta.iloc[idx_te].reset_index(drop=True)
-    log(f"split: {len(y_tr)} train / {len(y_te)} test (train_test_split test_size=0.3 random_state=0)")
+    log(f"split: {len(y_tr)} train / {len(y_te)} test (train_test_split test_size=0.3 random_state={args.seed})")
 
-    def head(strategy="full", balance=True):
-        pipe = descriptor_head()
+    def head(strategy="full", balance=True, duplicates="merge", bins=None, blend=None):
+        pipe = descriptor_head().set_params(model__duplicates=duplicates)
+        if blend is not None:
+            pipe.set_params(model__blend=blend)
         if not balance:
             pipe.set_params(balance="passthrough")
         else:
-            pipe.set_params(balance__sampling_strategy=strategy)
+            pipe.set_params(balance__sampling_strategy=strategy, balance__bins=bins)
         return pipe
+
+    count = dict(duplicates="count")
+    if args.cv:
+        cv = cv_table(X_tr, y_tr, m_tr, args.seed, log=log)
+        cv.to_csv(out / f"cv_seed{args.seed}.csv", index=False)
+        append_gap_rows(args, cv.sort_values(["eligible", "worst_ratio"], ascending=[False, True]), lines,
+                        title=f"Cross-validation on the training part, split seed {args.seed}")
+        return
 
     catalogue = {
         "none": ("no balancing", lambda: head(balance=False), None),
@@ -249,10 +386,39 @@ def main(argv=None):
         "bins_x_gender_race": ("age bin × gender × race", head, ("gender", "race")),
         "sqrt_bins_x_race": ("age bin × race, sqrt", lambda: head("sqrt"), "race"),
         "sqrt_bins_x_gender_race": ("age bin × gender × race, sqrt", lambda: head("sqrt"), ("gender", "race")),
+        "bins_count": ("age bins, KNN counts repeats", lambda: head(**count), None),
+        "bins_x_race_count": ("age bin × race, KNN counts repeats", lambda: head(**count), "race"),
+        "bins_x_gender_count": ("age bin × gender, KNN counts repeats", lambda: head(**count), "gender"),
+        "bins_x_gender_race_count": ("age bin × gender × race, KNN counts repeats", lambda: head(**count),
+                                     ("gender", "race")),
+        "sqrt_bins_x_race_count": ("age bin × race, sqrt, KNN counts repeats", lambda: head("sqrt", **count), "race"),
+        "top3": ("age bins with 61-70/71-80/81+", lambda: head(bins=TOP3_BINS), None),
+        "top3_count": ("age bins with 61-70/71-80/81+, KNN counts repeats", lambda: head(bins=TOP3_BINS, **count),
+                       None),
+        "top3_x_race_count": ("age bin (61-70/71-80/81+) × race, KNN counts repeats",
+                              lambda: head(bins=TOP3_BINS, **count), "race"),
+        "top3_count_blend03": ("age bins with 61-70/71-80/81+, KNN counts repeats, blend 0.3",
+                               lambda: head(bins=TOP3_BINS, blend=0.3, **count), None),
+        "top3_x_race_count_blend03": ("age bin (61-70/71-80/81+) × race, KNN counts repeats, blend 0.3",
+                                      lambda: head(bins=TOP3_BINS, blend=0.3, **count), "race"),
+        "bins_count_blend03": ("age bins, KNN counts repeats, blend 0.3", lambda: head(blend=0.3, **count), None),
+        "bins_x_race_count_blend03": ("age bin × race, KNN counts repeats, blend 0.3",
+                                      lambda: head(blend=0.3, **count), "race"),
+        "5y_count": ("5-year age bins, KNN counts repeats", lambda: head(bins=Y5_BINS, **count), None),
+        "5y_count_blend03": ("5-year age bins, KNN counts repeats, blend 0.3",
+                             lambda: head(bins=Y5_BINS, blend=0.3, **count), None),
+        "5y_count_blend04": ("5-year age bins, KNN counts repeats, blend 0.4",
+                             lambda: head(bins=Y5_BINS, blend=0.4, **count), None),
+        "5y_x_race_count_blend03": ("5-year age bin × race, KNN counts repeats, blend 0.3",
+                                    lambda: head(bins=Y5_BINS, blend=0.3, **count), "race"),
     }
     variants = [catalogue[v] for v in args.variants.split(",") if v]
-    table = resampling_table(X_tr, y_tr, m_tr, X_te, y_te, m_te, variants, log)
-    table.to_csv(out / "resampling.csv", index=False)
+    table = resampling_table(X_tr, y_tr, m_tr, X_te, y_te, m_te, variants, log, n_boot=args.gap_boot,
+                             seed=args.seed)
+    table.to_csv(out / f"resampling_seed{args.seed}.csv", index=False)
+    if args.variants_only:
+        append_gap_rows(args, table, lines)
+        return
     neighbours = neighbour_race_share(X_tr, m_tr["race"].fillna("unknown").to_numpy(object), y_tr, X_te,
                                       m_te["race"].fillna("unknown").to_numpy(object), y_te)
     for r in neighbours.itertuples():
@@ -295,6 +461,32 @@ def main(argv=None):
         f"{time.perf_counter() - t:.1f} s")
     (out / "log.txt").write_text("\n".join(lines) + "\n")
     write_report(args, table, intervals, audit, lines)
+
+
+def append_gap_rows(args, table, lines, title=None):
+    """Append the variants table of one run, with its command, machine, load and date, to ``--report``."""
+    import datetime
+    import os
+    import sys
+
+    report = Path(args.report)
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").is_file() else ["?"]
+    text = [f"## {title or f'Gap rows, split seed {args.seed}'} ({datetime.date.today().isoformat()})", "",
+            f"Command: `.venv/bin/python {' '.join(sys.argv)}`", "",
+            f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), shared with "
+            f"other jobs; load average at the end of the run {' / '.join(load)}.", "",
+            "```", *lines, "```", "",
+            (f"Gaps: per-group CMAE, groups with ≥ {MIN_N} test faces. `*_gap_95`: bootstrap 95 % bounds over "
+             f"{args.gap_boot} resamples of the test faces; `*_gap_change_95`: mean change against the first row "
+             "over the same resamples, with its 95 % bounds." if "fit_s" in table else
+             "Pooled out-of-fold predictions of 5 folds of the training part. `worst_ratio`: the larger of "
+             "race gap / 1.5 and gender gap / 0.5 (≤ 1 meets both targets); `eligible`: MAE at most 0.1 above "
+             "the default row (bins, merge, 0.2). Sorted: eligible rows first, by worst_ratio."), "",
+            _md(table.drop(columns=["fit_s"]).assign(fit_s=table["fit_s"].round(0)) if "fit_s" in table else table),
+            ""]
+    with report.open("a") as f:
+        f.write("\n" + "\n".join(text))
+    print(f"appended to {report}")
 
 
 def _md(frame, digits=2):

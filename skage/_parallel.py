@@ -16,7 +16,7 @@ CHUNK = 32
 BLOCK = CHUNK * 16
 
 
-def chunked_results(parallel, func, n, chunk_args, chunk=CHUNK, block=BLOCK):
+def chunked_results(parallel, func, n, chunk_args, chunk=None, block=None):
     """Run ``func`` over ``n`` items in chunks; yield ``(start, rows)`` a block at a time, in order.
 
     Parameters
@@ -34,8 +34,9 @@ def chunked_results(parallel, func, n, chunk_args, chunk=CHUNK, block=BLOCK):
         ``chunk_args(start, stop)`` -> the positional arguments of one task.
         It runs in the caller: what it returns is what travels to a worker,
         so it should slice paths or small arrays, not copy a whole input.
-    chunk, block : int
-        Items per task and items per dispatched block.
+    chunk, block : int, optional
+        Items per task and items per dispatched block; default :data:`CHUNK`
+        and :data:`BLOCK`, read at each call.
 
     Yields
     ------
@@ -44,6 +45,8 @@ def chunked_results(parallel, func, n, chunk_args, chunk=CHUNK, block=BLOCK):
     rows : list
         The rows of items ``start`` ... ``start + len(rows) - 1``.
     """
+    chunk = CHUNK if chunk is None else chunk
+    block = BLOCK if block is None else block
     for block_start in range(0, n, block):
         block_stop = min(block_start + block, n)
         parts = parallel(

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 from imblearn.base import BaseSampler
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils.validation import check_memory
 
 from ..io import ImageReadError, as_image_list, describe_source, read_image
@@ -28,9 +28,11 @@ def _read_errors(items, n_jobs):
             return exc.reason
         return ""
 
-    if n_jobs in (None, 1) or len(items) < 64:
+    # effective_n_jobs, not n_jobs itself: under joblib.parallel_config(backend="dask") n_jobs=None
+    # means the cluster's workers, which then read the files where they are stored.
+    if effective_n_jobs(n_jobs) == 1 or len(items) < 64:
         return np.array([one(i, x) for i, x in enumerate(items)], dtype=object)
-    # decoding releases the GIL, so threads suffice and the items are not copied
+    # decoding releases the GIL, so local threads suffice and the items are not copied
     return np.array(Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(i, x) for i, x in enumerate(items)),
                     dtype=object)
 

@@ -3,11 +3,13 @@
 ``AgeNet`` is the estimator; ``AgeResNet`` (network) and ``AgeLoss``
 (MAE + class-balanced CE + KNN consistency) are its default components.
 ``attention_maps``/``grad_cam`` and their ``plot_*`` PNG writers show
-where a fitted network looks. ``DlibFaceResNet`` is dlib's face-recognition
+where a fitted network looks. ``AcceleratedAgeNet`` trains it under Hugging Face
+Accelerate (multi-GPU, multi-node, bf16). ``DlibFaceResNet`` is dlib's face-recognition
 ResNet read from dlib's own file (``read_dlib_net``); ``dlib_descriptors``
 computes its 128-d descriptors in batches.
 """
 
+from ._accelerate import AcceleratedAgeNet
 from ._callbacks import TrainingTimeEstimate
 from ._data import ChipDataset, augment_batch, to_model_input
 from ._dlib_file import DlibFileError, DlibLayer, read_dlib_net
@@ -18,7 +20,7 @@ from ._module import AgeResNet, RegionAttention
 from ._visualize import attention_maps, grad_cam, plot_attention_grid, plot_grad_cam
 
 __all__ = [
-    "AgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
+    "AgeNet", "AcceleratedAgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
     "effective_number_weights", "effective_number_weights_from_counts", "cpu_supports_bf16", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
     "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError", "TrainingTimeEstimate",
 ]

@@ -174,10 +174,19 @@ def finetune(cache, args):
                   batch_size=args.batch_size, lr=args.lr, backbone_lr_scale=args.backbone_lr_scale,
                   freeze_stages=args.freeze_stages, amp=args.amp, device="cpu", random_state=0,
                   aug_scale=(0.85, 1.0), verbose=1)
+    X_fit, y_fit = X[np.sort(train)], ages[np.sort(train)]
+    if args.balance:
+        # The pipeline's balance step: age bins over-sampled to equal counts (jittered copies), and the
+        # class-balanced loss weighted by the counts before resampling, as make_age_pipeline/skage fit do.
+        from skage.compare import train_bin_counts
+        from skage.sampling import AgeBinResampler
+
+        params["cb_counts"] = train_bin_counts(y_fit)
+        X_fit, y_fit = AgeBinResampler(random_state=0).fit_resample(X_fit, y_fit)
     budget = _TimeBudget(args.budget_min * 60)
     net = AgeNet(**params, callbacks=[("time_budget", budget)])
     start = time.perf_counter()
-    net.fit(X[np.sort(train)], ages[np.sort(train)])
+    net.fit(X_fit, y_fit)
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
     outputs = net.predict_outputs(X[test])
@@ -195,7 +204,8 @@ def finetune(cache, args):
     epochs = len(net.history) - (1 if budget.stopped_ else 0)
     done = f"{epochs}" + (f" + {budget.batches_ % -(-len(train) // args.batch_size)} batches (time budget)"
                           if budget.stopped_ else "")
-    line = (f"| dlib_resnet{' + parsing attention' if args.attention else ''} | {done} / {args.epochs} | "
+    name = "dlib_resnet" + (" + parsing attention" if args.attention else "") + (" + balanced" if args.balance else "")
+    line = (f"| {name} | {done} / {args.epochs} | "
             f"{report.mae:.2f} | {report.cmae:.2f} | {100 * report.acc:.1f}% | {report.bias:.2f} | "
             f"{fit_s / 60:.1f} min | {predict_s:.0f} s |")
     print({k: v for k, v in params.items()}, f"train {len(train)} test {len(test)}")
@@ -220,6 +230,8 @@ def main(argv=None):
     parser.add_argument("--backbone-lr-scale", type=float, default=0.1)
     parser.add_argument("--freeze-stages", type=int, default=1)
     parser.add_argument("--no-attention", dest="attention", action="store_false")
+    parser.add_argument("--balance", action="store_true",
+                        help="over-sample age bins (AgeBinResampler) and weight the loss by the counts before")
     parser.add_argument("--amp", type=lambda v: {"auto": "auto", "1": True, "0": False}[v], default=False,
                         help="bf16 autocast: auto, 1 or 0 (default 0: fp32 trained faster here, see results)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")

@@ -284,25 +284,28 @@ def cmd_report(args):
 def _attention_pngs(model, X, y, out_dir, per_bin=3):
     """Attention and Grad-CAM grids across age groups, for models whose net has parsing attention."""
     from ..metrics import age_bin_indices
-    from ..nn import AgeNet, plot_attention_grid
+    from ..nn import AgeNet
+    import matplotlib.pyplot as plt
 
-    last = model.steps[-1][1] if hasattr(model, "steps") else model
-    net = getattr(last, "estimator_", last)
-    net = getattr(net, "estimator", net)  # a FrozenEstimator wraps the net
+    from ..pipeline import fitted_model
+    from ..viz import plot_attention_grid
+
+    net = fitted_model(model)
     if not isinstance(net, AgeNet) or not net.attention:
         print("note: no attention heatmaps: the model has no parsing attention", file=sys.stderr)
         return {}
     bins = age_bin_indices(y)
     pick = np.concatenate([np.flatnonzero(bins == b)[:per_bin] for b in np.unique(bins)])
     chips = X[pick]
-    for _, step in model.steps[:-1]:  # align and parse; samplers act in fit only
+    # align and parse; samplers act in fit only (pipeline[:-1].transform is unavailable when the slice
+    # ends in the resampler)
+    for _, step in getattr(model, "steps", [])[:-1]:
         if step not in (None, "passthrough") and not hasattr(step, "fit_resample"):
             chips = step.transform(chips)
     paths = {}
     for method in ("attention", "grad_cam"):
-        path = Path(out_dir) / f"{method}_grid.png"
-        paths[f"{method}_grid"] = plot_attention_grid(net, chips, y[pick], path=path, per_bin=per_bin,
-                                                       method=method)
+        paths[f"{method}_grid"] = path = Path(out_dir) / f"{method}_grid.png"
+        plt.close(plot_attention_grid(net, chips, y[pick], path=path, per_bin=per_bin, method=method))
     return paths
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import _safe_indexing
 
 from ..metrics import age_report, shot_mae
 from ._split import split_indices
@@ -174,16 +175,11 @@ def refine_fitted(fitted_pipeline, **refiner_params):
 
 
 def _device_of(estimator):
-    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-    for obj in (last, getattr(last, "estimator_", None), getattr(getattr(last, "estimator_", None), "estimator", None)):
-        device = getattr(obj, "device_", None) or getattr(obj, "device", None)
-        if isinstance(device, str) and device != "auto":
-            return device
-    return "cpu"
+    from ..pipeline import fitted_model
 
-
-def _take(X, idx):
-    return X[idx] if isinstance(X, np.ndarray) else [X[i] for i in idx]
+    model = fitted_model(estimator)
+    device = getattr(model, "device_", None) or getattr(model, "device", None)
+    return device if isinstance(device, str) and device != "auto" else "cpu"
 
 
 def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_size=0.3, random_state=0,
@@ -231,7 +227,7 @@ def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_
     log(f"split={split} seed={random_state}: {len(train)} train / {len(test)} test")
     groups = {g: metadata[g].to_numpy()[test] for g in ("gender", "race")
               if g in metadata and metadata[g].notna().any()}
-    X_train, X_test = _take(X, train), _take(X, test)
+    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
     records, predictions, fitted = [], {}, {}
     for row in rows:
         base, refiner_params = REFINED_ROWS.get(row, (None, None))

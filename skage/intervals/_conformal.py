@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, _fit_context, clone
 from sklearn.model_selection import train_test_split
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -162,9 +163,9 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             stratify = strata if counts.min() >= 2 else None  # a single-face bin cannot be split
             train, cal = train_test_split(np.arange(n), test_size=self.calibration_size, stratify=stratify,
                                           random_state=self.random_state)
-            params = {k: _take(v, train) if _n_samples_or_none(v) == n else v for k, v in fit_params.items()}
-            self.estimator_ = clone(self.estimator).fit(_take(X, train), y[train], **params)
-        pred = np.asarray(self.estimator_.predict(_take(X, cal)), dtype=float).reshape(-1)
+            params = {k: _safe_indexing(v, train) if _n_samples_or_none(v) == n else v for k, v in fit_params.items()}
+            self.estimator_ = clone(self.estimator).fit(_safe_indexing(X, train), y[train], **params)
+        pred = np.asarray(self.estimator_.predict(_safe_indexing(X, cal)), dtype=float).reshape(-1)
         usable = np.isfinite(pred)
         if not usable.all():  # e.g. a pipeline's NaN age for a file without a readable face
             warnings.warn(f"{(~usable).sum()} of {len(pred)} calibration faces got no finite prediction "
@@ -338,9 +339,3 @@ def _n_samples_or_none(v):
     return _n_samples(v) if isinstance(v, (np.ndarray, list, tuple, pd.Series, pd.DataFrame)) else None
 
 
-def _take(X, idx):
-    if hasattr(X, "iloc"):
-        return X.iloc[idx]
-    if isinstance(X, np.ndarray):
-        return X[idx]
-    return [X[i] for i in idx]

@@ -432,6 +432,8 @@ def plot_audit_heatmap(audit, path=None):
                  fontsize=9)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=120)
+        from ..viz import save_figure  # every skage plot is written the same way
+
+        save_figure(fig, path)
         plt.close(fig)
     return fig

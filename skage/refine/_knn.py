@@ -6,6 +6,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors._base import _get_weights
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -322,15 +324,9 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
 
     def _knn_ages(self, emb):
         dist, ind = self._kneighbors(emb, self.n_neighbors_)
-        if self.weights == "uniform":
-            w = np.ones_like(dist)
-        elif self.weights == "distance":
-            with np.errstate(divide="ignore"):
-                w = 1.0 / dist
-            exact = np.isinf(w).any(axis=1)  # a neighbour at distance 0 takes all the weight
-            w[exact] = np.isinf(w[exact]).astype(float)
-        else:
-            w = np.asarray(self.weights(dist), dtype=float)
+        # KNeighborsRegressor's own weighting (a neighbour at distance 0 takes all the weight)
+        w = _get_weights(dist, self.weights)
+        w = np.ones_like(dist) if w is None else np.asarray(w, dtype=float)
         if getattr(self, "duplicates", "merge") == "count":  # models saved before the option merge
             w = w * self.sample_counts_[ind]
         return np.sum(w * self.train_ages_[ind], axis=1) / np.sum(w, axis=1)
@@ -380,7 +376,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             else:
                 mask = self.predict_std(X) > self.uncertainty_threshold
             if mask.any() and self.blend > 0:
-                emb = self._embed(_take_rows(X, mask) if not mask.all() else X)
+                emb = self._embed(_safe_indexing(X, mask) if not mask.all() else X)
                 pred[mask] = (1 - self.blend) * pred[mask] + self.blend * self._knn_ages(emb)
         return (pred, mask) if return_mask else pred
 
@@ -448,9 +444,3 @@ def _distinct_rows(embeddings, y):
     return first[order], counts[order]
 
 
-def _take_rows(X, mask):
-    if hasattr(X, "iloc"):
-        return X.iloc[np.flatnonzero(mask)]
-    if isinstance(X, np.ndarray):
-        return X[mask]
-    return [x for x, m in zip(X, mask) if m]

@@ -109,8 +109,7 @@ def _aligner_of(model):
     from ..alignment import FaceAligner
 
     model = getattr(model, "estimator_", model)  # a calibrated model (skage calibrate) wraps the pipeline
-    align = dict(getattr(model, "steps", [])).get("align")
-    return align if isinstance(align, FaceAligner) else None
+    return next((step for _, step in getattr(model, "steps", []) if isinstance(step, FaceAligner)), None)
 
 
 def _predict(model, X, quiet, batch_size=256):

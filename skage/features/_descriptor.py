@@ -50,32 +50,14 @@ def _describe_dlib(chips, jitter, flip):
 
 
 def _describe_torch(chips, layers, flip, batch_size, device):
-    """The same network in PyTorch (:mod:`skage.nn`): batched, bf16 where the hardware has it, any layer."""
+    """The same network in PyTorch (:func:`skage.nn.dlib_descriptors`): batched, bf16 where the hardware has it."""
     import torch
 
-    from ..nn._dlib_resnet import _bf16_supported, _descriptor_net
+    from ..nn import dlib_descriptors
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
-    net = _descriptor_net(device)
-    out = np.empty((len(chips), sum(LAYER_WIDTHS[name] for name in layers)), np.float32)
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16,
-                                                enabled=_bf16_supported(device)):
-        for start in range(0, len(chips), batch_size):
-            batch = np.ascontiguousarray(chips[start:start + batch_size, ..., :3])
-            views = (batch, np.ascontiguousarray(batch[:, :, ::-1])) if flip else (batch,)
-            parts = [_layer_outputs(net.stages(net.preprocess(view)), layers) for view in views]
-            out[start:start + len(batch)] = np.mean(parts, axis=0)
-    return out
-
-
-def _layer_outputs(stages, layers):
-    """The requested outputs side by side: spatial maps averaged over space, the descriptor as is."""
-    import torch
-
-    columns = [stages[name] if stages[name].ndim == 2 else stages[name].mean(dim=(2, 3)) for name in layers]
-    return torch.cat(columns, dim=1).float().cpu().numpy()
+    return dlib_descriptors(chips[..., :3], layers=layers, flip=flip, batch_size=batch_size, device=device)
 
 
 def _describe(chips, engine, layers, flip, jitter, n_jobs, batch_size, device):

@@ -291,8 +291,8 @@ def _descriptor_net(device):
     return net.to(memory_format=torch.channels_last)
 
 
-def dlib_descriptors(chips, *, batch_size=64, device="cpu", bf16="auto"):
-    """dlib's 128-d face descriptors computed with PyTorch, in batches.
+def dlib_descriptors(chips, *, layers=("descriptor",), flip=False, batch_size=64, device="cpu", bf16="auto"):
+    """dlib's 128-d face descriptors (or its inner stages) computed with PyTorch, in batches.
 
     Equals ``dlib.face_recognition_model_v1(...).compute_face_descriptor(chip)``
     on dlib's own 150-px chips (``dlib.get_face_chip(img, shape, size=150,
@@ -302,6 +302,12 @@ def dlib_descriptors(chips, *, batch_size=64, device="cpu", bf16="auto"):
     ----------
     chips : ndarray of shape (n_chips, 150, 150, 3), dtype uint8
         RGB face chips in dlib's chip geometry.
+    layers : sequence of {"layer2", "layer3", "layer4", "descriptor"}, default=("descriptor",)
+        Outputs placed side by side (widths in
+        :data:`skage.features.LAYER_WIDTHS`); the stages' maps are averaged
+        over space.
+    flip : bool, default=False
+        Average each output over the chip and its mirror image.
     batch_size : int, default=64
     device : str or torch.device, default="cpu"
     bf16 : {"auto", True, False}, default="auto"
@@ -310,7 +316,7 @@ def dlib_descriptors(chips, *, batch_size=64, device="cpu", bf16="auto"):
 
     Returns
     -------
-    descriptors : ndarray of shape (n_chips, 128), dtype float32
+    descriptors : ndarray of shape (n_chips, sum of the layers' widths), dtype float32
 
     Examples
     --------
@@ -318,6 +324,8 @@ def dlib_descriptors(chips, *, batch_size=64, device="cpu", bf16="auto"):
     >>> from skage.nn import dlib_descriptors
     >>> dlib_descriptors(np.zeros((3, 150, 150, 3), dtype=np.uint8)).shape
     (3, 128)
+    >>> dlib_descriptors(np.zeros((2, 150, 150, 3), np.uint8), layers=("layer3", "layer4"), flip=True).shape
+    (2, 384)
     """
     chips = np.asarray(chips)
     if chips.dtype != np.uint8 or chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
@@ -328,12 +336,25 @@ def dlib_descriptors(chips, *, batch_size=64, device="cpu", bf16="auto"):
         raise ValueError(f"bf16 must be 'auto', True or False, got {bf16!r}")
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    from ..features import LAYER_WIDTHS  # where FaceDescriptor, which needs no torch, declares them
+
+    unknown = [name for name in layers if name not in LAYER_WIDTHS]
+    if not layers or unknown:
+        raise ValueError(f"layers must be a non-empty sequence of {tuple(LAYER_WIDTHS)}, got {layers!r}")
     device = torch.device(device)
     net = _descriptor_net(device)
     use_bf16 = _bf16_supported(device) if bf16 == "auto" else bool(bf16)
-    out = np.empty((len(chips), 128), dtype=np.float32)
+    out = np.empty((len(chips), sum(LAYER_WIDTHS[name] for name in layers)), dtype=np.float32)
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
         for start in range(0, len(chips), int(batch_size)):
-            x = net.preprocess(chips[start:start + int(batch_size)])
-            out[start:start + len(x)] = net(x).float().cpu().numpy()
+            batch = np.ascontiguousarray(chips[start:start + int(batch_size)])
+            views = (batch, np.ascontiguousarray(batch[:, :, ::-1])) if flip else (batch,)
+            parts = [_layer_outputs(net.stages(net.preprocess(view)), layers) for view in views]
+            out[start:start + len(batch)] = np.mean(parts, axis=0)
     return out
+
+
+def _layer_outputs(stages, layers):
+    """The requested outputs side by side: spatial maps averaged over space, the descriptor as is."""
+    columns = [stages[name] if stages[name].ndim == 2 else stages[name].mean(dim=(2, 3)) for name in layers]
+    return torch.cat(columns, dim=1).float().cpu().numpy()

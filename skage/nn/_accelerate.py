@@ -86,6 +86,11 @@ class AcceleratedAgeNet(AccelerateMixin, AgeNet):
             raise ValueError("AcceleratedAgeNet: mixed precision is the accelerator's, e.g. "
                              "Accelerator(mixed_precision='bf16'); leave amp='auto'")
 
+    def initialize(self):
+        # The mixin's initialize replaces AgeNet's, which checks the parameters first.
+        self._check_params()
+        return super().initialize()
+
     def __sklearn_clone__(self):
         # An Accelerator is the process's handle on its device and process group, with the
         # models it prepared: clones (KNNAgeRefiner, GridSearchCV) share it, never copy it.

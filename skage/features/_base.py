@@ -1,12 +1,13 @@
 """Shared machinery of the hand-crafted feature transformers: read, grey, resize, extract in parallel."""
 
-import numbers
+from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from skimage.color import rgb2gray
 from skimage.transform import resize
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..io import as_image_list, read_images
@@ -34,6 +35,12 @@ def gray_faces(X, image_size):
 class _ImageFeatures(TransformerMixin, BaseEstimator):
     """Base class: subclasses define ``_check_params`` (returns the feature count) and ``_extract``."""
 
+    _parameter_constraints = {
+        "image_size": [Interval(Integral, 8, None, closed="left")],
+        "n_jobs": [Integral, None],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Check the parameters; the features themselves learn nothing.
 
@@ -46,8 +53,6 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        if not isinstance(self.image_size, numbers.Integral) or self.image_size < 8:
-            raise ValueError(f"image_size must be an integer of at least 8 pixels, got {self.image_size!r}")
         self.n_features_out_ = self._check_params()
         return self
 

@@ -42,12 +42,11 @@ class HOGFeatures(_ImageFeatures):
     """
 
     _parameter_constraints = {
-        "image_size": [Interval(Integral, 8, None, closed="left")],
+        **_ImageFeatures._parameter_constraints,
         "orientations": [Interval(Integral, 1, None, closed="left")],
         "pixels_per_cell": [Interval(Integral, 1, None, closed="left")],
         "cells_per_block": [Interval(Integral, 1, None, closed="left")],
         "block_norm": [StrOptions({"L1", "L1-sqrt", "L2", "L2-Hys"})],
-        "n_jobs": [Integral, None],
     }
 
     def __init__(self, image_size=64, orientations=9, pixels_per_cell=8, cells_per_block=2, block_norm="L2-Hys",
@@ -60,7 +59,7 @@ class HOGFeatures(_ImageFeatures):
         self.n_jobs = n_jobs
 
     def _check_params(self):
-        self._validate_params()  # the declared constraints; what relates several parameters is checked below
+        # fit has checked the declared constraints; this relates several parameters
         blocks = self.image_size // self.pixels_per_cell - self.cells_per_block + 1
         if blocks < 1:
             raise ValueError(

@@ -47,11 +47,10 @@ class LBPFeatures(_ImageFeatures):
     """
 
     _parameter_constraints = {
-        "image_size": [Interval(Integral, 8, None, closed="left")],
+        **_ImageFeatures._parameter_constraints,
         "radius": [Interval(Real, 1, None, closed="left"), "array-like"],
         "n_points": [Interval(Integral, 4, None, closed="left"), "array-like"],
         "n_cells": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
     }
 
     def __init__(self, image_size=64, radius=(1, 2, 3), n_points=8, n_cells=8, n_jobs=None):
@@ -75,7 +74,7 @@ class LBPFeatures(_ImageFeatures):
         return [(int(p), float(r)) for p, r in zip(points, radii)]
 
     def _check_params(self):
-        self._validate_params()  # the declared constraints; what relates several parameters is checked below
+        # fit has checked the declared constraints; this relates several parameters
         if self.n_cells > self.image_size:
             raise ValueError(f"n_cells must be an integer in 1..image_size, got {self.n_cells!r}")
         return sum(self.n_cells**2 * (p + 2) for p, _ in self._scales())

@@ -2,8 +2,9 @@
 
 ``AgeNet`` is the estimator; ``AgeResNet`` (network) and ``AgeLoss``
 (MAE + class-balanced CE + KNN consistency) are its default components.
-``attention_maps``/``grad_cam`` and their ``plot_*`` PNG writers show
-where a fitted network looks. ``AcceleratedAgeNet`` trains it under Hugging Face
+``attention_maps``/``grad_cam`` show where a fitted network looks (their
+plots are in :mod:`skage.viz`). A new backbone meets the ``Backbone``
+protocol, a new network ``AgeModule``. ``AcceleratedAgeNet`` trains it under Hugging Face
 Accelerate (multi-GPU, multi-node, bf16). ``DlibFaceResNet`` is dlib's face-recognition
 ResNet read from dlib's own file (``read_dlib_net``); ``dlib_descriptors``
 computes its 128-d descriptors in batches.
@@ -17,10 +18,12 @@ from ._dlib_resnet import DlibFaceResNet, dlib_descriptors
 from ._estimator import AgeNet, cpu_supports_bf16
 from ._loss import AgeLoss, effective_number_weights, effective_number_weights_from_counts
 from ._module import AgeResNet, RegionAttention
+from ._protocol import AgeModule, Backbone
 from ._visualize import attention_maps, grad_cam, plot_attention_grid, plot_grad_cam
 
 __all__ = [
     "AgeNet", "AcceleratedAgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
     "effective_number_weights", "effective_number_weights_from_counts", "cpu_supports_bf16", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
     "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError", "TrainingTimeEstimate",
+    "AgeModule", "Backbone",
 ]

@@ -2,10 +2,8 @@
 
 from contextlib import contextmanager
 
-import numpy as np
 import torch
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 
@@ -150,25 +148,9 @@ class AcceleratedAgeNet(AccelerateMixin, AgeNet):
         finally:
             self.__dict__["device"] = requested
 
-    @contextmanager
-    def _seeded(self):
-        # AgeNet's seeding, on the accelerator's device; the same seed in every process.
-        if self.random_state is None:
-            yield
-            return
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = self.accelerator.device
-        cuda_devices = []
-        if device.type == "cuda":
-            cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]
-        numpy_state = np.random.get_state()
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(seed)
-            np.random.seed(seed)
-            try:
-                yield
-            finally:
-                np.random.set_state(numpy_state)
+    def _rng_device(self):
+        # AgeNet's seeding on the accelerator's device: the same seed in every process.
+        return self.accelerator.device
 
     def _autocast(self, training):
         return self.accelerator.autocast()

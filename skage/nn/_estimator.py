@@ -314,6 +314,10 @@ class AgeNet(RegressorMixin, NeuralNet):
         finally:
             self.__dict__["device"] = requested
 
+    def _rng_device(self):
+        """The device whose random generator :meth:`_seeded` forks (a subclass may place the net elsewhere)."""
+        return torch.device(self.device)
+
     @contextmanager
     def _seeded(self):
         """Seed torch (and numpy, for ``train_split``) from ``random_state``, then restore them."""
@@ -321,7 +325,7 @@ class AgeNet(RegressorMixin, NeuralNet):
             yield
             return
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = torch.device(self.device)
+        device = self._rng_device()
         cuda_devices = []
         if device.type == "cuda":
             cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]

@@ -311,7 +311,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
 
         if self.cache_dir is None:
             out = np.empty(shape, np.uint8)
-            meta = fill(out)
+            fill(out)
         else:
             cache = ArrayCache(self.cache_dir)
             params = (self.landmarks, self._margin(), self.geometry, float(self.detection_threshold), float(self.blur))

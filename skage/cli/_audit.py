@@ -11,7 +11,6 @@ GROUP_COLUMNS = ("gender", "race")
 def add_parsers(sub):
     """Register ``audit`` and ``calibrate`` on the sub-command parsers of ``skage``."""
     p = sub.add_parser("audit", help="fairness audit: metrics by gender × race × age bin, with bootstrap intervals")
-    p.add_argument("model")
     _add_data_options(p)
     p.add_argument("--out", default="audit", help="folder for audit.md, audit_groups.csv, audit_faces.csv, "
                                                    "audit_heatmap.png (default: ./audit)")
@@ -23,7 +22,6 @@ def add_parsers(sub):
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("calibrate", help="add conformal age intervals to a saved model (held-out faces)")
-    p.add_argument("model")
     _add_data_options(p)
     p.add_argument("--by", choices=GROUP_COLUMNS,
                    help="also calibrate per group of this metadata column (needs the group at predict time)")
@@ -32,14 +30,13 @@ def add_parsers(sub):
 
 
 def _add_data_options(p):
-    from ._main import _add_data
+    from ._main import _add_data, _add_model
 
+    _add_model(p)
     _add_data(p)
     p.add_argument("--holdout", type=float, metavar="FRACTION",
                    help="use only the test part of train_test_split(test_size=FRACTION, random_state=--seed), "
                         "e.g. 0.3 for the faces a model fitted on the 70%% part has not seen")
-    p.add_argument("--trusted", action="store_true",
-                   help="also read pickled models (joblib); they can run code: only for files you trust")
     p.add_argument("--quiet", action="store_true")
 
 

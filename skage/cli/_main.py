@@ -357,6 +357,12 @@ def _add_common(p, defaults=None):
     p.add_argument("--device", default=defaults.get("device"), help="cpu, cuda or auto")
 
 
+def _add_model(p):
+    p.add_argument("model")
+    p.add_argument("--trusted", action="store_true",
+                   help="also read pickled models (joblib); they can run code: only for files you trust")
+
+
 def _add_data(p, required=True):
     p.add_argument("--data", required=required, metavar="KIND:PATH[:CSV]",
                    help="utkface, fgnet, afad, morph, imdb-clean or folder, e.g. utkface:../shared/data/utkface")
@@ -397,9 +403,7 @@ def build_parser():
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("predict", help="predict ages of images, folders or globs")
-    p.add_argument("model")
-    p.add_argument("--trusted", action="store_true",
-                   help="also read pickled models (joblib); they can run code: only for files you trust")
+    _add_model(p)
     p.add_argument("paths", nargs="+")
     p.add_argument("--out", help="CSV to write; prints a table otherwise")
     p.add_argument("--interval", type=float, metavar="LEVEL",
@@ -408,9 +412,7 @@ def build_parser():
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="metrics of a saved model on a dataset")
-    p.add_argument("model")
-    p.add_argument("--trusted", action="store_true",
-                   help="also read pickled models (joblib); they can run code: only for files you trust")
+    _add_model(p)
     _add_data(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -424,9 +426,7 @@ def build_parser():
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("report", help="write report plots (PNG) for a saved model on a dataset")
-    p.add_argument("model")
-    p.add_argument("--trusted", action="store_true",
-                   help="also read pickled models (joblib); they can run code: only for files you trust")
+    _add_model(p)
     _add_data(p)
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")

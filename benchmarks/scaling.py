@@ -119,7 +119,7 @@ def report(results, args, dask_times, total):
         "",
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() and 'the development machine'}: "
         f"{os.cpu_count()} CPU cores (x86-64, {platform.processor() or platform.machine()}), no GPU, "
-        f"shared with other jobs; {args.n_jobs} joblib workers, torch {args.torch_threads} threads. "
+        f"possibly shared with other jobs (see the load averages); {args.n_jobs} joblib workers, torch {args.torch_threads} threads. "
         f"Total run {total / 60:.1f} min.",
         "",
         "```bash",

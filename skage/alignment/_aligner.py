@@ -1,11 +1,14 @@
 """FaceAligner: detect, landmark and warp faces into fixed-geometry chips."""
 
+import os
 from dataclasses import dataclass, field, replace
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel
 from tqdm.auto import tqdm
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from skage._parallel import chunked_results
@@ -520,6 +523,23 @@ class FaceAligner(TransformerMixin, BaseEstimator):
     ((1, 64, 64, 3), ['no_face'])
     """
 
+    _parameter_constraints = {
+        "detector": [StrOptions(set(DETECTOR_STAGES) | {"none"})],
+        "landmarks": [Options(Integral, {68, 5})],
+        "output_size": [Interval(Integral, 8, None, closed="left")],
+        "margin": [Interval(Real, -0.25, 2, closed="right"), None],
+        "geometry": [StrOptions(set(DEFAULT_MARGIN))],
+        "upsample": [Interval(Integral, 0, 4, closed="both")],
+        "select": [StrOptions({"largest", "confident"})],
+        "detection_threshold": [Real],
+        "retry_padded": ["boolean"],
+        "on_failure": [StrOptions({"center", "raise"})],
+        "n_jobs": [Integral, None],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "cache_dir": [None, str, os.PathLike],
+        "progress": ["boolean"],
+    }
+
     def __init__(
         self,
         detector="auto",
@@ -552,22 +572,8 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
         self.progress = progress
 
-    def _validate_params(self):
-        def check(name, ok, expected):
-            if not ok:
-                raise ValueError(f"FaceAligner: {name} must be {expected}, got {getattr(self, name)!r}")
-
-        check("detector", self.detector in ("auto", "hog", "cnn", "none"), "'auto', 'hog', 'cnn' or 'none'")
-        check("landmarks", self.landmarks in (68, 5) and not isinstance(self.landmarks, bool), "68 or 5")
-        check("output_size", isinstance(self.output_size, (int, np.integer)) and self.output_size >= 8, "an int >= 8")
-        check("margin", self.margin is None or (isinstance(self.margin, (int, float)) and -0.25 < self.margin <= 2),
-              "None or a number in (-0.25, 2]")
-        check("geometry", self.geometry in DEFAULT_MARGIN, "'eyes' or 'dlib'")
-        check("upsample", isinstance(self.upsample, (int, np.integer)) and 0 <= self.upsample <= 4, "an int in 0..4")
-        check("select", self.select in ("largest", "confident"), "'largest' or 'confident'")
-        check("detection_threshold", isinstance(self.detection_threshold, (int, float)), "a number")
-        check("retry_padded", isinstance(self.retry_padded, (bool, np.bool_)), "True or False")
-        check("on_failure", self.on_failure in ("center", "raise"), "'center' or 'raise'")
+    def _check_setup(self):
+        """What the declared constraints cannot say: exclusive options, and the model files being there."""
         if self.memory is not None and self.cache_dir is not None:
             raise ValueError("FaceAligner: use either memory or cache_dir, not both")
         # Fail now, not in a worker, when dlib or its model files are missing.
@@ -584,6 +590,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             int(self.upsample), self.select, float(self.detection_threshold), bool(self.retry_padded),
         )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Check the parameters and load the dlib models; learns nothing from ``X``.
 
@@ -596,7 +603,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         -------
         self : FaceAligner
         """
-        self._validate_params()
+        self._check_setup()
         self.n_landmarks_ = int(self.landmarks)
         self.target_eyes_ = target_eyes(self.output_size, self._margin()) if self.geometry == "eyes" else None
         return self
@@ -615,7 +622,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             One row per input, in order.
         """
         check_is_fitted(self, "n_landmarks_")
-        self._validate_params()
+        self._check_setup()
         items = as_image_list(X)
         config = self._config()
         if self.cache_dir is not None:
@@ -652,7 +659,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             If the image cannot be read, naming it.
         """
         check_is_fitted(self, "n_landmarks_")
-        self._validate_params()
+        self._check_setup()
         config = self._config()
         source = describe_source(image, 0) if source is None else str(source)
         rows = _align_every_face(read_image(image, source=source), source, config)

@@ -1,10 +1,13 @@
 """FaceParser: landmark-based soft region masks appended to aligned chips."""
 
+import os
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from PIL import Image
@@ -182,6 +185,16 @@ class FaceParser(TransformerMixin, BaseEstimator):
     (2, 64, 64, 12)
     """
 
+    _parameter_constraints = {
+        "landmarks": [StrOptions({"detect", "template"})],
+        "margin": [Interval(Real, -0.25, 2, closed="right"), None],
+        "geometry": [StrOptions(set(DEFAULT_MARGIN))],
+        "detection_threshold": [Real],
+        "blur": [Interval(Real, 0, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "cache_dir": [None, str, os.PathLike],
+    }
+
     def __init__(
         self, landmarks="detect", margin=None, geometry="eyes", detection_threshold=-0.5, blur=0.05, n_jobs=None,
         cache_dir=None
@@ -194,17 +207,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.cache_dir = cache_dir
 
-    def _validate_params(self):
-        if self.landmarks not in ("detect", "template"):
-            raise ValueError(f"FaceParser: landmarks must be 'detect' or 'template', got {self.landmarks!r}")
-        if self.geometry not in DEFAULT_MARGIN:
-            raise ValueError(f"FaceParser: geometry must be one of {tuple(DEFAULT_MARGIN)}, got {self.geometry!r}")
-        if not (self.margin is None or (isinstance(self.margin, (int, float)) and -0.25 < self.margin <= 2)):
-            raise ValueError(f"FaceParser: margin must be None or a number in (-0.25, 2], got {self.margin!r}")
-        if not isinstance(self.detection_threshold, (int, float)):
-            raise ValueError(f"FaceParser: detection_threshold must be a number, got {self.detection_threshold!r}")
-        if not (isinstance(self.blur, (int, float)) and self.blur >= 0):
-            raise ValueError(f"FaceParser: blur must be >= 0, got {self.blur!r}")
+    def _check_setup(self):
         if self.landmarks == "detect":
             get_shape_predictor(68)  # fail here, not in a worker, if the model is missing
 
@@ -221,6 +224,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
             )
         return X
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check parameters and the chips' shape.
 
@@ -233,7 +237,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
         -------
         self : FaceParser
         """
-        self._validate_params()
+        self._check_setup()
         self.n_channels_in_ = self._check_chips(X).shape[-1]
         self.regions_ = REGIONS
         return self
@@ -254,7 +258,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
         result : ParsingResult
         """
         check_is_fitted(self, "regions_")
-        self._validate_params()
+        self._check_setup()
         X = self._check_chips(X)
         if landmarks is not None:
             landmarks = np.asarray(landmarks, dtype=np.float64)
@@ -296,7 +300,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
             ``np.memmap`` when ``cache_dir`` is set.
         """
         check_is_fitted(self, "regions_")
-        self._validate_params()
+        self._check_setup()
         X = self._check_chips(X)
         if X.shape[-1] != self.n_channels_in_:
             raise ValueError(f"FaceParser was fitted on {self.n_channels_in_} channels, got {X.shape[-1]}")

@@ -1,6 +1,5 @@
 """AcceleratedAgeNet: AgeNet trained under Hugging Face Accelerate (multi-GPU, multi-node, bf16)."""
 
-from contextlib import contextmanager
 
 import torch
 from sklearn.base import clone
@@ -137,16 +136,10 @@ class AcceleratedAgeNet(AccelerateMixin, AgeNet):
                         torch.distributed.broadcast(buffer, src=0)
         return super().on_train_end(net, X=X, y=y, **kwargs)
 
-    @contextmanager
     def _device_is_accelerators(self):
         # AgeNet reads self.device for the loaders' defaults and for the batches' device; with
         # Accelerate the parameter stays None (the mixin requires it), so lend it the accelerator's.
-        requested = self.__dict__.get("device")
-        self.__dict__["device"] = self.accelerator.device
-        try:
-            yield
-        finally:
-            self.__dict__["device"] = requested
+        return self._lend_device(self.accelerator.device)
 
     def _rng_device(self):
         # AgeNet's seeding on the accelerator's device: the same seed in every process.

@@ -308,7 +308,14 @@ class AgeNet(RegressorMixin, NeuralNet):
         if not (isinstance(requested, str) and requested == "auto"):
             yield
             return
-        self.__dict__["device"] = self._resolved_device()
+        with self._lend_device(self._resolved_device()):
+            yield
+
+    @contextmanager
+    def _lend_device(self, device):
+        """``self.device`` reads ``device`` inside the block; the parameter is restored after it."""
+        requested = self.__dict__.get("device")
+        self.__dict__["device"] = device
         try:
             yield
         finally:

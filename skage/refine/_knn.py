@@ -252,20 +252,11 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         return self.embedding
 
     def _check_params(self):
-        if not isinstance(self.n_neighbors, Integral) or self.n_neighbors < 1:
-            raise ValueError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
+        # Two messages users have met since before the declared constraints (which cover the rest).
         if not isinstance(self.blend, Real) or not 0 <= self.blend <= 1:
             raise ValueError(f"blend must be a number in [0, 1], got {self.blend!r}")
-        if self.algorithm not in ("auto", "exact", "pynndescent"):
-            raise ValueError(f"algorithm must be 'auto', 'exact' or 'pynndescent', got {self.algorithm!r}")
-        if not isinstance(self.exact_threshold, Integral) or self.exact_threshold < 0:
-            raise ValueError(f"exact_threshold must be a non-negative integer, got {self.exact_threshold!r}")
-        if not (self.weights in ("distance", "uniform") or callable(self.weights)):
-            raise ValueError(f"weights must be 'distance', 'uniform' or a callable, got {self.weights!r}")
         if self.embedding not in ("auto", "transform", "input"):
             raise ValueError(f"embedding must be 'auto', 'transform' or 'input', got {self.embedding!r}")
-        if self.uncertainty_threshold is not None and not isinstance(self.uncertainty_threshold, Real):
-            raise ValueError(f"uncertainty_threshold must be a number or None, got {self.uncertainty_threshold!r}")
 
     def _build_index(self, embeddings):
         use_nnd = self.algorithm == "pynndescent" or (

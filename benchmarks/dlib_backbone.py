@@ -18,12 +18,20 @@ Three steps, each a sub-command:
     (``train_test_split(..., test_size=0.3, random_state=0)``) of the
     cached chips, with or without parsing attention; prints and appends
     ``skage.metrics.age_report`` figures to ``--out``.
+``ensemble``
+    ``make_age_pipeline(model="ensemble")`` end to end on the image files
+    of the same split (``--seed`` picks another): aligned once, the
+    fine-tuned network and the descriptor SVR, their ages averaged; rows
+    for the ensemble and for each member (``VotingRegressor.transform``),
+    from one fit. The network gets the training bin counts as
+    ``cb_counts``, as ``skage fit`` does.
 
 Run::
 
     python benchmarks/dlib_backbone.py chips --data ../shared/data/utkface
     python benchmarks/dlib_backbone.py descriptors --data ../shared/data/utkface --n 64
     python benchmarks/dlib_backbone.py finetune --epochs 8 [--no-attention]
+    python benchmarks/dlib_backbone.py ensemble --epochs 12 --out benchmarks/results/dlib_backbone_cpu.md
 
 Results: ``benchmarks/results/dlib_backbone_cpu.md``.
 """
@@ -216,9 +224,53 @@ def finetune(cache, args):
                     f"{os.cpu_count()} cores, params {params} -->\n{line}\n")
 
 
+def ensemble(args):
+    from sklearn.model_selection import train_test_split
+
+    from skage.compare import train_bin_counts
+    from skage.datasets import load_utkface
+    from skage.metrics import age_report
+    from skage.pipeline import make_age_pipeline
+
+    faces = load_utkface(args.data)
+    X, ages = np.asarray(faces.X), np.asarray(faces.y, dtype=float)
+    index = np.arange(len(X)) if not args.limit else np.random.default_rng(0).permutation(len(X))[:args.limit]
+    train, test = train_test_split(index, test_size=0.3, random_state=args.seed)
+    train = np.sort(train)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    net_params = dict(amp=args.amp, cb_counts=train_bin_counts(ages[train]))
+    pipe = make_age_pipeline(model="ensemble", max_epochs=args.epochs, batch_size=args.batch_size, device="cpu",
+                             random_state=0, n_jobs=args.n_jobs, net_params=net_params)
+    start = time.perf_counter()
+    pipe.fit(X[train], ages[train])
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    members = pipe[-1].transform(pipe[:-1].transform(X[test]))  # one column per member, in vote order
+    pred = np.average(members, axis=1, weights=pipe[-1].weights)
+    predict_s = time.perf_counter() - start
+    rows = []
+    names = [name for name, _ in pipe[-1].estimators]
+    for name, p in [("ensemble (mean)", pred), *zip(names, members.T)]:
+        report = age_report(ages[test], p)
+        rows.append(f"| {name}, seed {args.seed} | {args.epochs} | {report.mae:.2f} | {report.cmae:.2f} | "
+                    f"{100 * report.acc:.1f}% | {report.bias:.2f} | {fit_s / 60:.1f} min | {predict_s:.0f} s |")
+    print(f"train {len(train)} test {len(test)}", *rows, sep="\n")
+    if args.save_outputs:
+        np.savez(args.save_outputs, test=test, paths=X[test], ages=ages[test], members=members, names=names)
+    if args.out:
+        with open(args.out, "a") as f:
+            f.write(f"<!-- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+                    f"{os.cpu_count()} cores, make_age_pipeline(model='ensemble', max_epochs={args.epochs}, "
+                    f"batch_size={args.batch_size}, net_params amp={args.amp}), train {len(train)}, "
+                    f"test {len(test)} -->\n" + "\n".join(rows) + "\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("chips", "descriptors", "finetune"))
+    parser.add_argument("step", choices=("chips", "descriptors", "finetune", "ensemble"))
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--n-jobs", type=int, default=2)
@@ -238,11 +290,15 @@ def main(argv=None):
     parser.add_argument("--budget-min", type=float, default=55, help="stop training after this many minutes")
     parser.add_argument("--out", default=None, help="append the result row to this Markdown file")
     parser.add_argument("--save-outputs", default=None, help="save ages and embeddings of train and test (.npz)")
+    parser.add_argument("--seed", type=int, default=0, help="ensemble: seed of the 70/30 split")
+    parser.add_argument("--limit", type=int, default=None, help="ensemble: a seeded subset of this many faces")
     args = parser.parse_args(argv)
     if args.step == "chips":
         build_chips(args.data, args.cache, args.n_jobs)
     elif args.step == "descriptors":
         descriptors(args.data, args.cache, args.n, args.batch_size, args.rounds)
+    elif args.step == "ensemble":
+        ensemble(args)
     else:
         finetune(args.cache, args)
 

@@ -23,3 +23,19 @@ def utkface_dir():
     if path is None:
         pytest.skip("UTKFace chips not found (set SKAGE_UTKFACE or place them in ../shared/data/utkface)")
     return path
+
+
+@pytest.fixture(scope="session")
+def utkface_sample(utkface_dir):
+    """``sample(n, seed) -> (paths, ages)``: a seeded random choice of ``n`` real chips."""
+    import numpy as np
+
+    from skage.datasets import load_utkface
+
+    faces = load_utkface(utkface_dir)
+
+    def sample(n, seed):
+        idx = np.random.default_rng(seed).choice(len(faces.y), n, replace=False)
+        return faces.X[idx], faces.y[idx]
+
+    return sample

@@ -27,6 +27,7 @@ ROW_TITLES = {
     "descriptor_svr": "descriptor+SVR",
     "descriptor_balanced": "+balanced (descriptor)",
     "descriptor_full": "+KNN = descriptor full",
+    "ensemble": "ensemble: dlib network + descriptor",
 }
 DEFAULT_ROWS = ("lbp_svr", "hog_svr", "cnn_only", "knn_only", "balanced", "cb_loss", "attention", "knn_loss",
                 "full")
@@ -67,6 +68,11 @@ REFINED_ROWS = {
 }
 
 
+#: The options of the ensemble row that pipeline_params cannot change: its chips are dlib's, its
+#: network is fine-tuned from dlib's face ResNet.
+_ENSEMBLE_FIXED = ("model", "image_size", "align")
+
+
 def _backbone_available(name):
     from ..nn import _module
 
@@ -75,7 +81,7 @@ def _backbone_available(name):
 
 def available_rows():
     """Row keys this installation can build (the dlib backbone row only where ``skage.nn`` has it)."""
-    return [row for row in ROW_TITLES if row != "dlib_full" or _backbone_available("dlib_resnet")]
+    return [row for row in ROW_TITLES if row not in ("dlib_full", "ensemble") or _backbone_available("dlib_resnet")]
 
 
 def train_bin_counts(y):
@@ -141,8 +147,17 @@ def make_row_estimator(row, pipeline_params=None, n_jobs=None, train_ages=None):
 
         options = {k: v for k, v in (pipeline_params or {}).items() if k in _DESCRIPTOR_OPTIONS}
         return make_age_pipeline(model="descriptor", n_jobs=n_jobs, **options, **DESCRIPTOR_ROWS[row])
-    if row == "dlib_full" and not _backbone_available("dlib_resnet"):
-        raise ValueError("row 'dlib_full' needs AgeNet(backbone='dlib_resnet'), which this skage.nn does not offer")
+    if row in ("dlib_full", "ensemble") and not _backbone_available("dlib_resnet"):
+        raise ValueError(f"row {row!r} needs AgeNet(backbone='dlib_resnet'), which this skage.nn does not offer")
+    if row == "ensemble":
+        from ..pipeline import make_age_pipeline
+
+        params = {k: v for k, v in (pipeline_params or {}).items() if k not in _ENSEMBLE_FIXED}
+        net_params = {k: v for k, v in (params.pop("net_params", None) or {}).items() if k != "backbone"}
+        if train_ages is not None:
+            net_params["cb_counts"] = train_bin_counts(train_ages)
+        params.setdefault("n_jobs", n_jobs)
+        return make_age_pipeline(model="ensemble", **params, net_params=net_params)
     if row in DEEP_ROWS or row in REFINED_ROWS:
         from ..pipeline import make_age_pipeline
 

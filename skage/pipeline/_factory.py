@@ -2,8 +2,9 @@
 
 from imblearn.pipeline import Pipeline
 
-#: The two model families: the paper's deep network, and dlib's pretrained face descriptors.
-MODELS = ("resnet", "descriptor")
+#: The two model families, the paper's deep network and dlib's pretrained face descriptors, and
+#: their ensemble (both on dlib's face chips, their ages averaged).
+MODELS = ("resnet", "descriptor", "ensemble")
 
 # The descriptor model's features and KNN stage. dlib's inner stages 3 and 4 (averaged over
 # space, chip and mirror image) carry more age than its identity descriptor; neighbours are
@@ -18,6 +19,12 @@ _DESCRIPTOR_KNN = {"n_neighbors": 20, "blend": 0.2}
 _BACKBONE_CHIPS = {"dlib_resnet": dict(geometry="dlib", landmarks=5, size=150)}
 _DEFAULT_CHIPS = dict(geometry="eyes", landmarks=68, size=224)
 
+# Fine-tuning defaults per pretrained backbone (net_params override them). dlib's face ResNet
+# overfits UTKFace when its first stages train (freeze_stages=1: MAE 6.39 against 4.50 with 3),
+# and keeps its features best at a tenth of the head's learning rate
+# (benchmarks/results/dlib_backbone_cpu.md).
+_BACKBONE_RECIPES = {"dlib_resnet": dict(lr=2e-3, backbone_lr_scale=0.1, freeze_stages=3, aug_scale=(0.85, 1.0))}
+
 
 def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
                       detector="auto", equalize=False, attention=True, balance=True, knn=True, regressor=None,
@@ -27,12 +34,18 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
 
     Parameters
     ----------
-    model : {"resnet", "descriptor"}, default="resnet"
+    model : {"resnet", "descriptor", "ensemble"}, default="resnet"
         ``"resnet"``: the paper's network, :class:`skage.nn.AgeNet` (ResNet
         with parsing attention, trained from the chips; wants a GPU for full
         size). ``"descriptor"``: dlib's pretrained face descriptors
         (:class:`skage.features.FaceDescriptor`) under a scikit-learn
         regressor; trains on thousands of faces in minutes on a CPU.
+        ``"ensemble"``: both, on the same dlib face chips, their ages
+        averaged by a :class:`sklearn.ensemble.VotingRegressor`; the network
+        is fine-tuned from dlib's face ResNet (``backbone="dlib_resnet"``),
+        which a CPU trains in about 20 minutes at ``max_epochs=12``. The two
+        err differently, so the average beats either (dev split:
+        benchmarks/results/dlib_backbone_cpu.md).
     image_size : int, default=None
         Side of the aligned chips: 224 for ``"resnet"`` (also the network
         input), 150 with ``net_params={"backbone": "dlib_resnet"}``, whose
@@ -94,7 +107,9 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         Further :class:`skage.nn.AgeNet` parameters (e.g. ``backbone``, ``lr``,
         ``lambda_cb``), the same whether or not the net is wrapped by the KNN stage.
         ``backbone="dlib_resnet"`` (dlib's pretrained face ResNet) also switches
-        alignment and parsing to dlib's face-chip geometry.
+        alignment and parsing to dlib's face-chip geometry, and sets the
+        fine-tuning defaults measured for it (``lr=2e-3``,
+        ``backbone_lr_scale=0.1``, ``freeze_stages=3``, ``aug_scale=(0.85, 1)``).
 
     Returns
     -------
@@ -105,7 +120,11 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         (descriptor), ``balance``, ``model``. A switched-off stage is ``"passthrough"`` so
         that parameter names stay the same across the ablation rows (e.g.
         ``model__estimator__max_epochs`` when ``knn=True``,
-        ``model__max_epochs`` otherwise).
+        ``model__max_epochs`` otherwise). ``"ensemble"``: ``check``, ``align``,
+        ``equalize`` shared, then ``model``, a VotingRegressor of ``deep``
+        (``parse``, ``balance``, ``model``) and ``descriptor`` (``describe``,
+        ``scale``, ``balance``, ``model``), e.g.
+        ``model__deep__model__estimator__max_epochs``.
 
     Examples
     --------
@@ -115,12 +134,19 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     ['check', 'align', 'equalize', 'parse', 'balance', 'model']
     >>> [name for name, _ in make_age_pipeline(model="descriptor").steps]
     ['check', 'align', 'equalize', 'describe', 'scale', 'balance', 'model']
+    >>> [name for name, _ in make_age_pipeline(model="ensemble").named_steps["model"].estimators]
+    ['deep', 'descriptor']
     """
     from ..alignment import HistogramEqualizer
     from ..sampling import AgeBinResampler, DropUnreadable
 
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if model == "ensemble":
+        return _ensemble(image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device,
+                         align=align, detector=detector, equalize=equalize, attention=attention, balance=balance,
+                         knn=knn, regressor=regressor, bin_weights=bin_weights, random_state=random_state,
+                         n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
     if model == "descriptor":
         _check_descriptor_options(image_size, align, net_params)
         (align_step, *feature_steps), estimator = _descriptor_steps(
@@ -144,6 +170,25 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     ])
 
 
+def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, regressor, bin_weights, net_params,
+              **shared):
+    from sklearn.ensemble import VotingRegressor
+
+    net_params = dict(net_params or {})
+    if net_params.setdefault("backbone", "dlib_resnet") != "dlib_resnet":
+        raise ValueError("model='ensemble' fine-tunes dlib's face ResNet on the descriptor's face chips; "
+                         f"net_params['backbone'] must be 'dlib_resnet', got {net_params['backbone']!r}")
+    deep = make_age_pipeline(model="resnet", image_size=image_size, align=align, max_epochs=max_epochs,
+                             batch_size=batch_size, attention=attention, verbose=verbose, net_params=net_params,
+                             **shared)
+    described = make_age_pipeline(model="descriptor", image_size=image_size, align=align, regressor=regressor,
+                                  bin_weights=bin_weights, **shared)
+    # Both members read the same 150-px dlib chips: the chips are made once, before the vote.
+    shared_steps, deep_steps = deep.steps[:3], deep.steps[3:]
+    members = [("deep", Pipeline(deep_steps)), ("descriptor", Pipeline(described.steps[3:]))]
+    return Pipeline([*shared_steps, ("model", VotingRegressor(members))])
+
+
 def _aligner(detector, n_jobs, memory, progress, **geometry):
     from ..alignment import FaceAligner
 
@@ -157,7 +202,7 @@ def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector
     from ..parsing import FaceParser
     from ..refine import KNNAgeRefiner
 
-    net_params = dict(net_params or {})
+    net_params = {**_BACKBONE_RECIPES.get((net_params or {}).get("backbone"), {}), **(net_params or {})}
     chips = _BACKBONE_CHIPS.get(net_params.get("backbone"), _DEFAULT_CHIPS)
     image_size = chips["size"] if image_size is None else image_size
     if align:

@@ -203,8 +203,9 @@ class _Writer:
             out = [self.walk(v, f"{where}[{i}]") for i, v in enumerate(obj)]
         elif isinstance(obj, tuple) and not hasattr(obj, "_fields"):
             out = tuple(self.walk(v, f"{where}[{i}]") for i, v in enumerate(obj))
-        elif type(obj) is dict:
-            out = {k: self.walk(v, f"{where}[{k!r}]") for k, v in obj.items()}
+        elif _is_mapping(obj):
+            out = type(obj)()
+            out.update({k: self.walk(v, f"{where}[{k!r}]") for k, v in obj.items()})
         elif _is_estimator_like(obj):
             try:
                 out = object.__new__(type(obj))
@@ -226,6 +227,11 @@ class _Writer:
 #: Packages whose objects' attributes are walked (estimators, callbacks, result holders); arrays
 #: and other library objects are left to skops.
 _WALKED_PREFIXES = ("skage.", "sklearn.", "imblearn.", "skorch.")
+
+
+def _is_mapping(obj):
+    """Plain dicts, and the estimator packages' dicts such as ``Bunch`` (``VotingRegressor.named_estimators_``)."""
+    return type(obj) is dict or (isinstance(obj, dict) and type(obj).__module__.startswith(_WALKED_PREFIXES))
 
 
 def _is_estimator_like(obj):
@@ -332,7 +338,7 @@ class _Reader:
             out = obj
         elif isinstance(obj, tuple) and not hasattr(obj, "_fields"):
             out = tuple(self.walk(v) for v in obj)
-        elif type(obj) is dict:
+        elif _is_mapping(obj):
             for k in list(obj):
                 obj[k] = self.walk(obj[k])
             out = obj

@@ -149,3 +149,14 @@ def test_fit_weighs_the_loss_by_the_ages_before_resampling(model_file, utkface_d
     _, y, _ = _load_data(f"utkface:{utkface_dir}", limit=40, seed=0)  # the fixture's training faces
     np.testing.assert_array_equal(net.cb_counts, train_bin_counts(y))
     assert net.cb_beta > 0
+
+
+@pytest.mark.parametrize("options, weighted", [({}, True), ({"model": "ensemble"}, True),
+                                               ({"model": "descriptor"}, False), ({"balance": False}, False)])
+def test_fit_passes_bin_counts_to_every_resampled_network(options, weighted):
+    from skage.cli._main import _build_pipeline, _with_bin_counts
+
+    ages = np.array([4.0, 6, 30, 35, 64])
+    kwargs = _with_bin_counts({**options, "device": "cpu"}, ages)
+    assert ("cb_counts" in (kwargs.get("net_params") or {})) is weighted
+    _build_pipeline(kwargs, {})  # the options build a pipeline

@@ -88,3 +88,14 @@ def test_class_balanced_weights_come_from_the_distribution_before_resampling(fac
 def test_unknown_row_fails_before_any_fitting(faces):
     with pytest.raises(ValueError, match="unknown comparison row"):
         run_comparison(faces.images, faces.y, rows=["lbp_svr", "hog_svm"], log=None)
+
+
+def test_ensemble_row_keeps_its_dlib_chips_and_weighs_by_the_training_ages():
+    ages = np.array([5.0, 8, 25, 33, 47, 70])
+    pipe = make_row_estimator("ensemble", {**DEEP, "n_jobs": 1}, n_jobs=2, train_ages=ages)
+    params = pipe.get_params()
+    # The shared options reach the ensemble; the image size and backbone of the other rows do not.
+    assert params["model__deep__model__estimator__max_epochs"] == DEEP["max_epochs"]
+    assert params["model__deep__model__estimator__backbone"] == "dlib_resnet"
+    assert params["align__output_size"] == 150 and params["align__n_jobs"] == 1
+    np.testing.assert_array_equal(params["model__deep__model__estimator__cb_counts"], train_bin_counts(ages))

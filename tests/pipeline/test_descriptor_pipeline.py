@@ -13,12 +13,8 @@ from skage.sampling import UnreadableInputWarning
 
 
 @pytest.fixture(scope="module")
-def faces(utkface_dir):
-    from skage.datasets import load_utkface
-
-    ds = load_utkface(utkface_dir)
-    idx = np.random.default_rng(1).choice(len(ds.y), 40, replace=False)
-    return ds.X[idx], ds.y[idx]
+def faces(utkface_sample):
+    return utkface_sample(40, seed=1)
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,8 @@ TINY = dict(image_size=32, max_epochs=1, batch_size=8, device="cpu", random_stat
 
 
 @pytest.fixture(scope="module")
-def faces(utkface_dir):
-    from skage.datasets import load_utkface
-
-    ds = load_utkface(utkface_dir)
-    idx = np.random.default_rng(0).choice(len(ds.y), 36, replace=False)
-    return ds.X[idx], ds.y[idx]
+def faces(utkface_sample):
+    return utkface_sample(36, seed=0)
 
 
 def test_switches_build_the_ablation_rows():

@@ -177,12 +177,8 @@ def test_features_resampler_knn_pipeline_round_trip(synthetic, tmp_path):
 
 
 @pytest.mark.slow
-def test_full_aligned_pipeline_on_real_chips(utkface_dir, tmp_path):
-    from skage.datasets import load_utkface
-
-    ds = load_utkface(utkface_dir)
-    idx = np.random.default_rng(0).choice(len(ds.y), 20, replace=False)
-    X, y = ds.X[idx], ds.y[idx]
+def test_full_aligned_pipeline_on_real_chips(utkface_sample, tmp_path):
+    X, y = utkface_sample(20, seed=0)
     pipe = make_age_pipeline(**TINY).fit(X[:16], y[:16])  # FaceAligner, FaceParser, resampler, KNN(AgeNet)
     loaded = load_model(save_model(pipe, tmp_path / "full.skage"))
     assert [type(s).__name__ for _, s in loaded.steps] == [type(s).__name__ for _, s in pipe.steps]
@@ -190,12 +186,8 @@ def test_full_aligned_pipeline_on_real_chips(utkface_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_descriptor_pipeline_on_real_chips(utkface_dir, tmp_path):
-    from skage.datasets import load_utkface
-
-    ds = load_utkface(utkface_dir)
-    idx = np.random.default_rng(1).choice(len(ds.y), 30, replace=False)
-    X, y = ds.X[idx], ds.y[idx]
+def test_descriptor_pipeline_on_real_chips(utkface_sample, tmp_path):
+    X, y = utkface_sample(30, seed=1)
     # DropUnreadable, FaceAligner(dlib geometry), FaceDescriptor, resampler, KNN(StandardScaler + SVR)
     pipe = make_age_pipeline(model="descriptor", n_jobs=1, random_state=0).fit(X[:24], y[:24])
     loaded = load_model(save_model(pipe, tmp_path / "descriptor.skage"))

@@ -7,11 +7,12 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel
 from tqdm.auto import tqdm
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from skage._parallel import chunked_results
+from skage._stateless import StatelessFitMixin
 from skage.io import ImageReadError, as_image_list, describe_source, read_image
 
 from ._cache import ArrayCache, input_fingerprint
@@ -422,7 +423,7 @@ def _align_all(items, config, n_jobs=None, on_failure="center", progress=False):
     return AlignmentResult(chips=chips, **meta)
 
 
-class FaceAligner(TransformerMixin, BaseEstimator):
+class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
     """Detect a face, find its landmarks and warp it into a fixed-geometry chip.
 
     The chip is a similarity transform of the image (rotation, uniform scale,
@@ -590,23 +591,10 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             int(self.upsample), self.select, float(self.detection_threshold), bool(self.retry_padded),
         )
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X=None, y=None):
-        """Check the parameters and load the dlib models; learns nothing from ``X``.
-
-        Parameters
-        ----------
-        X : ignored
-        y : ignored
-
-        Returns
-        -------
-        self : FaceAligner
-        """
+    def _fit_setup(self):
         self._check_setup()
         self.n_landmarks_ = int(self.landmarks)
         self.target_eyes_ = target_eyes(self.output_size, self._margin()) if self.geometry == "eyes" else None
-        return self
 
     def align(self, X):
         """Align a batch and return every per-image result.

@@ -4,9 +4,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
+
+from .._stateless import ChipsFitMixin
 
 
 def _equalize(image, kernel_size, clip_limit, nbins):
@@ -18,7 +19,7 @@ def _equalize(image, kernel_size, clip_limit, nbins):
     return out
 
 
-class HistogramEqualizer(TransformerMixin, BaseEstimator):
+class HistogramEqualizer(ChipsFitMixin, TransformerMixin, BaseEstimator):
     """CLAHE on the colour channels of uint8 chips; extra channels pass through.
 
     Evens out lighting between photos before a network sees them. Colour
@@ -67,30 +68,6 @@ class HistogramEqualizer(TransformerMixin, BaseEstimator):
         self.nbins = nbins
         self.n_jobs = n_jobs
 
-    def _check_X(self, X):
-        X = np.asarray(X)
-        if X.ndim != 4 or X.shape[-1] < 3 or X.dtype != np.uint8:
-            raise ValueError(
-                f"HistogramEqualizer expects uint8 chips of shape (N, H, W, C >= 3), got {X.dtype} {X.shape}"
-            )
-        return X
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check parameters and the chips' shape.
-
-        Parameters
-        ----------
-        X : ndarray of shape (N, H, W, C), uint8, C >= 3
-        y : ignored
-
-        Returns
-        -------
-        self : HistogramEqualizer
-        """
-        self.n_channels_in_ = self._check_X(X).shape[-1]
-        return self
-
     def transform(self, X):
         """Equalized chips.
 
@@ -102,10 +79,7 @@ class HistogramEqualizer(TransformerMixin, BaseEstimator):
         -------
         X_eq : ndarray of shape (N, H, W, C), uint8
         """
-        check_is_fitted(self, "n_channels_in_")
-        X = self._check_X(X)
-        if X.shape[-1] != self.n_channels_in_:
-            raise ValueError(f"HistogramEqualizer was fitted on {self.n_channels_in_} channels, got {X.shape[-1]}")
+        X = self._check_fitted_chips(X)
         args = (self.kernel_size, self.clip_limit, self.nbins)
         images = Parallel(n_jobs=self.n_jobs)(delayed(_equalize)(image, *args) for image in X)
         return np.stack(images) if images else X.copy()

@@ -6,10 +6,11 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from skimage.color import rgb2gray
 from skimage.transform import resize
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from .._stateless import StatelessFitMixin
 from ..io import as_image_list, read_images
 
 # Below this many images, starting worker processes costs more than it saves.
@@ -32,7 +33,7 @@ def gray_faces(X, image_size):
     return out
 
 
-class _ImageFeatures(TransformerMixin, BaseEstimator):
+class _ImageFeatures(StatelessFitMixin, TransformerMixin, BaseEstimator):
     """Base class: subclasses define ``_check_params`` (returns the feature count) and ``_extract``."""
 
     _parameter_constraints = {
@@ -40,21 +41,8 @@ class _ImageFeatures(TransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
     }
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X=None, y=None):
-        """Check the parameters; the features themselves learn nothing.
-
-        Parameters
-        ----------
-        X : ignored
-        y : ignored
-
-        Returns
-        -------
-        self : object
-        """
+    def _fit_setup(self):
         self.n_features_out_ = self._check_params()
-        return self
 
     def transform(self, X):
         """Extract one feature row per image, in input order.

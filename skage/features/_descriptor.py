@@ -4,9 +4,11 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
+
+from .._stateless import StatelessFitMixin
 
 #: Chip side dlib's face-recognition network takes.
 CHIP_SIZE = 150
@@ -79,7 +81,7 @@ def _describe(chips, engine, layers, flip, jitter, n_jobs, batch_size, device):
     return out
 
 
-class FaceDescriptor(TransformerMixin, BaseEstimator):
+class FaceDescriptor(StatelessFitMixin, TransformerMixin, BaseEstimator):
     """Features of aligned face chips from dlib's pretrained face-recognition ResNet.
 
     dlib's ResNet (``dlib_face_recognition_resnet_model_v1.dat``, CC0, from
@@ -176,19 +178,7 @@ class FaceDescriptor(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X=None, y=None):
-        """Check the parameters and load the network; learns nothing from ``X``.
-
-        Parameters
-        ----------
-        X : ignored
-        y : ignored
-
-        Returns
-        -------
-        self : FaceDescriptor
-        """
+    def _fit_setup(self):
         unknown = [name for name in self.layers if name not in LAYER_WIDTHS]
         if unknown or not self.layers or len(set(self.layers)) != len(self.layers):
             raise ValueError(f"FaceDescriptor: layers must be distinct names from {list(LAYER_WIDTHS)}, "
@@ -204,7 +194,6 @@ class FaceDescriptor(TransformerMixin, BaseEstimator):
 
             get_face_recognizer()  # fail here, not in a worker, when the model file is missing
         self.n_features_out_ = sum(LAYER_WIDTHS[name] for name in self.layers)
-        return self
 
     def transform(self, X):
         """One feature row per chip, in order.

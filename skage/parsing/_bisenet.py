@@ -3,15 +3,19 @@
 Imported only on first use of :class:`BiSeNetParser` (torch is slow to import).
 """
 
+import os
 import warnings
+from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
+from .._stateless import ChipsFitMixin
 from ._regions import REGIONS
 
 
@@ -101,7 +105,7 @@ def default_label_map():
     return {k + 1: name for k, name in enumerate(REGIONS)}
 
 
-class BiSeNetParser(TransformerMixin, BaseEstimator):
+class BiSeNetParser(ChipsFitMixin, TransformerMixin, BaseEstimator):
     """Neural face parser with :class:`FaceParser`'s output contract.
 
     A small BiSeNet-style network (spatial path + context path + feature
@@ -157,6 +161,19 @@ class BiSeNetParser(TransformerMixin, BaseEstimator):
     (2, 32, 32, 12)
     """
 
+    _parameter_constraints = {
+        "weights_path": [None, str, os.PathLike],
+        "label_map": [dict, None],
+        "n_classes": [Interval(Integral, 1, None, closed="left"), None],
+        "width": [Interval(Integral, 1, None, closed="left")],
+        "input_size": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": "no_validation",  # a name or a torch.device: torch checks it
+        "random_state": [Integral],  # torch.manual_seed takes an int
+    }
+    # The network's masks are resized back to the chip's square side.
+    _square_chips = True
+
     def __init__(
         self, weights_path=None, label_map=None, n_classes=None, width=32, input_size=None, batch_size=16,
         device="cpu", random_state=0,
@@ -183,25 +200,7 @@ class BiSeNetParser(TransformerMixin, BaseEstimator):
                 matrix[int(label), REGIONS.index(name)] = 1
         return matrix
 
-    def _check_chips(self, X):
-        X = np.asarray(X)
-        if X.ndim != 4 or X.shape[1] != X.shape[2] or X.shape[3] < 3 or X.dtype != np.uint8:
-            raise ValueError(f"BiSeNetParser expects uint8 chips of shape (N, S, S, C >= 3), got {X.dtype} {X.shape}")
-        return X
-
-    def fit(self, X, y=None):
-        """Build the network and load ``weights_path``; learns nothing from ``X``.
-
-        Parameters
-        ----------
-        X : ndarray of shape (N, S, S, C), uint8
-        y : ignored
-
-        Returns
-        -------
-        self : BiSeNetParser
-        """
-        X = self._check_chips(X)
+    def _fit_setup(self):
         label_map = default_label_map() if self.label_map is None else self.label_map
         if not label_map:
             raise ValueError("BiSeNetParser: label_map is empty")
@@ -214,7 +213,7 @@ class BiSeNetParser(TransformerMixin, BaseEstimator):
                 "BiSeNetParser has no weights_path: the network is randomly initialised and its masks are "
                 "meaningless; pass weights trained for this architecture",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=4,  # _fit_setup < fit < _fit_context < the caller
             )
         else:
             state = torch.load(self.weights_path, map_location="cpu", weights_only=True)
@@ -226,10 +225,8 @@ class BiSeNetParser(TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"BiSeNetParser: no label maps to {self.unmapped_regions_}; their masks stay empty",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=4,  # _fit_setup < fit < _fit_context < the caller
             )
-        self.n_channels_in_ = X.shape[-1]
-        return self
 
     def predict_proba(self, X):
         """Per-pixel label probabilities, ``(N, S, S, n_classes)`` float32."""
@@ -252,9 +249,7 @@ class BiSeNetParser(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """The chips with region masks appended, uint8 ``(N, S, S, C + len(REGIONS))``."""
         check_is_fitted(self, "module_")
-        X = self._check_chips(X)
-        if X.shape[-1] != self.n_channels_in_:
-            raise ValueError(f"BiSeNetParser was fitted on {self.n_channels_in_} channels, got {X.shape[-1]}")
+        X = self._check_fitted_chips(X)
         regions = np.clip(self.predict_proba(X) @ self.label_matrix_, 0, 1)
         masks = (regions * 255 + 0.5).astype(np.uint8)
         return np.concatenate([X, masks], axis=-1)

@@ -6,13 +6,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from PIL import Image
 
 from skage._parallel import chunked_results
+from skage._stateless import ChipsFitMixin
 from skage.alignment._aligner import DEFAULT_MARGIN, fit_landmarks
 from skage.alignment._cache import ArrayCache, input_fingerprint
 from skage.alignment._geometry import apply_transform
@@ -113,7 +114,7 @@ def _parse_chunk(chips, given, config, blur):
     return out
 
 
-class FaceParser(TransformerMixin, BaseEstimator):
+class FaceParser(ChipsFitMixin, TransformerMixin, BaseEstimator):
     """Append soft face-region masks to aligned chips.
 
     For each chip, dlib's 68 landmarks are fitted *on the chip* and turned
@@ -195,6 +196,10 @@ class FaceParser(TransformerMixin, BaseEstimator):
         "cache_dir": [None, str, os.PathLike],
     }
 
+    # The masks are drawn in the chip's square geometry.
+    _square_chips = True
+    _chips_origin = ", aligned, e.g. by FaceAligner"
+
     def __init__(
         self, landmarks="detect", margin=None, geometry="eyes", detection_threshold=-0.5, blur=0.05, n_jobs=None,
         cache_dir=None
@@ -214,33 +219,9 @@ class FaceParser(TransformerMixin, BaseEstimator):
     def _margin(self):
         return float(DEFAULT_MARGIN[self.geometry] if self.margin is None else self.margin)
 
-    def _check_chips(self, X):
-        if not isinstance(X, np.ndarray):
-            X = np.asarray(X)
-        if X.ndim != 4 or X.shape[1] != X.shape[2] or X.shape[3] < 3 or X.dtype != np.uint8:
-            raise ValueError(
-                "FaceParser expects aligned uint8 chips of shape (N, S, S, C >= 3), e.g. from "
-                f"FaceAligner; got {X.dtype} array of shape {X.shape}"
-            )
-        return X
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check parameters and the chips' shape.
-
-        Parameters
-        ----------
-        X : ndarray of shape (N, S, S, C), uint8, C >= 3
-        y : ignored
-
-        Returns
-        -------
-        self : FaceParser
-        """
+    def _fit_setup(self):
         self._check_setup()
-        self.n_channels_in_ = self._check_chips(X).shape[-1]
         self.regions_ = REGIONS
-        return self
 
     def parse(self, X, landmarks=None):
         """Masks and landmarks for each chip.
@@ -301,9 +282,7 @@ class FaceParser(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "regions_")
         self._check_setup()
-        X = self._check_chips(X)
-        if X.shape[-1] != self.n_channels_in_:
-            raise ValueError(f"FaceParser was fitted on {self.n_channels_in_} channels, got {X.shape[-1]}")
+        X = self._check_fitted_chips(X)
         shape = X.shape[:3] + (X.shape[3] + len(REGIONS),)
         channels = X.shape[3]
 

@@ -10,6 +10,7 @@ from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_array
 
 from ..metrics import age_bin_indices, age_bin_labels, check_ages, check_bins
@@ -144,6 +145,14 @@ class AgeBinResampler(BaseSampler):
 
     _sampling_type = "bypass"
 
+    _parameter_constraints = {
+        "bins": ["array-like", None],
+        "sampler": [HasMethods(["fit_resample"]), None],
+        "sampling_strategy": [StrOptions({"full", "sqrt"}), dict],
+        "random_state": ["random_state"],
+        "jitter_copies": ["boolean"],
+    }
+
     def __init__(self, bins=None, sampler=None, sampling_strategy="full", random_state=None,
                  jitter_copies=True):
         self.bins = bins
@@ -183,12 +192,11 @@ class AgeBinResampler(BaseSampler):
         y_resampled : ndarray of shape (M,)
             Original continuous ages of the returned samples.
         """
+        self._check_params()  # the messages users know; then the declared constraints for the rest
+        self._validate_params()
         y = check_ages(y)
         if len(y) == 0:
             raise ValueError("y is empty: AgeBinResampler needs at least one sample")
-        strategy = self.sampling_strategy
-        if not (isinstance(strategy, dict) or isinstance(strategy, str) and strategy in ("full", "sqrt")):
-            raise ValueError(f"sampling_strategy must be 'full', 'sqrt' or a dict, got {strategy!r}")
         n = _n_samples(X)
         if n != len(y):
             raise ValueError(f"X has {n} samples but y has {len(y)} ages")
@@ -196,7 +204,7 @@ class AgeBinResampler(BaseSampler):
         self.bin_labels_ = age_bin_labels(self.bin_edges_)
         bin_idx = age_bin_indices(y, self.bin_edges_)
         self.bin_counts_ = np.bincount(bin_idx, minlength=len(self.bin_edges_))
-        sampler = self._check_sampler()
+        sampler = self._sampler()
         kind = _input_kind(X)
         strata = self._strata(bin_idx, groups, n)
         counts = np.bincount(strata, minlength=len(self._stratum_names))
@@ -232,15 +240,22 @@ class AgeBinResampler(BaseSampler):
     def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
         return self.fit_resample(X, y, **params)
 
-    def _check_sampler(self):
-        sampler = RandomOverSampler() if self.sampler is None else self.sampler
+    def _sampler(self):
+        return RandomOverSampler() if self.sampler is None else self.sampler
+
+    def _check_params(self):
+        # What the declared constraints cannot say (the sampler's kind), and two messages users have
+        # met since before them: these run first, the constraints check the rest.
+        strategy = self.sampling_strategy
+        if not (isinstance(strategy, dict) or isinstance(strategy, str) and strategy in ("full", "sqrt")):
+            raise ValueError(f"sampling_strategy must be 'full', 'sqrt' or a dict, got {strategy!r}")
+        sampler = self._sampler()
         if not hasattr(sampler, "fit_resample") or "sampling_strategy" not in sampler.get_params():
             raise TypeError(f"sampler must be an imbalanced-learn sampler with a sampling_strategy, got {sampler!r}")
         if getattr(sampler, "_sampling_type", None) not in ("over-sampling", "under-sampling"):
             raise ValueError(
                 f"sampler {type(sampler).__name__} is a cleaning sampler, not an over- or under-sampler: it does "
                 "not balance bins to target counts; wrap it in a combination (e.g. SMOTEENN) or use an over- or under-sampler")
-        return sampler
 
     def _strata(self, bin_idx, groups, n):
         """Stratum of each sample: its age bin, or age bin × group; sets the stratum names."""

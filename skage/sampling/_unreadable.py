@@ -1,10 +1,13 @@
 """Leave unreadable inputs out of training, naming them."""
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from imblearn.base import BaseSampler
 from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_memory
 
 from ..io import ImageReadError, as_image_list, describe_source, read_image
@@ -79,10 +82,16 @@ class DropUnreadable(BaseSampler):
 
     _sampling_type = "bypass"
 
+    _parameter_constraints = {
+        "n_jobs": [Integral, None],
+        "memory": [None, str, HasMethods(["cache"])],
+    }
+
     def __init__(self, n_jobs=None, memory=None):
         self.n_jobs = n_jobs
         self.memory = memory
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_resample(self, X, y, **params):
         """Return the readable inputs and their ages.
 

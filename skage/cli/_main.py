@@ -383,7 +383,14 @@ def _add_comparison(p):
     p.add_argument("--split", default="random", choices=SPLIT_METHODS)
     p.add_argument("--test-size", type=float, default=0.3)
     p.add_argument("--n-jobs", type=int, default=2, help="processes for hand-crafted features")
+
+
+def _add_command(sub, name, func, help):
+    """A sub-command that runs ``func(args)``; each of them takes ``--quiet``."""
+    p = sub.add_parser(name, help=help)
     p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=func)
+    return p
 
 
 def build_parser():
@@ -391,52 +398,42 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"skage {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="compare baselines and pipeline stages (synthetic faces unless --data)")
+    p = _add_command(sub, "demo", cmd_demo, "compare baselines and pipeline stages (synthetic faces unless --data)")
     _add_data(p, required=False)
     _add_common(p, {"image_size": 64, "max_epochs": 8, "batch_size": 32, "device": "auto"})
     p.add_argument("--n-samples", type=int, default=600, help="synthetic faces to draw when no --data")
     _add_comparison(p)
     p.add_argument("--out", default="results/demo",
                    help="folder for the table, the saved model and its report (default: results/demo)")
-    p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("fit", help="train the pipeline and save it")
+    p = _add_command(sub, "fit", cmd_fit, "train the pipeline and save it")
     _add_data(p)
     _add_common(p)
     p.add_argument("--config", help="YAML or JSON: make_age_pipeline options, and 'params' for set_params")
     p.add_argument("--out", required=True, help="model file to write (skage format: data, not a pickle; e.g. model.skage)")
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("predict", help="predict ages of images, folders or globs")
+    p = _add_command(sub, "predict", cmd_predict, "predict ages of images, folders or globs")
     _add_model(p)
     p.add_argument("paths", nargs="+")
     p.add_argument("--out", help="CSV to write; prints a table otherwise")
     p.add_argument("--interval", type=float, metavar="LEVEL",
                    help="add age_low/age_high columns, e.g. 0.9 (needs a model from skage calibrate)")
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="metrics of a saved model on a dataset")
+    p = _add_command(sub, "evaluate", cmd_evaluate, "metrics of a saved model on a dataset")
     _add_model(p)
     _add_data(p)
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("benchmark", help="the comparison table on a dataset")
+    p = _add_command(sub, "benchmark", cmd_benchmark, "the comparison table on a dataset")
     _add_data(p)
     _add_common(p)
     p.add_argument("--config", help="YAML or JSON: make_age_pipeline options for the deep rows")
     _add_comparison(p)
     p.add_argument("--out", default="results/benchmark")
-    p.set_defaults(func=cmd_benchmark)
 
-    p = sub.add_parser("report", help="write report plots (PNG) for a saved model on a dataset")
+    p = _add_command(sub, "report", cmd_report, "write report plots (PNG) for a saved model on a dataset")
     _add_model(p)
     _add_data(p)
     p.add_argument("--out", required=True)
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=cmd_report)
 
     from ._audit import add_parsers
 

@@ -14,7 +14,10 @@ from ._lbp import LBPFeatures
 SVR_C = 30.0
 SVR_EPSILON = 1.0
 
-# The last parameter and the result of every feature baseline, worded once (filled in at the end of the module).
+# The SVR parameters of every SVR maker, with the defaults above, and the last parameter and the result
+# of every feature baseline: worded once, filled in at the end of the module.
+_SVR_PARAMS = f"""C, epsilon : float, default={SVR_C}, {SVR_EPSILON}
+        :class:`~sklearn.svm.SVR` parameters (ages in years)."""
 _N_JOBS_RETURNS = """n_jobs : int, default=None
         Feature extraction processes.
 
@@ -37,8 +40,7 @@ def make_scaled_svr(C=SVR_C, epsilon=SVR_EPSILON, regressor=None):
 
     Parameters
     ----------
-    C, epsilon : float, default=30.0, 1.0
-        :class:`~sklearn.svm.SVR` parameters (ages in years).
+    {svr_params}
     regressor : regressor, default=None
         Used instead of the SVR when given.
 
@@ -75,8 +77,7 @@ def make_lbp_svr(image_size=64, radius=(1, 2, 3), n_cells=8, C=SVR_C, epsilon=SV
         LBP radii (8 neighbours each); see :class:`LBPFeatures`.
     n_cells : int, default=8
         LBP grid cells per side.
-    C, epsilon : float, default=30.0, 1.0
-        :class:`~sklearn.svm.SVR` parameters (ages in years).
+    {svr_params}
     {n_jobs_returns}
 
     Examples
@@ -100,8 +101,7 @@ def make_hog_svr(image_size=64, pixels_per_cell=8, orientations=9, C=SVR_C, epsi
         HOG cell side (an 8 x 8 grid of cells at 64 px).
     orientations : int, default=9
         HOG orientation bins.
-    C, epsilon : float, default=30.0, 1.0
-        :class:`~sklearn.svm.SVR` parameters (ages in years).
+    {svr_params}
     {n_jobs_returns}
 
     Examples
@@ -141,5 +141,5 @@ def make_hog_tree(image_size=64, pixels_per_cell=8, orientations=9, max_depth=8,
     return _baseline(_hog(image_size, pixels_per_cell, orientations, n_jobs), tree)
 
 
-for _maker in (make_lbp_svr, make_hog_svr, make_hog_tree):
-    _maker.__doc__ = _maker.__doc__.replace("{n_jobs_returns}", _N_JOBS_RETURNS)
+for _maker in (make_scaled_svr, make_lbp_svr, make_hog_svr, make_hog_tree):
+    _maker.__doc__ = _maker.__doc__.replace("{svr_params}", _SVR_PARAMS).replace("{n_jobs_returns}", _N_JOBS_RETURNS)

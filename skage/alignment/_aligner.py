@@ -616,7 +616,9 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         if self.cache_dir is not None:
             result = self._align_cached(X, items, config)
         else:
-            align_all = check_memory(self.memory).cache(_align_all, ignore=["n_jobs", "on_failure", "progress"])
+            # check_memory takes a str, not the path-like the constraints also admit
+            memory = os.fspath(self.memory) if isinstance(self.memory, os.PathLike) else self.memory
+            align_all = check_memory(memory).cache(_align_all, ignore=["n_jobs", "on_failure", "progress"])
             result = align_all(items, config, n_jobs=self.n_jobs, on_failure=self.on_failure,
                                progress=bool(self.progress))
         if self.on_failure == "raise":  # also for results that came from a cache

@@ -192,8 +192,9 @@ def test_pipeline_clone_params_pickle(chip_paths):
     np.testing.assert_array_equal(restored.transform(chip_paths[:2]), chips)
 
 
-def test_memory_cache_skips_realignment(chip_paths, tmp_path, monkeypatch):
-    aligner = FaceAligner(output_size=32, memory=Memory(tmp_path, verbose=0)).fit()
+@pytest.mark.parametrize("as_memory", [lambda d: Memory(d, verbose=0), lambda d: d], ids=["Memory", "path"])
+def test_memory_cache_skips_realignment(chip_paths, tmp_path, monkeypatch, as_memory):
+    aligner = FaceAligner(output_size=32, memory=as_memory(tmp_path)).fit()
     first = aligner.transform(chip_paths[:2])
 
     def boom(*args, **kwargs):

@@ -24,7 +24,12 @@ Three steps, each a sub-command:
     fine-tuned network and the descriptor SVR, their ages averaged; rows
     for the ensemble and for each member (``VotingRegressor.transform``),
     from one fit. The network gets the training bin counts as
-    ``cb_counts``, as ``skage fit`` does.
+    ``cb_counts``, as ``skage fit`` does. ``--model deep`` fits the
+    network's pipeline alone (``net_params={"backbone": "dlib_resnet"}``);
+    ``--groups race`` balances age bin × race with ``fit_with_groups`` and
+    lets the KNN stage count the resampler's repeats (``duplicates="count"``,
+    issue 13's method). Every row also gets the age-standardised gaps
+    (per-group CMAE, groups with ≥ 100 test faces) across race and gender.
 
 Run::
 
@@ -32,6 +37,7 @@ Run::
     python benchmarks/dlib_backbone.py descriptors --data ../shared/data/utkface --n 64
     python benchmarks/dlib_backbone.py finetune --epochs 8 [--no-attention]
     python benchmarks/dlib_backbone.py ensemble --epochs 12 --out benchmarks/results/dlib_backbone_cpu.md
+    python benchmarks/dlib_backbone.py ensemble --model deep --groups race --epochs 12
 
 Results: ``benchmarks/results/dlib_backbone_cpu.md``.
 """
@@ -232,8 +238,11 @@ def ensemble(args):
     from skage.metrics import age_report
     from skage.pipeline import make_age_pipeline
 
+    from fairness import group_cmae  # benchmarks/fairness.py, beside this script
+
     faces = load_utkface(args.data)
     X, ages = np.asarray(faces.X), np.asarray(faces.y, dtype=float)
+    meta = {g: faces.metadata[g].to_numpy(dtype=object) for g in ("race", "gender")}
     index = np.arange(len(X)) if not args.limit else np.random.default_rng(0).permutation(len(X))[:args.limit]
     train, test = train_test_split(index, test_size=0.3, random_state=args.seed)
     train = np.sort(train)
@@ -242,29 +251,47 @@ def ensemble(args):
 
         torch.set_num_threads(args.threads)
     net_params = dict(amp=args.amp, cb_counts=train_bin_counts(ages[train]))
-    pipe = make_age_pipeline(model="ensemble", max_epochs=args.epochs, batch_size=args.batch_size, device="cpu",
-                             random_state=0, n_jobs=args.n_jobs, net_params=net_params)
+    if args.model == "ensemble":
+        pipe = make_age_pipeline(model="ensemble", max_epochs=args.epochs, batch_size=args.batch_size,
+                                 device="cpu", random_state=0, n_jobs=args.n_jobs, net_params=net_params)
+    else:
+        pipe = make_age_pipeline(max_epochs=args.epochs, batch_size=args.batch_size, device="cpu", random_state=0,
+                                 n_jobs=args.n_jobs, net_params={"backbone": "dlib_resnet", **net_params})
     start = time.perf_counter()
-    pipe.fit(X[train], ages[train])
+    if args.groups:
+        from skage.sampling import fit_with_groups
+
+        if args.model != "deep":
+            raise SystemExit("--groups needs --model deep (fit_with_groups balances a pipeline's own resampler)")
+        fit_with_groups(pipe.set_params(model__duplicates="count"), X[train], ages[train], meta[args.groups][train])
+    else:
+        pipe.fit(X[train], ages[train])
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
-    members = pipe[-1].transform(pipe[:-1].transform(X[test]))  # one column per member, in vote order
-    pred = np.average(members, axis=1, weights=pipe[-1].weights)
+    if args.model == "ensemble":
+        members = pipe[-1].transform(pipe[:-1].transform(X[test]))  # one column per member, in vote order
+        pred = np.average(members, axis=1, weights=pipe[-1].weights)
+        names = [name for name, _ in pipe[-1].estimators]
+    else:
+        pred = pipe.predict(X[test])
+        members, names = pred[:, None], ["deep alone" + (f", age bin × {args.groups}" if args.groups else "")]
     predict_s = time.perf_counter() - start
     rows = []
-    names = [name for name, _ in pipe[-1].estimators]
-    for name, p in [("ensemble (mean)", pred), *zip(names, members.T)]:
+    for name, p in ([("ensemble (mean)", pred)] if args.model == "ensemble" else []) + list(zip(names, members.T)):
         report = age_report(ages[test], p)
+        gaps = [group_cmae(ages[test], p, meta[g][test]) for g in ("race", "gender")]
         rows.append(f"| {name}, seed {args.seed} | {args.epochs} | {report.mae:.2f} | {report.cmae:.2f} | "
-                    f"{100 * report.acc:.1f}% | {report.bias:.2f} | {fit_s / 60:.1f} min | {predict_s:.0f} s |")
+                    f"{100 * report.acc:.1f}% | {report.bias:.2f} | "
+                    + " | ".join(f"{max(g.values()) - min(g.values()):.2f}" if len(g) > 1 else "n/a" for g in gaps)
+                    + f" | {fit_s / 60:.1f} min | {predict_s:.0f} s |")
     print(f"train {len(train)} test {len(test)}", *rows, sep="\n")
     if args.save_outputs:
         np.savez(args.save_outputs, test=test, paths=X[test], ages=ages[test], members=members, names=names)
     if args.out:
         with open(args.out, "a") as f:
             f.write(f"<!-- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-                    f"{os.cpu_count()} cores, make_age_pipeline(model='ensemble', max_epochs={args.epochs}, "
-                    f"batch_size={args.batch_size}, net_params amp={args.amp}), train {len(train)}, "
+                    f"{os.cpu_count()} cores, {args.model}, groups {args.groups}, max_epochs={args.epochs}, "
+                    f"batch_size={args.batch_size}, amp={args.amp}, train {len(train)}, "
                     f"test {len(test)} -->\n" + "\n".join(rows) + "\n")
 
 
@@ -292,6 +319,9 @@ def main(argv=None):
     parser.add_argument("--save-outputs", default=None, help="save ages and embeddings of train and test (.npz)")
     parser.add_argument("--seed", type=int, default=0, help="ensemble: seed of the 70/30 split")
     parser.add_argument("--limit", type=int, default=None, help="ensemble: a seeded subset of this many faces")
+    parser.add_argument("--model", choices=("ensemble", "deep"), default="ensemble", help="ensemble step: which pipeline")
+    parser.add_argument("--groups", choices=("race", "gender"), default=None,
+                        help="ensemble step, --model deep: balance age bin × this group (fit_with_groups)")
     args = parser.parse_args(argv)
     if args.step == "chips":
         build_chips(args.data, args.cache, args.n_jobs)

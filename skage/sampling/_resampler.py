@@ -389,7 +389,8 @@ def fit_with_groups(pipeline, X, y, groups):
     imbalanced-learn 0.14's ``Pipeline`` hands fit parameters to samplers only
     through scikit-learn's metadata routing; without it ``balance__groups`` is
     silently ignored. This turns routing on for this one ``fit`` and asks every
-    ``AgeBinResampler`` step for ``groups``.
+    ``AgeBinResampler`` for ``groups``, nested ones included (the members of
+    ``make_age_pipeline(model="ensemble")``).
 
     Parameters
     ----------
@@ -417,7 +418,9 @@ def fit_with_groups(pipeline, X, y, groups):
     """
     from sklearn import config_context
 
-    samplers = [step for _, step in getattr(pipeline, "steps", []) if isinstance(step, AgeBinResampler)]
+    # Nested too: the ensemble pipeline's members (a VotingRegressor's pipelines) resample on their own.
+    found = [pipeline, *pipeline.get_params(deep=True).values()]
+    samplers = list({id(step): step for step in found if isinstance(step, AgeBinResampler)}.values())
     if not samplers:
         raise ValueError(f"{type(pipeline).__name__} has no AgeBinResampler step to balance groups with")
     with config_context(enable_metadata_routing=True):

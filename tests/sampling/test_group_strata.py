@@ -83,6 +83,18 @@ def test_pipeline_routes_groups_and_path_only_use_still_works():
     assert all(isinstance(k, str) for k in pipe.named_steps["balance"].target_counts_)
 
 
+def test_fit_with_groups_reaches_resamplers_inside_an_ensemble():
+    from sklearn.ensemble import VotingRegressor
+    from sklearn.linear_model import LinearRegression
+
+    X, y, race = _data()
+    member = Pipeline([("balance", AgeBinResampler(random_state=0)), ("model", LinearRegression())])
+    vote = VotingRegressor([("a", member), ("b", member)])
+    fit_with_groups(Pipeline([("model", vote)]), X, y, race)
+    for fitted in vote.estimators_:
+        assert all(isinstance(k, tuple) for k in fitted.named_steps["balance"].target_counts_)
+
+
 def test_fit_with_groups_needs_a_resampler():
     from sklearn.linear_model import LinearRegression
 

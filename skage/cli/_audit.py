@@ -10,7 +10,10 @@ GROUP_COLUMNS = ("gender", "race")
 
 def add_parsers(sub):
     """Register ``audit`` and ``calibrate`` on the sub-command parsers of ``skage``."""
-    p = sub.add_parser("audit", help="fairness audit: metrics by gender × race × age bin, with bootstrap intervals")
+    from ._main import _add_command
+
+    p = _add_command(sub, "audit", cmd_audit,
+                     "fairness audit: metrics by gender × race × age bin, with bootstrap intervals")
     _add_data_options(p)
     p.add_argument("--out", default="audit", help="folder for audit.md, audit_groups.csv, audit_faces.csv, "
                                                    "audit_heatmap.png (default: ./audit)")
@@ -19,14 +22,12 @@ def add_parsers(sub):
     p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples for the 95%% intervals (0: none)")
     p.add_argument("--min-n", type=int, default=100,
                    help="groups with fewer faces get no confidence interval and are never named worst")
-    p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("calibrate", help="add conformal age intervals to a saved model (held-out faces)")
+    p = _add_command(sub, "calibrate", cmd_calibrate, "add conformal age intervals to a saved model (held-out faces)")
     _add_data_options(p)
     p.add_argument("--by", choices=GROUP_COLUMNS,
                    help="also calibrate per group of this metadata column (needs the group at predict time)")
     p.add_argument("--out", required=True, help="calibrated model file to write")
-    p.set_defaults(func=cmd_calibrate)
 
 
 def _add_data_options(p):
@@ -37,7 +38,6 @@ def _add_data_options(p):
     p.add_argument("--holdout", type=float, metavar="FRACTION",
                    help="use only the test part of train_test_split(test_size=FRACTION, random_state=--seed), "
                         "e.g. 0.3 for the faces a model fitted on the 70%% part has not seen")
-    p.add_argument("--quiet", action="store_true")
 
 
 def _data(args):

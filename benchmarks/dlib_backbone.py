@@ -30,6 +30,11 @@ Three steps, each a sub-command:
     lets the KNN stage count the resampler's repeats (``duplicates="count"``,
     issue 13's method). Every row also gets the age-standardised gaps
     (per-group CMAE, groups with ≥ 100 test faces) across race and gender.
+    ``--bias-correction S`` wraps the model in ``AgeBiasCorrector``
+    (``make_age_pipeline(bias_correction=S)``): rows for the corrected ages
+    at strength S, at full strength (1.0, the same fit, post hoc) and the
+    uncorrected ones; the held-out fifth's ages and predictions and the
+    fitted line are saved with ``--save-outputs``.
 
 Run::
 
@@ -38,6 +43,7 @@ Run::
     python benchmarks/dlib_backbone.py finetune --epochs 8 [--no-attention]
     python benchmarks/dlib_backbone.py ensemble --epochs 12 --out benchmarks/results/dlib_backbone_cpu.md
     python benchmarks/dlib_backbone.py ensemble --model deep --groups race --epochs 12
+    python benchmarks/dlib_backbone.py ensemble --epochs 12 --bias-correction 0.5 --seed 3
 
 Results: ``benchmarks/results/dlib_backbone_cpu.md``.
 """
@@ -253,31 +259,45 @@ def ensemble(args):
     net_params = dict(amp=args.amp, cb_counts=train_bin_counts(ages[train]))
     if args.model == "ensemble":
         pipe = make_age_pipeline(model="ensemble", max_epochs=args.epochs, batch_size=args.batch_size,
-                                 device="cpu", random_state=0, n_jobs=args.n_jobs, net_params=net_params)
+                                 device="cpu", random_state=0, n_jobs=args.n_jobs, net_params=net_params,
+                                 bias_correction=args.bias_correction)
     else:
         pipe = make_age_pipeline(max_epochs=args.epochs, batch_size=args.batch_size, device="cpu", random_state=0,
-                                 n_jobs=args.n_jobs, net_params={"backbone": "dlib_resnet", **net_params})
+                                 n_jobs=args.n_jobs, net_params={"backbone": "dlib_resnet", **net_params},
+                                 bias_correction=args.bias_correction)
+    corrector = pipe[-1] if args.bias_correction else None
     start = time.perf_counter()
     if args.groups:
         from skage.sampling import fit_with_groups
 
         if args.model != "deep":
             raise SystemExit("--groups needs --model deep (fit_with_groups balances a pipeline's own resampler)")
-        fit_with_groups(pipe.set_params(model__duplicates="count"), X[train], ages[train], meta[args.groups][train])
+        refiner = "model__estimator__model__duplicates" if corrector else "model__duplicates"
+        fit_with_groups(pipe.set_params(**{refiner: "count"}), X[train], ages[train], meta[args.groups][train])
     else:
         pipe.fit(X[train], ages[train])
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
+    vote = corrector.estimator_ if corrector else pipe[-1]
     if args.model == "ensemble":
-        members = pipe[-1].transform(pipe[:-1].transform(X[test]))  # one column per member, in vote order
-        pred = np.average(members, axis=1, weights=pipe[-1].weights)
-        names = [name for name, _ in pipe[-1].estimators]
+        members = vote.transform(pipe[:-1].transform(X[test]))  # one column per member, in vote order
+        pred = np.average(members, axis=1, weights=vote.weights)
+        names = [name for name, _ in vote.estimators]
+        scored = [("ensemble (mean)", pred)]
     else:
-        pred = pipe.predict(X[test])
+        pred = pipe.predict(X[test]) if not corrector else vote.predict(pipe[:-1].transform(X[test]))
         members, names = pred[:, None], ["deep alone" + (f", age bin × {args.groups}" if args.groups else "")]
+        scored = []
     predict_s = time.perf_counter() - start
+    if corrector:
+        label = "ensemble" if args.model == "ensemble" else "deep"
+        scored = [(f"{label}, bias-corrected {args.bias_correction:g}", corrector.correct(pred)),
+                  (f"{label}, bias-corrected 1 (same fit, post hoc)", corrector.correct(pred, strength=1.0)),
+                  *scored]
+        print(f"held-out line: prediction = {corrector.slope_:.3f} * age + {corrector.intercept_:.2f} "
+              f"({len(corrector.cv_ages_)} faces)")
     rows = []
-    for name, p in ([("ensemble (mean)", pred)] if args.model == "ensemble" else []) + list(zip(names, members.T)):
+    for name, p in scored + list(zip(names, members.T)):
         report = age_report(ages[test], p)
         gaps = [group_cmae(ages[test], p, meta[g][test]) for g in ("race", "gender")]
         rows.append(f"| {name}, seed {args.seed} | {args.epochs} | {report.mae:.2f} | {report.cmae:.2f} | "
@@ -286,12 +306,15 @@ def ensemble(args):
                     + f" | {fit_s / 60:.1f} min | {predict_s:.0f} s |")
     print(f"train {len(train)} test {len(test)}", *rows, sep="\n")
     if args.save_outputs:
-        np.savez(args.save_outputs, test=test, paths=X[test], ages=ages[test], members=members, names=names)
+        extra = {} if not corrector else dict(cv_ages=corrector.cv_ages_, cv_predictions=corrector.cv_predictions_,
+                                              line=[corrector.slope_, corrector.intercept_])
+        np.savez(args.save_outputs, test=test, paths=X[test], ages=ages[test], members=members, names=names, **extra)
     if args.out:
         with open(args.out, "a") as f:
             f.write(f"<!-- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
                     f"{os.cpu_count()} cores, {args.model}, groups {args.groups}, max_epochs={args.epochs}, "
-                    f"batch_size={args.batch_size}, amp={args.amp}, train {len(train)}, "
+                    f"batch_size={args.batch_size}, amp={args.amp}, bias_correction={args.bias_correction}, "
+                    f"train {len(train)}, "
                     f"test {len(test)} -->\n" + "\n".join(rows) + "\n")
 
 
@@ -320,6 +343,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="ensemble: seed of the 70/30 split")
     parser.add_argument("--limit", type=int, default=None, help="ensemble: a seeded subset of this many faces")
     parser.add_argument("--model", choices=("ensemble", "deep"), default="ensemble", help="ensemble step: which pipeline")
+    parser.add_argument("--bias-correction", type=float, default=None, metavar="S",
+                        help="ensemble step: make_age_pipeline(bias_correction=S) (AgeBiasCorrector strength)")
     parser.add_argument("--groups", choices=("race", "gender"), default=None,
                         help="ensemble step, --model deep: balance age bin × this group (fit_with_groups)")
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ from skage.features import FaceDescriptor, HOGFeatures, LBPFeatures
 from skage.io import ImageLoader
 from skage.nn import AgeNet
 from skage.parsing import BiSeNetParser, FaceParser
-from skage.refine import KNNAgeRefiner
+from skage.refine import AgeBiasCorrector, KNNAgeRefiner
 from skage.sampling import AgeBinResampler, AgeBinWeightedRegressor, DropUnreadable
 
 TINY_NET = dict(backbone="resnet18", max_epochs=1, batch_size=4, verbose=0, random_state=0, device="cpu")
@@ -38,6 +38,7 @@ def _table_estimators():
         KNNAgeRefiner(n_neighbors=3),  # KNN-only regressor on features
         KNNAgeRefiner(estimator=Ridge(), n_neighbors=3),  # searches the input features
         KNNAgeRefiner(estimator=PLSRegression(n_components=1), n_neighbors=3),  # a transformer regressor
+        AgeBiasCorrector(Ridge(), cv=3, random_state=0),
     ]
 
 
@@ -74,6 +75,7 @@ _EXPECTED = {
         "check_estimators_empty_data_messages": "an empty X passes through; y's checks report empty data",
     },
     "AgeBinWeightedRegressor": _Y_IS_AGES,
+    "AgeBiasCorrector": _Y_IS_AGES,
     "KNNAgeRefiner": {
         **_Y_IS_AGES,
         # A NaN or infinite feature row (the descriptor of an unreadable image) gets a NaN age in

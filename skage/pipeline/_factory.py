@@ -28,8 +28,8 @@ _BACKBONE_RECIPES = {"dlib_resnet": dict(lr=2e-3, backbone_lr_scale=0.1, freeze_
 
 def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
                       detector="auto", equalize=False, attention=True, balance=True, knn=True, regressor=None,
-                      bin_weights=False, random_state=None, n_jobs=None, memory=None, verbose=1, progress=False,
-                      net_params=None):
+                      bin_weights=False, bias_correction=None, random_state=None, n_jobs=None, memory=None,
+                      verbose=1, progress=False, net_params=None):
     """Build the skage pipeline: check inputs → align → parse or describe → balance → model → KNN refine.
 
     Parameters
@@ -91,8 +91,20 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         Descriptor model: fit the regressor with class-balanced per-bin sample
         weights (effective number, as in AgeNet's loss) through
         :class:`skage.sampling.AgeBinWeightedRegressor`.
+    bias_correction : float in (0, 1], default=None
+        Wrap the ``model`` step in :class:`skage.refine.AgeBiasCorrector`
+        with this ``strength``: the pull of the ages toward the middle of the
+        training ages is measured on a held-out fifth of the training faces
+        (one extra fit on the other four fifths, so training takes about 1.8
+        times as long) and that share of it is undone. It trades MAE for
+        evenness across age bins (ensemble, dev split, strength 0.5:
+        benchmarks/results/dlib_backbone_cpu.md). The steps after
+        ``equalize`` then move into the corrector, resampler included (its
+        held-out faces must not be copies of training faces): e.g.
+        ``model__estimator__balance__random_state``, or
+        ``model__estimator__deep__...`` for the ensemble.
     random_state : int, optional
-        Seeds the resampler and the network.
+        Seeds the resampler, the network and the corrector's held-out split.
     n_jobs : int, optional
         Parallel workers of the reading, alignment, parsing and descriptor stages.
     memory : str or joblib.Memory, optional
@@ -124,7 +136,9 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         ``equalize`` shared, then ``model``, a VotingRegressor of ``deep``
         (``parse``, ``balance``, ``model``) and ``descriptor`` (``describe``,
         ``scale``, ``balance``, ``model``), e.g.
-        ``model__deep__model__estimator__max_epochs``.
+        ``model__deep__model__estimator__max_epochs``. With ``bias_correction``
+        the steps after ``equalize`` are one ``model`` step, an
+        :class:`~skage.refine.AgeBiasCorrector` around them.
 
     Examples
     --------
@@ -142,11 +156,13 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
 
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    _check_strength(bias_correction)
     if model == "ensemble":
-        return _ensemble(image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device,
+        pipe = _ensemble(image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device,
                          align=align, detector=detector, equalize=equalize, attention=attention, balance=balance,
                          knn=knn, regressor=regressor, bin_weights=bin_weights, random_state=random_state,
                          n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
+        return _bias_corrected(pipe, bias_correction, random_state)
     if model == "descriptor":
         _check_descriptor_options(image_size, align, net_params)
         (align_step, *feature_steps), estimator = _descriptor_steps(
@@ -160,7 +176,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
             image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device, align=align,
             detector=detector, attention=attention, balance=balance, knn=knn, random_state=random_state,
             n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
-    return Pipeline([
+    pipe = Pipeline([
         ("check", DropUnreadable(n_jobs=n_jobs, memory=memory)),
         align_step,
         ("equalize", HistogramEqualizer() if equalize else "passthrough"),
@@ -168,6 +184,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         ("balance", AgeBinResampler(random_state=random_state) if balance else "passthrough"),
         ("model", estimator),
     ])
+    return _bias_corrected(pipe, bias_correction, random_state)
 
 
 def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, regressor, bin_weights, net_params,
@@ -187,6 +204,26 @@ def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, 
     shared_steps, deep_steps = deep.steps[:3], deep.steps[3:]
     members = [("deep", Pipeline(deep_steps)), ("descriptor", Pipeline(described.steps[3:]))]
     return Pipeline([*shared_steps, ("model", VotingRegressor(members))])
+
+
+def _check_strength(strength):
+    if strength is not None and (isinstance(strength, bool) or not isinstance(strength, (int, float))
+                                 or not 0 < strength <= 1):
+        raise ValueError(f"bias_correction must be a strength in (0, 1] or None, got {strength!r}")
+
+
+def _bias_corrected(pipe, strength, random_state):
+    from ..refine import AgeBiasCorrector
+
+    if strength is None:
+        return pipe
+    # The corrector wraps everything after the shared chips, the resampler included: its held-out
+    # faces must be real faces, not the resampler's copies of training faces.
+    shared, rest = pipe.steps[:3], pipe.steps[3:]
+    model = rest[0][1] if len(rest) == 1 else Pipeline(rest)
+    # A fifth held out: one extra fit, where 5 folds would train a network five more times.
+    corrector = AgeBiasCorrector(model, strength=strength, cv=0.2, random_state=random_state)
+    return Pipeline([*shared, ("model", corrector)])
 
 
 def _aligner(detector, n_jobs, memory, progress, **geometry):

@@ -160,3 +160,13 @@ def test_fit_passes_bin_counts_to_every_resampled_network(options, weighted):
     kwargs = _with_bin_counts({**options, "device": "cpu"}, ages)
     assert ("cb_counts" in (kwargs.get("net_params") or {})) is weighted
     _build_pipeline(kwargs, {})  # the options build a pipeline
+
+
+def test_fit_takes_a_bias_correction_strength():
+    from skage.cli._main import _build_pipeline, _pipeline_kwargs, build_parser
+
+    args = build_parser().parse_args(["fit", "--data", "utkface:.", "--out", "m.skage", "--model", "descriptor",
+                                      "--bias-correction", "0.5"])
+    kwargs, params = _pipeline_kwargs(args, {})
+    assert kwargs["bias_correction"] == 0.5
+    assert _build_pipeline(kwargs, params).named_steps["model"].strength == 0.5

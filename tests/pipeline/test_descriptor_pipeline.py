@@ -112,3 +112,30 @@ def test_predict_faces_detects_once_and_keeps_every_row(fitted, faces, tmp_path,
     assert np.isnan(ages[1]) and np.isfinite(np.delete(ages, 1)).all()
     assert ages[0] == pytest.approx(pipe.predict([X[36]])[0], abs=1e-6)
     assert "no face found" in table["error"][4] and table["detected_by"][0] == "hog"
+
+
+def test_bias_correction_wraps_the_model_and_saves(faces, tmp_path):
+    from skage.pipeline import load_model, save_model
+    from skage.refine import AgeBiasCorrector, KNNAgeRefiner
+
+    X, y = faces
+    pipe = make_age_pipeline(model="descriptor", bias_correction=0.5, random_state=0)
+    assert [name for name, _ in pipe.steps] == ["check", "align", "equalize", "model"]
+    corrector = pipe.named_steps["model"]
+    assert isinstance(corrector, AgeBiasCorrector) and (corrector.strength, corrector.cv) == (0.5, 0.2)
+    # the resampler is inside: the held-out faces are real faces, not its copies of training faces
+    assert [name for name, _ in corrector.estimator.steps] == ["describe", "scale", "balance", "model"]
+    assert isinstance(corrector.estimator.named_steps["model"], KNNAgeRefiner)
+    pipe.set_params(model__estimator__model__n_neighbors=5).fit(X[:36], y[:36])
+    assert len(corrector.cv_ages_) == 8  # a fifth of the 36 faces, rounded up
+    pred = pipe.predict(X[36:])
+    uncorrected = corrector.estimator_.predict(pipe[:-1].transform(X[36:]))
+    np.testing.assert_allclose(pred, corrector.correct(uncorrected))
+    restored = load_model(save_model(pipe, tmp_path / "corrected.skage"))
+    np.testing.assert_allclose(restored.predict(X[36:]), pred)
+
+
+@pytest.mark.parametrize("strength", [0, 1.5, True, "half"])
+def test_bias_correction_must_be_a_strength(strength):
+    with pytest.raises(ValueError, match="bias_correction must be a strength in"):
+        make_age_pipeline(model="descriptor", bias_correction=strength)

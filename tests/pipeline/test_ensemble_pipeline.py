@@ -67,3 +67,15 @@ def test_saved_ensemble_predicts_the_same_and_predict_faces_keeps_every_row(fitt
     np.testing.assert_allclose(restored.predict(X[30:]), fitted.predict(X[30:]), rtol=1e-5)
     table = predict_faces(restored, [*X[30:33], str(tmp_path / "missing.jpg")])
     assert len(table) == 4 and table["flag"].iloc[3] == "unreadable" and np.isfinite(table["age"].iloc[:3]).all()
+
+
+def test_bias_correction_wraps_the_vote_of_real_faces():
+    from skage.refine import AgeBiasCorrector
+
+    pipe = make_age_pipeline(model="ensemble", bias_correction=0.5, **TINY)
+    assert [name for name, _ in pipe.steps] == ["check", "align", "equalize", "model"]
+    corrector = pipe.named_steps["model"]
+    # the members resample inside the vote, so the corrector's held-out faces are real faces
+    assert isinstance(corrector, AgeBiasCorrector) and isinstance(corrector.estimator, VotingRegressor)
+    assert pipe.get_params()["model__estimator__deep__model__estimator__backbone"] == "dlib_resnet"
+    assert corrector.random_state == 0

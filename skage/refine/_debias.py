@@ -49,10 +49,11 @@ class AgeBiasCorrector(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         :class:`sklearn.ensemble.VotingRegressor`); cloned at fit.
     strength : float in [0, 1], default=0.5
         Part of the measured pull that is undone: 0 leaves the ages as they
-        are, 1 removes the whole linear trend of the error with age. A full
-        correction evens the age bins out but makes the children's ages worse
-        (their error becomes as large as the adults'), so it costs MAE; 0.5
-        halves the pull (dev split: ``benchmarks/results/dlib_backbone_cpu.md``).
+        are, 1 removes the whole linear trend of the error with age. The pull
+        of age models is not a straight line (small for children), so a full
+        correction over-corrects the children and costs MAE for little gain in
+        evenness; 0.5 was the better trade on three dev splits
+        (``benchmarks/results/dlib_backbone_cpu.md``).
     cv : int, float, cross-validation generator or iterable, default=0.2
         Where the held-out predictions come from. An int ``k``: ``k``
         shuffled folds (every face predicted once; ``k`` extra fits). A float

@@ -14,13 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_method_params, check_is_fitted
 
 from ..metrics import age_bin_indices, check_ages, check_bins
-
-
-def _estimator_has(attr):
-    def check(self):
-        return hasattr(self.estimator, attr)
-
-    return check
+from ._knn import _estimator_has
 
 
 class AgeBiasCorrector(MetaEstimatorMixin, RegressorMixin, BaseEstimator):

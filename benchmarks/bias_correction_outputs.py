@@ -1,0 +1,123 @@
+"""The post-hoc figures of the bias-correction section, from the outputs ``dlib_backbone.py ensemble`` saves.
+
+Two modes (results: ``benchmarks/results/dlib_backbone_cpu.md``, "Undoing the pull toward the middle"):
+
+``--choose``, on runs without the correction (``--save-outputs`` of plain ensemble runs): how the strength
+    was chosen. A line (or an isotonic curve) of prediction on age, every age bin weighing the same, is
+    fitted on one half of the test faces and applied to the other half, both ways, over 5 random halvings;
+    MAE, CMAE, bias and Acc@5 per strength.
+default, on runs with ``--bias-correction``: the ensemble at strength 0, 0.5 and 1 from the saved held-out
+    line: per-bin MAE and signed error, the bias's bootstrap 95% interval (500 resamples of the test faces),
+    and the race and gender gaps (per-group CMAE, and on the age bins every group fills:
+    ``fairness.common_bin_gap``).
+
+Run::
+
+    python benchmarks/bias_correction_outputs.py --choose .cache/ens/seed0.npz .cache/ens/seed1.npz .cache/ens/seed2.npz
+    python benchmarks/bias_correction_outputs.py .cache/bc/seed3.npz .cache/bc/seed0.npz .cache/bc/seed2.npz
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+from skage.metrics import acc_at_k, age_bin_indices, bias_score, cmae_score, per_bin_mae
+
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def _bin_weights(ages):
+    bins = age_bin_indices(ages)
+    return 1.0 / np.bincount(bins)[bins]
+
+
+def _correction(kind, ages, pred):
+    """Map from a prediction to the age it stands for, fitted on (ages, pred)."""
+    weights = _bin_weights(ages)
+    if kind == "line":
+        slope, intercept = np.polyfit(ages, pred, 1, w=np.sqrt(weights))
+        return lambda p: (p - intercept) / slope
+    curve = IsotonicRegression(out_of_bounds="clip").fit(ages, pred, sample_weight=weights)
+    grid = np.arange(0, 117, 0.5)
+    rising = np.maximum.accumulate(curve.predict(grid) + grid * 1e-6)  # strictly increasing, so invertible
+    return lambda p: np.interp(p, rising, grid)
+
+
+def _scores(ages, pred):
+    return np.array([np.mean(np.abs(pred - ages)), cmae_score(ages, pred), bias_score(ages, pred),
+                     acc_at_k(ages, pred)])
+
+
+def choose(paths):
+    for kind in ("line", "isotonic"):
+        for strength in STRENGTHS:
+            cells = []
+            for path in paths:
+                saved = np.load(path, allow_pickle=True)
+                ages, pred = saved["ages"].astype(float), saved["members"].mean(axis=1)
+                runs = []
+                for rep in range(5):
+                    order = np.random.default_rng(rep).permutation(len(ages))
+                    halves = (order[:len(ages) // 2], order[len(ages) // 2:])
+                    out = np.empty_like(pred)
+                    for fit_on, apply_to in (halves, halves[::-1]):
+                        unpull = _correction(kind, ages[fit_on], pred[fit_on])
+                        p = pred[apply_to]
+                        out[apply_to] = p + strength * (unpull(p) - p)
+                    runs.append(_scores(ages, out))
+                mae, cmae, bias, acc = np.mean(runs, axis=0)
+                cells.append(f"{Path(path).stem}: MAE {mae:.2f} CMAE {cmae:.2f} bias {bias:.2f} Acc@5 {100 * acc:.1f}%")
+            print(f"{kind} {strength:g} | " + " | ".join(cells))
+
+
+def corrected(paths, n_boot=500):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fairness import common_bin_gap, group_cmae  # benchmarks/fairness.py
+
+    from skage.datasets import load_utkface
+
+    meta = None
+    for path in paths:
+        saved = np.load(path, allow_pickle=True)
+        ages, pred = saved["ages"].astype(float), saved["members"].mean(axis=1)
+        slope, intercept = saved["line"]
+        if meta is None:
+            faces = load_utkface(Path(str(saved["paths"][0])).parent)
+            row = {str(p): i for i, p in enumerate(faces.X)}
+            meta = {g: faces.metadata[g].to_numpy(dtype=object) for g in ("race", "gender")}
+        rows = np.array([row[str(p)] for p in saved["paths"]])
+        print(f"{path}: held-out line prediction = {slope:.3f} * age + {intercept:.2f} "
+              f"({len(saved['cv_ages'])} faces)")
+        boot = np.random.default_rng(0).integers(0, len(ages), size=(n_boot, len(ages)))
+        for strength in (0.0, 0.5, 1.0):
+            p = np.maximum(pred + strength * ((pred - intercept) / slope - pred), 0.0)
+            mae, cmae, bias, acc = _scores(ages, p)
+            low, high = np.percentile([bias_score(ages[b], p[b]) for b in boot], [2.5, 97.5])
+            bins = age_bin_indices(ages)
+            signed = [np.mean((p - ages)[bins == b]) for b in np.unique(bins)]
+            gaps = []
+            for group in ("race", "gender"):
+                labels = meta[group][rows]
+                per_group = group_cmae(ages, p, labels)
+                gaps.append(f"{group} {max(per_group.values()) - min(per_group.values()):.2f} "
+                            f"(common bins {common_bin_gap(ages, p, labels)[0]:.2f})")
+            print(f"  strength {strength:g}: MAE {mae:.2f} CMAE {cmae:.2f} Acc@5 {100 * acc:.1f}% bias {bias:.2f} "
+                  f"[{low:.2f}-{high:.2f}] | " + " | ".join(gaps))
+            print("    per-bin MAE " + " ".join(f"{v:.2f}" for v in per_bin_mae(ages, p)["mae"])
+                  + " | signed " + " ".join(f"{v:+.1f}" for v in signed))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("outputs", nargs="+", help=".npz files saved by dlib_backbone.py ensemble --save-outputs")
+    parser.add_argument("--choose", action="store_true", help="cross-fit strengths on uncorrected runs' test outputs")
+    args = parser.parse_args(argv)
+    choose(args.outputs) if args.choose else corrected(args.outputs)
+
+
+if __name__ == "__main__":
+    main()

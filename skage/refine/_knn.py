@@ -28,7 +28,9 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     After fitting ``estimator``, the training embeddings are indexed. At
     predict time the age is ``(1 - blend) * model + blend * knn``, where
     ``knn`` is the weighted mean age of the ``n_neighbors`` nearest training
-    samples in embedding space.
+    samples in embedding space, clipped at 0: a regressor such as an SVR
+    extrapolates below 0 for some of the youngest faces, and no age is
+    negative.
 
     Parameters
     ----------
@@ -369,6 +371,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             if mask.any() and self.blend > 0:
                 emb = self._embed(_safe_indexing(X, mask) if not mask.all() else X)
                 pred[mask] = (1 - self.blend) * pred[mask] + self.blend * self._knn_ages(emb)
+        pred = np.maximum(pred, 0.0)  # NaN (no face) stays NaN
         return (pred, mask) if return_mask else pred
 
     @available_if(_estimator_has("predict_proba"))

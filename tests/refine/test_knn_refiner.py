@@ -219,3 +219,16 @@ def test_rows_without_features_get_nan(data):
     assert np.isnan(ref.predict(query[[1]])).all()
     with pytest.raises(ValueError, match="NaN"):
         KNNAgeRefiner(NoTransform()).fit(np.r_[X[:10], query[[1]]], y[:11])
+
+
+def test_ages_below_zero_stop_at_zero(data):
+    """A linear regressor extrapolates below 0 for faces beyond the youngest: no negative age comes out."""
+    X, y, Xq = data
+    query = Xq.copy()
+    query[:10, 1] = -6.0  # the feature that lowers the age, far beyond the training range
+    model = Ridge().fit(X, y).predict(query)
+    assert (model < 0).sum() >= 5
+    alone = KNNAgeRefiner(Ridge(), blend=0.0).fit(X, y).predict(query)
+    np.testing.assert_allclose(alone, np.maximum(model, 0.0))
+    blended = KNNAgeRefiner(Ridge(), blend=0.2).fit(X, y).predict(query)
+    assert blended.min() == 0.0 and (blended[10:] > 0).all()

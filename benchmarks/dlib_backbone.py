@@ -256,7 +256,7 @@ def ensemble(args):
         import torch
 
         torch.set_num_threads(args.threads)
-    net_params = dict(amp=args.amp, cb_counts=train_bin_counts(ages[train]))
+    net_params = dict(amp=args.amp, cb_counts=train_bin_counts(ages[train]), test_time_flip=args.test_time_flip)
     if args.model == "ensemble":
         pipe = make_age_pipeline(model="ensemble", max_epochs=args.epochs, batch_size=args.batch_size,
                                  device="cpu", random_state=0, n_jobs=args.n_jobs, net_params=net_params,
@@ -314,6 +314,7 @@ def ensemble(args):
             f.write(f"<!-- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
                     f"{os.cpu_count()} cores, {args.model}, groups {args.groups}, max_epochs={args.epochs}, "
                     f"batch_size={args.batch_size}, amp={args.amp}, bias_correction={args.bias_correction}, "
+                    f"test_time_flip={args.test_time_flip}, "
                     f"train {len(train)}, "
                     f"test {len(test)} -->\n" + "\n".join(rows) + "\n")
 
@@ -345,6 +346,8 @@ def main(argv=None):
     parser.add_argument("--model", choices=("ensemble", "deep"), default="ensemble", help="ensemble step: which pipeline")
     parser.add_argument("--bias-correction", type=float, default=None, metavar="S",
                         help="ensemble step: make_age_pipeline(bias_correction=S) (AgeBiasCorrector strength)")
+    parser.add_argument("--test-time-flip", action="store_true",
+                        help="ensemble step: the network averages each chip and its mirror image at prediction")
     parser.add_argument("--groups", choices=("race", "gender"), default=None,
                         help="ensemble step, --model deep: balance age bin × this group (fit_with_groups)")
     args = parser.parse_args(argv)

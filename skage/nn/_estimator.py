@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 
 from ..metrics import age_bin_indices, check_ages, check_bins
 from ._data import ChipDataset, collate_chips, to_model_input
-from ._heads import expected_age
+from ._heads import expected_age, mean_output
 from ._loss import AgeLoss, effective_number_weights, effective_number_weights_from_counts
 from ._module import AgeResNet
 
@@ -38,6 +38,7 @@ _PARAMETER_CONSTRAINTS = {
     "lr_schedule": [StrOptions({"cosine"}), None],
     "early_stopping": [Interval(Integral, 0, None, closed="left"), None],
     "cb_beta": [Interval(Real, 0, 1, closed="left")],
+    "test_time_flip": ["boolean"],
 }
 
 
@@ -159,6 +160,13 @@ class AgeNet(RegressorMixin, NeuralNet):
     aug_scale : (float, float), default=(0.75, 1.0)
         Side of the random crop (as a fraction of the chip) that is resized
         back to full size.
+    test_time_flip : bool, default=False
+        Outside training (prediction, validation), run each chip and its
+        mirror image and average the two: the age distributions for
+        ``head="dex"`` (so the age is the mean of the two ages), the ages for
+        ``"regression"``, and the embeddings. Twice the prediction time; a
+        prediction-time switch, so ``set_params`` on a fitted net needs no
+        refit.
     amp : {"auto", True, False}, default="auto"
         bfloat16 autocast. ``"auto"``: on CUDA, and on CPUs with native
         bf16 arithmetic (:func:`cpu_supports_bf16`; about twice the fp32
@@ -253,6 +261,7 @@ class AgeNet(RegressorMixin, NeuralNet):
             aug_brightness=0.2,
             aug_flip=0.5,
             aug_scale=(0.75, 1.0),
+            test_time_flip=False,
             amp="auto",
             lr_schedule="cosine",
             early_stopping=None,
@@ -283,6 +292,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         self.aug_brightness = aug_brightness
         self.aug_flip = aug_flip
         self.aug_scale = aug_scale
+        self.test_time_flip = test_time_flip
         self.amp = amp
         self.lr_schedule = lr_schedule
         self.early_stopping = early_stopping
@@ -518,7 +528,14 @@ class AgeNet(RegressorMixin, NeuralNet):
         if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
             x = self._model_input(x, augment=False)
         with self._autocast(training=self.module_.training):
-            return self.module_(x, **fit_params)
+            outputs = self.module_(x, **fit_params)
+            if self.test_time_flip and not self.module_.training:
+                # Width is the last axis of (B, C, H, W); the mask channels are mirrored with the pixels,
+                # as in training's flip augmentation.
+                mirror = x.flip(-1).contiguous(memory_format=torch.channels_last)
+                mirrored = self.module_(mirror, **fit_params)
+                outputs = (mean_output([outputs[0], mirrored[0]], self.head), (outputs[1] + mirrored[1]) / 2)
+            return outputs
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

@@ -1,5 +1,7 @@
 """The two age heads and the age each one predicts: one definition for the network, the loss and the estimator."""
 
+import math
+
 import torch
 
 #: ``"dex"``: logits over integer ages ``0 .. n_classes - 1`` (Rothe et al., DEX), read as the
@@ -43,3 +45,34 @@ def expected_age(output, head):
         ages = torch.arange(output.shape[1], dtype=torch.float32, device=output.device)
         return torch.softmax(output, dim=1) @ ages
     return output[:, 0]
+
+
+def mean_output(outputs, head):
+    """One head output standing for several views of the same faces (e.g. a chip and its mirror image).
+
+    Parameters
+    ----------
+    outputs : sequence of tensors of shape (B, n_classes) or (B, 1)
+        DEX logits or regressed ages, one tensor per view.
+    head : {"dex", "regression"}
+
+    Returns
+    -------
+    output : tensor of the same shape
+        For ``"dex"``, logits whose softmax is the mean of the views' age
+        distributions (so the expected age is the mean of theirs); for
+        ``"regression"``, the mean age.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skage.nn._heads import expected_age, mean_output
+    >>> views = [torch.tensor([[0.0, -1e4]]), torch.tensor([[-1e4, 0.0]])]
+    >>> expected_age(mean_output(views, "dex"), "dex")
+    tensor([0.5000])
+    """
+    stacked = torch.stack([output.float() for output in outputs])
+    if check_head(head) == "dex":
+        # Averaging distributions, not logits: the mean of the views' expected ages stays their mean.
+        return torch.logsumexp(torch.log_softmax(stacked, dim=2), dim=0) - math.log(len(outputs))
+    return stacked.mean(dim=0)

@@ -6,6 +6,11 @@ Two modes (results: ``benchmarks/results/dlib_backbone_cpu.md``, "Undoing the pu
     was chosen. A line (or an isotonic curve) of prediction on age, every age bin weighing the same, is
     fitted on one half of the test faces and applied to the other half, both ways, over 5 random halvings;
     MAE, CMAE, bias and Acc@5 per strength.
+``--variants``, on runs with ``--bias-correction``: what else was tried on the same saved outputs. Other
+    shapes of the held-out relation instead of the line (a quadratic, a cubic, lines broken at 20/40/60,
+    15/30/60 or 30/60 years: inverted numerically), fitted on the held-out faces as ``AgeBiasCorrector``
+    does and applied to the test predictions at strength 0.5; and the members' ages clipped at 0 before
+    the vote (what ``KNNAgeRefiner`` does since 2026-11-29; the runs saved before it had negative ages).
 default, on runs with ``--bias-correction``: the ensemble at strength 0, 0.5 and 1 from the saved held-out
     line: per-bin MAE and signed error, the bias's bootstrap 95% interval (500 resamples of the test faces),
     and the race and gender gaps (per-group CMAE, and on the age bins every group fills:
@@ -15,6 +20,7 @@ Run::
 
     python benchmarks/bias_correction_outputs.py --choose .cache/ens/seed0.npz .cache/ens/seed1.npz .cache/ens/seed2.npz
     python benchmarks/bias_correction_outputs.py .cache/bc/seed3.npz .cache/bc/seed0.npz .cache/bc/seed2.npz
+    python benchmarks/bias_correction_outputs.py --variants .cache/bc/seed3.npz .cache/bc/seed0.npz .cache/bc/seed2.npz .cache/bc/seed4.npz
 """
 
 import argparse
@@ -43,6 +49,53 @@ def _correction(kind, ages, pred):
     grid = np.arange(0, 117, 0.5)
     rising = np.maximum.accumulate(curve.predict(grid) + grid * 1e-6)  # strictly increasing, so invertible
     return lambda p: np.interp(p, rising, grid)
+
+
+_GRID = np.arange(0, 117, 0.25)
+_SHAPES = {"quadratic": (2, ()), "cubic": (3, ()), "broken at 20/40/60": (1, (20, 40, 60)),
+           "broken at 15/30/60": (1, (15, 30, 60)), "broken at 30/60": (1, (30, 60))}
+
+
+def _shaped_correction(shape, ages, pred):
+    """Like ``_correction`` for another shape of prediction on age: a polynomial or a broken line."""
+    degree, knots = _SHAPES[shape]
+
+    def basis(x):
+        return np.stack([x ** d for d in range(degree + 1)] + [np.maximum(x - k, 0) for k in knots], axis=1)
+
+    root = np.sqrt(_bin_weights(ages))
+    coef, *_ = np.linalg.lstsq(basis(ages) * root[:, None], pred * root, rcond=None)
+    rising = np.maximum.accumulate(basis(_GRID) @ coef + _GRID * 1e-6)  # invertible where it turns down
+    return lambda p: np.interp(p, rising, _GRID)
+
+
+def variants(paths):
+    runs = [(Path(path).stem, np.load(path, allow_pickle=True)) for path in paths]
+
+    def row(title, predict):
+        cells = []
+        for stem, saved in runs:
+            mae, cmae, bias, acc = _scores(saved["ages"].astype(float), predict(saved))
+            cells.append(f"{stem}: MAE {mae:.2f} CMAE {cmae:.2f} bias {bias:.2f} Acc@5 {100 * acc:.1f}%")
+        print(f"{title} | " + " | ".join(cells))
+
+    def line(saved):
+        slope, intercept = saved["line"]
+        return lambda p: (p - intercept) / slope
+
+    def corrected(unpull, pred, strength=0.5):
+        return np.maximum(pred + strength * (unpull(pred) - pred), 0.0)
+
+    row("line 0.5 (AgeBiasCorrector)", lambda s: corrected(line(s), s["members"].mean(axis=1)))
+    for shape in _SHAPES:
+        row(f"{shape} 0.5", lambda s, shape=shape: corrected(
+            _shaped_correction(shape, s["cv_ages"], s["cv_predictions"]), s["members"].mean(axis=1)))
+    for member in (0, 1):
+        row(f"{runs[0][1]['names'][member]} member as saved", lambda s, m=member: s["members"][:, m])
+        row(f"{runs[0][1]['names'][member]} member clipped at 0", lambda s, m=member: np.maximum(s["members"][:, m], 0))
+    row("uncorrected mean as saved", lambda s: s["members"].mean(axis=1))
+    row("uncorrected mean of members clipped at 0", lambda s: np.maximum(s["members"], 0).mean(axis=1))
+    row("line 0.5 on members clipped at 0", lambda s: corrected(line(s), np.maximum(s["members"], 0).mean(axis=1)))
 
 
 def _scores(ages, pred):
@@ -114,9 +167,16 @@ def corrected(paths, n_boot=500):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outputs", nargs="+", help=".npz files saved by dlib_backbone.py ensemble --save-outputs")
-    parser.add_argument("--choose", action="store_true", help="cross-fit strengths on uncorrected runs' test outputs")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--choose", action="store_true", help="cross-fit strengths on uncorrected runs' test outputs")
+    mode.add_argument("--variants", action="store_true", help="other correction shapes; members clipped at 0")
     args = parser.parse_args(argv)
-    choose(args.outputs) if args.choose else corrected(args.outputs)
+    if args.choose:
+        choose(args.outputs)
+    elif args.variants:
+        variants(args.outputs)
+    else:
+        corrected(args.outputs)
 
 
 if __name__ == "__main__":

@@ -36,12 +36,16 @@ def test_both_members_share_one_alignment_to_dlib_chips():
     params = pipe.get_params()
     assert params["model__deep__model__estimator__backbone"] == "dlib_resnet"
     assert params["model__deep__model__estimator__freeze_stages"] == 3  # the backbone's fine-tuning default
+    assert params["model__deep__model__estimator__test_time_flip"]  # like the descriptor's flip
+    assert params["model__descriptor__describe__flip"]
     assert params["model__descriptor__describe__layers"] == ("layer3", "layer4")
 
 
 def test_net_params_override_the_backbone_recipe_and_other_backbones_are_refused():
-    pipe = make_age_pipeline(model="ensemble", **TINY, net_params={"freeze_stages": 1, "lr": 1e-4})
+    pipe = make_age_pipeline(model="ensemble", **TINY, net_params={"freeze_stages": 1, "lr": 1e-4,
+                                                                    "test_time_flip": False})
     assert pipe.get_params()["model__deep__model__estimator__freeze_stages"] == 1
+    assert not pipe.get_params()["model__deep__model__estimator__test_time_flip"]
     assert pipe.get_params()["model__deep__model__estimator__lr"] == 1e-4
     with pytest.raises(ValueError, match="net_params\\['backbone'\\] must be 'dlib_resnet'"):
         make_age_pipeline(model="ensemble", net_params={"backbone": "resnet18"})

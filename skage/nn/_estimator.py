@@ -730,6 +730,7 @@ class AgeNet(RegressorMixin, NeuralNet):
                 self.__dict__[name + "_"] = component
 
     def __setstate__(self, state):
+        state.setdefault("test_time_flip", False)  # nets saved before the option predict as they did
         requested = state.get("device")
         if requested == "auto":
             state["device"] = "cuda" if torch.cuda.is_available() else "cpu"

@@ -30,22 +30,17 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from skage.metrics import acc_at_k, age_bin_indices, bias_score, cmae_score, per_bin_mae
+from skage.refine._debias import _bin_balanced_line, _bin_balanced_weights, _undo_pull
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def _bin_weights(ages):
-    bins = age_bin_indices(ages)
-    return 1.0 / np.bincount(bins)[bins]
-
-
 def _correction(kind, ages, pred):
     """Map from a prediction to the age it stands for, fitted on (ages, pred)."""
-    weights = _bin_weights(ages)
     if kind == "line":
-        slope, intercept = np.polyfit(ages, pred, 1, w=np.sqrt(weights))
+        slope, intercept = _bin_balanced_line(ages, pred, None)  # AgeBiasCorrector's own fit
         return lambda p: (p - intercept) / slope
-    curve = IsotonicRegression(out_of_bounds="clip").fit(ages, pred, sample_weight=weights)
+    curve = IsotonicRegression(out_of_bounds="clip").fit(ages, pred, sample_weight=_bin_balanced_weights(ages))
     grid = np.arange(0, 117, 0.5)
     rising = np.maximum.accumulate(curve.predict(grid) + grid * 1e-6)  # strictly increasing, so invertible
     return lambda p: np.interp(p, rising, grid)
@@ -63,7 +58,7 @@ def _shaped_correction(shape, ages, pred):
     def basis(x):
         return np.stack([x ** d for d in range(degree + 1)] + [np.maximum(x - k, 0) for k in knots], axis=1)
 
-    root = np.sqrt(_bin_weights(ages))
+    root = np.sqrt(_bin_balanced_weights(ages))
     coef, *_ = np.linalg.lstsq(basis(ages) * root[:, None], pred * root, rcond=None)
     rising = np.maximum.accumulate(basis(_GRID) @ coef + _GRID * 1e-6)  # invertible where it turns down
     return lambda p: np.interp(p, rising, _GRID)
@@ -79,14 +74,10 @@ def variants(paths):
             cells.append(f"{stem}: MAE {mae:.2f} CMAE {cmae:.2f} bias {bias:.2f} Acc@5 {100 * acc:.1f}%")
         print(f"{title} | " + " | ".join(cells))
 
-    def line(saved):
-        slope, intercept = saved["line"]
-        return lambda p: (p - intercept) / slope
-
     def corrected(unpull, pred, strength=0.5):
         return np.maximum(pred + strength * (unpull(pred) - pred), 0.0)
 
-    row("line 0.5 (AgeBiasCorrector)", lambda s: corrected(line(s), s["members"].mean(axis=1)))
+    row("line 0.5 (AgeBiasCorrector)", lambda s: _undo_pull(s["members"].mean(axis=1), *s["line"], 0.5))
     for shape in _SHAPES:
         row(f"{shape} 0.5", lambda s, shape=shape: corrected(
             _shaped_correction(shape, s["cv_ages"], s["cv_predictions"]), s["members"].mean(axis=1)))
@@ -95,7 +86,8 @@ def variants(paths):
         row(f"{runs[0][1]['names'][member]} member clipped at 0", lambda s, m=member: np.maximum(s["members"][:, m], 0))
     row("uncorrected mean as saved", lambda s: s["members"].mean(axis=1))
     row("uncorrected mean of members clipped at 0", lambda s: np.maximum(s["members"], 0).mean(axis=1))
-    row("line 0.5 on members clipped at 0", lambda s: corrected(line(s), np.maximum(s["members"], 0).mean(axis=1)))
+    row("line 0.5 on members clipped at 0", lambda s: _undo_pull(np.maximum(s["members"], 0).mean(axis=1),
+                                                                 *s["line"], 0.5))
 
 
 def _scores(ages, pred):
@@ -147,7 +139,7 @@ def corrected(paths, n_boot=500):
               f"({len(saved['cv_ages'])} faces)")
         boot = np.random.default_rng(0).integers(0, len(ages), size=(n_boot, len(ages)))
         for strength in (0.0, 0.5, 1.0):
-            p = np.maximum(pred + strength * ((pred - intercept) / slope - pred), 0.0)
+            p = _undo_pull(pred, slope, intercept, strength)
             mae, cmae, bias, acc = _scores(ages, p)
             low, high = np.percentile([bias_score(ages[b], p[b]) for b in boot], [2.5, 97.5])
             bins = age_bin_indices(ages)

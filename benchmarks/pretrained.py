@@ -56,11 +56,11 @@ def measure(name, files, ages, model):
              f"({n / (wall1 - wall0):.1f} img/s wall), network {1000 * (cpu2 - cpu1) / n:.2f} CPU ms / chip "
              f"({n / (wall2 - wall1):.0f} chips/s wall); whole pipeline {n / (wall2 - wall0):.1f} img/s wall; "
              f"flags {table['flag'].value_counts().to_dict()}")
-    subsets = [("all", table["age"] >= 0), ("colour", ~table["gray"]), ("gray", table["gray"]),
-               ("age 0-9", table["age"] <= 9), ("age >= 10", table["age"] >= 10),
-               ("colour, 0-9", ~table["gray"] & (table["age"] <= 9)), ("gray, 0-9", table["gray"] & (table["age"] <= 9)),
-               ("colour, >= 10", ~table["gray"] & (table["age"] >= 10)),
-               ("gray, >= 10", table["gray"] & (table["age"] >= 10)), ("age > 80 (past its last class)", table["age"] > 80)]
+    gray, child = table["gray"], table["age"] <= 9
+    subsets = [("all", table["age"] >= 0), ("colour", ~gray), ("gray", gray), ("age 0-9", child),
+               ("age >= 10", ~child), ("colour, 0-9", ~gray & child), ("gray, 0-9", gray & child),
+               ("colour, >= 10", ~gray & ~child), ("gray, >= 10", gray & ~child),
+               ("age > 80 (past its last class)", table["age"] > 80)]
     rows = []
     for label, mask in subsets:
         part = table[mask & table["predicted"].notna()]

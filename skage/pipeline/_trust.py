@@ -18,7 +18,7 @@ _SKAGE_TYPES = {
     "skage.augment": ("DegradedCopies",),
     "skage.io": ("ImageLoader",),
     "skage.parsing": ("FaceParser",),
-    "skage.features": ("FaceDescriptor", "HOGFeatures", "LBPFeatures"),
+    "skage.features": ("FaceDescriptor", "HOGFeatures", "LBPFeatures", "CydralAgeFeatures", "CydralAgeRegressor"),
     "skage.sampling": ("DropUnreadable", "AgeBinResampler", "AgeBinWeightedRegressor"),
     "skage.refine": ("KNNAgeRefiner", "AgeBiasCorrector"),
     "skage.intervals": ("ConformalAgeRegressor",),

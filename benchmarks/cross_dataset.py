@@ -49,10 +49,12 @@ MIN_GROUP, MIN_CELL = 100, 30
 
 def rows(cache, seed, n_jobs):
     """Row name -> a function building the unfitted pipeline."""
-    from skage.pipeline import make_age_pipeline
+    from skage.pipeline import make_age_pipeline, pretrained_model
 
     common = dict(memory=str(cache), random_state=seed, n_jobs=n_jobs)
     return {
+        # dlib's CC0 age network with its own head: nothing learned from UTKFace (fit checks the files)
+        "age_network": lambda: pretrained_model(memory=str(cache), n_jobs=n_jobs),
         "descriptor": lambda: make_age_pipeline(model="descriptor", **common),
         "descriptor_degraded": lambda: make_age_pipeline(model="descriptor", degrade=1.0, **common),
     }
@@ -255,7 +257,7 @@ def main(argv=None):
         log(f"{name}: fit {fit_s / 60:.1f} min, predict {rate:.1f} img/s\n  (a) {json.dumps(a, default=str)}\n"
             f"  (b) {json.dumps(b)}")
         c, pred_c = None, None
-        if args.person_folds:
+        if args.person_folds and "describe" in pipe.named_steps:
             c, pred_c = person_folds(pipe, X[tr], y[tr], fg, gray, args.person_folds, args.seed, log)
             log(f"  (c) {json.dumps(c)}")
         la = report_lines(name, args.seed, a, b, fit_s, rate, c)

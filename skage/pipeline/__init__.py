@@ -1,9 +1,9 @@
 """The whole age-estimation pipeline in one call, and saving/loading it."""
 
-from ._factory import MODELS, make_age_pipeline
+from ._factory import MODELS, AgePipeline, make_age_pipeline
 from ._parts import fitted_model
 from ._persist import TRUSTED_PREFIXES, ModelFileError, load_model, save_model
 from ._predict import predict_faces
 
-__all__ = ["MODELS", "TRUSTED_PREFIXES", "ModelFileError", "fitted_model", "load_model", "make_age_pipeline", "predict_faces",
+__all__ = ["AgePipeline", "MODELS", "TRUSTED_PREFIXES", "ModelFileError", "fitted_model", "load_model", "make_age_pipeline", "predict_faces",
            "save_model"]

@@ -135,10 +135,10 @@ class DropUnreadable(BaseSampler):
         if y is not None:
             y = check_ages(y)
             _warn_implausible(y)
+        items = as_image_list(X)  # also refuses the shape of a single image
         if isinstance(X, np.ndarray) and X.dtype != object and X.dtype.kind not in "US":
-            errors = np.full(len(X), "", dtype=object)  # an image array is pixels already
+            errors = np.full(len(items), "", dtype=object)  # an image array is pixels already
         else:
-            items = as_image_list(X)
             errors = check_memory(self.memory).cache(_read_errors, ignore=["n_jobs"])(items, self.n_jobs)
         if y is not None and len(errors) != len(y):
             raise ValueError(f"X has {len(errors)} inputs but y has {len(y)} labels")

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -237,9 +238,13 @@ def cmd_predict(args):
     from ..pipeline import predict_faces
     from ._inputs import expand_inputs
 
-    inputs = expand_inputs(args.paths)
+    inputs, empty = expand_inputs(args.paths)
     if not inputs:
         raise CLIError(f"no files to predict in {' '.join(args.paths)} (hidden files are skipped)")
+    for folder in empty:
+        print(f"note: no files to predict in {folder} (hidden files are skipped)", file=sys.stderr)
+    if args.out:  # the model and the data were checked with the other --out checks
+        _refuse_overwriting(args.out, inputs, "an input")
     model = _load_model(args.model, args.quiet, args.trusted)
     table = predict_faces(model, inputs, progress=not args.quiet)
     if args.interval is not None:
@@ -340,13 +345,84 @@ def _check_out(args):
     if out is None:
         return
     path = Path(out)
-    if args.command in ("fit", "predict"):  # a file
+    if args.command in ("fit", "predict", "calibrate"):  # a file
         if path.is_dir():
             raise CLIError(f"--out {out} is a directory; give a file name, e.g. {path / 'model.skage'}")
         if not path.parent.is_dir():
             raise CLIError(f"--out {out}: folder {path.parent} does not exist")
+        # the files read; predict's inputs are checked once expanded (cmd_predict)
+        if args.command != "fit":
+            _refuse_overwriting(out, [args.model], "the model")
+        if getattr(args, "config", None):
+            _refuse_overwriting(out, [args.config], "the config file")
+        if getattr(args, "data", None):
+            _refuse_overwriting_data(out, args.data)
     elif path.exists() and not path.is_dir():  # a folder (demo, benchmark, report, audit)
         raise CLIError(f"--out {out} is a file; give a folder")
+
+
+def _refuse_overwriting(out, read, what):
+    """Refuse an ``--out`` file that is one of the files the command reads, before any work.
+
+    Paths are compared resolved (symbolic links, ``..``) and, where both exist, as the same
+    file (hard links), so that no spelling of an input or of the model lets the output
+    replace it.
+
+    Parameters
+    ----------
+    out : str
+        The ``--out`` file.
+    read : iterable of str or path-like
+        Files the command reads.
+    what : str
+        What they are, for the message ("the model", "an input").
+    """
+    out_path = Path(out)
+    target = _resolved(out_path)
+    out_stat = _stat(out_path)
+    for path in read:
+        path = Path(path)
+        same = _resolved(path) == target
+        if not same and out_stat is not None:
+            path_stat = _stat(path)
+            same = path_stat is not None and os.path.samestat(out_stat, path_stat)
+        if same:
+            raise CLIError(f"--out {out} is {what} ({path}): writing there would overwrite it; "
+                           "give another file name")
+
+
+def _resolved(path):
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+        return path.absolute()
+
+
+def _stat(path):
+    try:
+        return path.stat()
+    except (OSError, ValueError):
+        return None
+
+
+def _refuse_overwriting_data(out, spec):
+    """Refuse an ``--out`` file that would replace a file of the dataset ``spec`` (any file in its
+    folder, as --limit and --holdout leave some unread, or its label file)."""
+    from ..datasets import parse_dataset_spec
+
+    try:
+        _, folder, csv = parse_dataset_spec(spec)
+    except ValueError:
+        return  # reported when the data is loaded
+    if csv:
+        _refuse_overwriting(out, [csv, Path(folder) / csv], "the label file")
+    out_path, folder = Path(out), Path(folder)
+    # the link itself and where it leads: the data folder may hold links (or be reached through one)
+    inside = (Path(os.path.abspath(out_path)).is_relative_to(os.path.abspath(folder))
+              or _resolved(out_path).is_relative_to(_resolved(folder)))
+    if inside and (out_path.exists() or out_path.is_symlink()):
+        raise CLIError(f"--out {out} is a file of the data folder {folder}: writing there would overwrite it; "
+                       "give another file name")
 
 
 def _add_common(p, defaults=None):
@@ -445,6 +521,11 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run ``skage`` with ``argv`` (default: the command line); returns the exit status.
+
+    0 on success, 2 for a user error (one line, no traceback), 130 when
+    interrupted with Ctrl-C (one line, as shells report SIGINT).
+    """
     args = build_parser().parse_args(argv)
     try:
         _check_out(args)
@@ -452,4 +533,7 @@ def main(argv=None):
     except CLIError as exc:
         print(f"skage {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"skage {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0

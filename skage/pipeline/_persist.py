@@ -230,9 +230,6 @@ def _read_members(path):
             for info in infos:
                 with zf.open(info) as f:
                     members[info.filename] = f.read(info.file_size)
-        if _TREE in members:  # skops' tree is itself a zip archive, decompressed by skops.io.loads
-            with zipfile.ZipFile(io.BytesIO(members[_TREE])) as tree:
-                _check_sizes(tree.infolist(), f"{path} ({_TREE})")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         if isinstance(exc, ModelFileError):
             raise
@@ -243,6 +240,12 @@ def _read_members(path):
         if name not in members or _sha256(members[name]) != expected.get(name):
             raise ModelFileError(f"{path} is corrupted: the checksum of {name} does not match (SHA-256); "
                                  "copy the file again or retrain")
+    if _TREE in members:  # skops' tree is a zip archive too, which skops.io.loads decompresses
+        try:
+            with zipfile.ZipFile(io.BytesIO(members[_TREE])) as tree:
+                _check_sizes(tree.infolist(), f"{path} ({_TREE})")
+        except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+            raise ModelFileError(f"{path} is corrupted: its {_TREE} is not a skops archive ({exc})") from None
     return manifest, members
 
 

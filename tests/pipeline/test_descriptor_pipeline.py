@@ -51,10 +51,13 @@ def test_one_age_per_input_nan_for_unreadable(fitted, faces):
 
 
 def test_one_image_array_is_refused_with_the_shape_expected(fitted):
+    from skage.pipeline import predict_faces
+
     pipe = fitted[0]
     for image in (np.zeros((200, 200, 3), np.uint8), np.zeros((200, 200), np.uint8)):
-        with pytest.raises(ValueError, match=r"shape \(200, 200(, 3)?\) of one image.*pass \[image\]"):
-            pipe.predict(image)
+        for predict in (pipe.predict, lambda X: predict_faces(pipe, X)):
+            with pytest.raises(ValueError, match=r"shape \(200, 200(, 3)?\) of one image.*pass \[image\]"):
+                predict(image)
     assert pipe.predict(np.zeros((200, 200, 3), np.uint8)[None]).shape == (1,)  # as the message says
 
 

@@ -534,6 +534,9 @@ def main(argv=None):
         print(f"skage {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"skage {args.command}: interrupted", file=sys.stderr)
+        from tqdm import tqdm
+
+        # tqdm.write: on a line of its own, not appended to a progress bar cut short
+        tqdm.write(f"skage {args.command}: interrupted", file=sys.stderr)
         return 130
     return 0

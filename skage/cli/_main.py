@@ -24,7 +24,12 @@ class CLIError(Exception):
 
 # ---------------------------------------------------------------- helpers
 
-def _load_data(spec, limit=None, seed=0):
+def _load_data(spec, limit=None, seed=0, out=None):
+    """``X, y, metadata`` of the dataset ``spec``, a seeded subset of ``limit`` faces when given.
+
+    ``out``, the file a command will write, may not be one of the dataset's files (any of
+    them, not only the subset) or its label file: refused before the work starts.
+    """
     from ..datasets import SkippedFileWarning, load_dataset
 
     try:
@@ -41,6 +46,8 @@ def _load_data(spec, limit=None, seed=0):
         print(f"note: {len(caught)} file(s) in {spec} could not be parsed and were left out "
               f"(first: {caught[0].message})", file=sys.stderr)
     X, y, meta = ds.X, ds.y, ds.metadata
+    if out is not None:
+        _refuse_overwriting(out, _data_files(spec, X), "a file of the data")
     if limit and limit < len(y):
         keep = np.sort(np.random.default_rng(seed).choice(len(y), size=limit, replace=False))
         X, y, meta = X[keep], y[keep], meta.iloc[keep].reset_index(drop=True)
@@ -223,7 +230,7 @@ def cmd_fit(args):
     from ..pipeline import save_model
 
     config = _load_config(args.config)
-    X, y, _ = _load_data(args.data, args.limit, args.seed)
+    X, y, _ = _load_data(args.data, args.limit, args.seed, out=args.out)
     kwargs, params = _pipeline_kwargs(args, config)
     kwargs = _with_bin_counts(kwargs, y)
     pipe = _build_pipeline(kwargs, params)
@@ -350,13 +357,11 @@ def _check_out(args):
             raise CLIError(f"--out {out} is a directory; give a file name, e.g. {path / 'model.skage'}")
         if not path.parent.is_dir():
             raise CLIError(f"--out {out}: folder {path.parent} does not exist")
-        # the files read; predict's inputs are checked once expanded (cmd_predict)
+        # the files read; predict's inputs once expanded (cmd_predict), the data's once listed (_load_data)
         if args.command != "fit":
             _refuse_overwriting(out, [args.model], "the model")
         if getattr(args, "config", None):
             _refuse_overwriting(out, [args.config], "the config file")
-        if getattr(args, "data", None):
-            _refuse_overwriting_data(out, args.data)
     elif path.exists() and not path.is_dir():  # a folder (demo, benchmark, report, audit)
         raise CLIError(f"--out {out} is a file; give a folder")
 
@@ -405,24 +410,13 @@ def _stat(path):
         return None
 
 
-def _refuse_overwriting_data(out, spec):
-    """Refuse an ``--out`` file that would replace a file of the dataset ``spec`` (any file in its
-    folder, as --limit and --holdout leave some unread, or its label file)."""
+def _data_files(spec, X):
+    """The files of the dataset ``spec``: its label file, where it has one, and its images ``X``."""
     from ..datasets import parse_dataset_spec
 
-    try:
-        _, folder, csv = parse_dataset_spec(spec)
-    except ValueError:
-        return  # reported when the data is loaded
-    if csv:
-        _refuse_overwriting(out, [csv, Path(folder) / csv], "the label file")
-    out_path, folder = Path(out), Path(folder)
-    # the link itself and where it leads: the data folder may hold links (or be reached through one)
-    inside = (Path(os.path.abspath(out_path)).is_relative_to(os.path.abspath(folder))
-              or _resolved(out_path).is_relative_to(_resolved(folder)))
-    if inside and (out_path.exists() or out_path.is_symlink()):
-        raise CLIError(f"--out {out} is a file of the data folder {folder}: writing there would overwrite it; "
-                       "give another file name")
+    _, folder, csv = parse_dataset_spec(spec)
+    labels = [csv, Path(folder) / csv] if csv else []  # the CSV is read from the working directory or PATH
+    return [*labels, *(x for x in X if isinstance(x, (str, os.PathLike)))]
 
 
 def _add_common(p, defaults=None):

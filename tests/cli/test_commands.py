@@ -134,15 +134,23 @@ def test_unusable_arguments_fail_before_any_work(argv, message, tmp_path, capsys
     (["predict", "{m}", "{d}/in.png", "--out", "{tmp}/link.csv"], "an input"),  # a link to the input
     (["predict", "{m}", "{d}/in.png", "--out", "{tmp}/hard.csv"], "an input"),  # a hard link to it
     (["calibrate", "{m}", "--data", "utkface:{d}", "--out", "{m}"], "the model"),
-    (["fit", "--data", "folder:{d}:labels.csv", "--out", "{d}/labels.csv"], "the label file"),
-    (["fit", "--data", "utkface:{d}", "--out", "{d}/in.png"], "a file of the data folder"),
+    (["fit", "--data", "folder:{d}:labels.csv", "--out", "{d}/labels.csv"], "a file of the data"),
+    (["fit", "--data", "folder:{d}:labels.csv", "--out", "{d}/in.png"], "a file of the data"),
+    (["calibrate", "{tmp}/ridge.skage", "--data", "folder:{d}:labels.csv", "--limit", "1", "--out",
+      "{tmp}/hard.csv"], "a file of the data"),  # every file is checked, not only the --limit subset
     (["fit", "--data", "utkface:{d}", "--config", "{tmp}/c.json", "--out", "{tmp}/c.json"], "the config file"),
 ])
 def test_out_may_not_overwrite_what_the_command_reads(argv, what, tmp_path, capsys):
     folder = tmp_path / "d"
     folder.mkdir()
-    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "in.png")
-    (folder / "labels.csv").write_text("file,age\nin.png,30\n")
+    from sklearn.linear_model import Ridge
+
+    from skage.pipeline import save_model
+
+    for name in ("in.png", "in2.png"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / name)
+    (folder / "labels.csv").write_text("file,age\nin.png,30\nin2.png,40\n")
+    save_model(Ridge().fit([[0.0], [1.0]], [20.0, 40.0]), tmp_path / "ridge.skage")  # loads; not a face model
     (tmp_path / "c.json").write_text("{}")
     (tmp_path / "m.skage").write_bytes(b"a model")  # refused before it is read
     os.symlink(folder / "in.png", tmp_path / "link.csv")
@@ -152,6 +160,16 @@ def test_out_may_not_overwrite_what_the_command_reads(argv, what, tmp_path, caps
     err = capsys.readouterr().err
     assert f"is {what}" in err and "would overwrite it" in err and len(err.strip().splitlines()) == 1
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_out_may_replace_an_older_model_in_the_data_folder(tmp_path):
+    from skage.cli._main import _load_data
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "in.png")
+    (tmp_path / "labels.csv").write_text("file,age\nin.png,30\n")
+    (tmp_path / "model.skage").write_bytes(b"last week's model")  # not a file of the data: may be replaced
+    _, y, _ = _load_data(f"folder:{tmp_path}:labels.csv", out=str(tmp_path / "model.skage"))
+    assert y.tolist() == [30.0]
 
 
 def test_calibrate_out_is_a_file_that_may_exist(tmp_path, capsys):

@@ -369,9 +369,9 @@ def _check_out(args):
 def _refuse_overwriting(out, read, what):
     """Refuse an ``--out`` file that is one of the files the command reads, before any work.
 
-    Paths are compared resolved (symbolic links, ``..``) and, where both exist, as the same
-    file (hard links), so that no spelling of an input or of the model lets the output
-    replace it.
+    Existing files are compared as files (device and inode: any spelling, symbolic or hard
+    link); names of missing files resolved (``..``, links), so that no spelling of an input or
+    of the model lets the output replace it.
 
     Parameters
     ----------
@@ -383,14 +383,15 @@ def _refuse_overwriting(out, read, what):
         What they are, for the message ("the model", "an input").
     """
     out_path = Path(out)
-    target = _resolved(out_path)
     out_stat = _stat(out_path)
+    target = _resolved(out_path) if out_stat is None else None
     for path in read:
         path = Path(path)
-        same = _resolved(path) == target
-        if not same and out_stat is not None:
-            path_stat = _stat(path)
-            same = path_stat is not None and os.path.samestat(out_stat, path_stat)
+        path_stat = _stat(path)  # one stat per input: cheaper than resolving thousands of names
+        if path_stat is not None:
+            same = out_stat is not None and os.path.samestat(out_stat, path_stat)
+        else:
+            same = out_stat is None and _resolved(path) == target
         if same:
             raise CLIError(f"--out {out} is {what} ({path}): writing there would overwrite it; "
                            "give another file name")

@@ -348,6 +348,13 @@ def test_zip_bomb_is_refused_from_the_zip_directory(tmp_path, monkeypatch):
     _rewrite(tmp_path / "nested.skage", members)
     with pytest.raises(ModelFileError, match=r"\(estimator.skops\).*schema.json would inflate"):
         load_model(tmp_path / "nested.skage")
+    # a directory understating the size (zipfile would inflate a whole read chunk before cutting it)
+    data = bytearray(bomb.read_bytes())
+    entry = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 1)  # estimator.skops' central record
+    data[entry + 24:entry + 28] = (1000).to_bytes(4, "little")  # its uncompressed size
+    (tmp_path / "lying.skage").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="estimator.skops declares 1000 bytes but holds"):
+        load_model(tmp_path / "lying.skage")
     # the total is capped as well (2 GiB; lowered here so that the test stays small)
     monkeypatch.setattr(_persist, "_MAX_TOTAL", 1000)
     with pytest.raises(ModelFileError, match="GiB once decompressed"):

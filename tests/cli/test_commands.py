@@ -141,12 +141,12 @@ def test_unusable_arguments_fail_before_any_work(argv, message, tmp_path, capsys
     (["fit", "--data", "utkface:{d}", "--config", "{tmp}/c.json", "--out", "{tmp}/c.json"], "the config file"),
 ])
 def test_out_may_not_overwrite_what_the_command_reads(argv, what, tmp_path, capsys):
-    folder = tmp_path / "d"
-    folder.mkdir()
     from sklearn.linear_model import Ridge
 
     from skage.pipeline import save_model
 
+    folder = tmp_path / "d"
+    folder.mkdir()
     for name in ("in.png", "in2.png"):
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / name)
     (folder / "labels.csv").write_text("file,age\nin.png,30\nin2.png,40\n")

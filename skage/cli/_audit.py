@@ -40,12 +40,13 @@ def _add_data_options(p):
                         "e.g. 0.3 for the faces a model fitted on the 70%% part has not seen")
 
 
-def _data(args):
+def _data(args, out=None):
+    """``X, y, groups`` of ``--data`` (its ``--holdout`` part when given); ``out`` as in ``_load_data``."""
     from sklearn.model_selection import train_test_split
 
     from ._main import CLIError, _load_data
 
-    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    X, y, meta = _load_data(args.data, args.limit, args.seed, out=out)
     if args.holdout is not None:
         if not 0 < args.holdout < 1:
             raise CLIError(f"--holdout must be a fraction in (0, 1), got {args.holdout}")
@@ -109,7 +110,7 @@ def cmd_calibrate(args):
     model = _load_model(args.model, args.quiet, args.trusted)
     if isinstance(model, ConformalAgeRegressor):
         model = model.estimator_  # recalibrate the wrapped model
-    X, y, groups = _data(args)
+    X, y, groups = _data(args, out=args.out)
     if args.by and args.by not in groups:
         raise CLIError(f"--by {args.by}: {args.data} has no {args.by} labels")
     if args.holdout is None:

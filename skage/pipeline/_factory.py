@@ -1,6 +1,8 @@
 """``make_age_pipeline``: every ablation row is this one function with other switches."""
 
+import numpy as np
 from imblearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 #: The two model families, the paper's deep network and dlib's pretrained face descriptors, and
 #: their ensemble (both on dlib's face chips, their ages averaged).
@@ -28,6 +30,36 @@ _DEFAULT_CHIPS = dict(geometry="eyes", landmarks=68, size=224)
 # (benchmarks/results/dlib_backbone_cpu.md).
 _BACKBONE_RECIPES = {"dlib_resnet": dict(lr=2e-3, backbone_lr_scale=0.1, freeze_stages=3, aug_scale=(0.85, 1.0),
                                          test_time_flip=True)}
+
+
+class AgePipeline(Pipeline):
+    """The pipeline :func:`make_age_pipeline` builds: an imbalanced-learn ``Pipeline`` for image inputs.
+
+    The same steps, parameters and fit; only :meth:`predict` differs: no
+    inputs give no ages (scikit-learn's steps, such as the descriptor model's
+    ``StandardScaler``, refuse zero samples), so that a batch that happens to
+    be empty needs no special case.
+    """
+
+    def predict(self, X, **params):
+        """Predict the age of each input; an empty ``X`` gives an empty array.
+
+        Parameters
+        ----------
+        X : sequence of paths or arrays, or ndarray of shape (N, H, W[, C])
+        **params
+            Passed on as by :meth:`imblearn.pipeline.Pipeline.predict`.
+
+        Returns
+        -------
+        ages : ndarray of shape (N,)
+        """
+        from ..io import as_image_list
+
+        if len(as_image_list(X)) == 0:
+            check_is_fitted(self)
+            return np.empty(0)
+        return super().predict(X, **params)
 
 
 def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
@@ -142,8 +174,9 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
 
     Returns
     -------
-    pipeline : imblearn.pipeline.Pipeline
-        Steps ``check`` (:class:`skage.sampling.DropUnreadable`: unreadable
+    pipeline : AgePipeline
+        An :class:`imblearn.pipeline.Pipeline` whose ``predict`` also takes
+        an empty ``X``. Steps ``check`` (:class:`skage.sampling.DropUnreadable`: unreadable
         training inputs are left out, named in a warning), ``align``,
         ``equalize``, ``parse`` (resnet) or ``degrade``, ``describe`` and
         ``scale`` (descriptor), ``balance``, ``model``. A switched-off stage is ``"passthrough"`` so
@@ -195,7 +228,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
             image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device, align=align,
             detector=detector, attention=attention, balance=balance, knn=knn, random_state=random_state,
             n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
-    pipe = Pipeline([
+    pipe = AgePipeline([
         ("check", DropUnreadable(n_jobs=n_jobs, memory=memory)),
         align_step,
         ("equalize", HistogramEqualizer() if equalize else "passthrough"),
@@ -222,7 +255,7 @@ def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, 
     # Both members read the same 150-px dlib chips: the chips are made once, before the vote.
     shared_steps, deep_steps = deep.steps[:3], deep.steps[3:]
     members = [("deep", Pipeline(deep_steps)), ("descriptor", Pipeline(described.steps[3:]))]
-    return Pipeline([*shared_steps, ("model", VotingRegressor(members))])
+    return AgePipeline([*shared_steps, ("model", VotingRegressor(members))])
 
 
 def _check_degrade(degrade, model):
@@ -252,7 +285,7 @@ def _bias_corrected(pipe, strength, random_state):
     model = rest[0][1] if len(rest) == 1 else Pipeline(rest)
     # A fifth held out: one extra fit, where 5 folds would train a network five more times.
     corrector = AgeBiasCorrector(model, strength=strength, cv=0.2, random_state=random_state)
-    return Pipeline([*shared, ("model", corrector)])
+    return AgePipeline([*shared, ("model", corrector)])
 
 
 def _aligner(detector, n_jobs, memory, progress, **geometry):

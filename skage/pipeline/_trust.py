@@ -27,6 +27,7 @@ _SKAGE_TYPES = {
     "skage.nn": ("AgeResNet", "AgeLoss", "ChipDataset", "TrainingTimeEstimate"),
     # how networks, neighbour indices and pandas objects are stored (pipeline/_records.py)
     "skage.pipeline._records": ("NetRecord", "IndexRecord", "FrameRecord"),
+    "skage.pipeline": ("AgePipeline",),
 }
 
 #: Classes of other packages that skage's pipelines hold: AgeNet's optimizer, LR policy, data

@@ -4,9 +4,10 @@ import numpy as np
 from imblearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-#: The two model families, the paper's deep network and dlib's pretrained face descriptors, and
-#: their ensemble (both on dlib's face chips, their ages averaged).
-MODELS = ("resnet", "descriptor", "ensemble")
+#: The two model families, the paper's deep network and dlib's pretrained face descriptors, their
+#: ensemble (both on dlib's face chips, their ages averaged), and the descriptor model averaged with
+#: dlib's CC0 age network (pipeline/_two_networks.py).
+MODELS = ("resnet", "descriptor", "ensemble", "two_networks")
 
 # The descriptor model's features and KNN stage. dlib's inner stages 3 and 4 (averaged over
 # space, chip and mirror image) carry more age than its identity descriptor; neighbours are
@@ -70,7 +71,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
 
     Parameters
     ----------
-    model : {"resnet", "descriptor", "ensemble"}, default="resnet"
+    model : {"resnet", "descriptor", "ensemble", "two_networks"}, default="resnet"
         ``"resnet"``: the paper's network, :class:`skage.nn.AgeNet` (ResNet
         with parsing attention, trained from the chips; wants a GPU for full
         size). ``"descriptor"``: dlib's pretrained face descriptors
@@ -81,7 +82,16 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         is fine-tuned from dlib's face ResNet (``backbone="dlib_resnet"``),
         which a CPU trains in about 20 minutes at ``max_epochs=12``. The two
         err differently, so the average beats either (dev split:
-        benchmarks/results/dlib_backbone_cpu.md).
+        benchmarks/results/dlib_backbone_cpu.md). ``"two_networks"``: the
+        descriptor model, trained on one degraded copy of each chip
+        (``degrade=1``) with class-balanced sample weights in place of
+        over-sampling (``balance``), averaged with equal weights with dlib's
+        CC0 age network as shipped (:func:`pretrained_model`, the
+        ``pretrained`` extra): the age network, trained on ~110k varied
+        faces, carries over to old and scanned photos (FG-NET), the
+        descriptor model to the user's own kind of faces; the share is
+        ``set_params(model__weights=[1 - w, w])``. Steps ``check`` and
+        ``model`` (a VotingRegressor of ``descriptor`` and ``age_network``).
     image_size : int, default=None
         Side of the aligned chips: 224 for ``"resnet"`` (also the network
         input), 150 with ``net_params={"backbone": "dlib_resnet"}``, whose
@@ -208,6 +218,11 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     _check_strength(bias_correction)
     _check_degrade(degrade, model)
+    if model == "two_networks":
+        return _two_networks_pipeline(detector=detector, equalize=equalize, knn=knn, regressor=regressor,
+                                      balance=balance, degrade=degrade, bias_correction=bias_correction,
+                                      device=device, random_state=random_state, n_jobs=n_jobs, memory=memory,
+                                      progress=progress, image_size=image_size, align=align, net_params=net_params)
     if model == "ensemble":
         pipe = _ensemble(image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device,
                          align=align, detector=detector, equalize=equalize, attention=attention, balance=balance,
@@ -256,6 +271,18 @@ def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, 
     shared_steps, deep_steps = deep.steps[:3], deep.steps[3:]
     members = [("deep", Pipeline(deep_steps)), ("descriptor", Pipeline(described.steps[3:]))]
     return AgePipeline([*shared_steps, ("model", VotingRegressor(members))])
+
+
+def _two_networks_pipeline(*, balance, degrade, bias_correction, **descriptor_options):
+    from ._two_networks import DEGRADE, two_networks
+
+    if bias_correction is not None:
+        raise ValueError("bias_correction is not measured for model='two_networks'; use 'descriptor' or 'ensemble'")
+    # the descriptor member's recipe: degraded copies, and class-balanced weights for the resampler
+    descriptor = make_age_pipeline(model="descriptor", balance=False, bin_weights=balance,
+                                   degrade=DEGRADE if degrade is None else degrade, **descriptor_options)
+    return two_networks(descriptor=Pipeline(descriptor.steps[1:]), age_network_weight=0.5,
+                        check=descriptor.named_steps["check"])
 
 
 def _check_degrade(degrade, model):

@@ -55,9 +55,8 @@ class AgePipeline(Pipeline):
         -------
         ages : ndarray of shape (N,)
         """
-        from ..io import as_image_list
-
-        if len(as_image_list(X)) == 0:
+        # len() only: the steps check what X holds (images, or features when the pipeline is sliced)
+        if hasattr(X, "__len__") and not isinstance(X, (str, bytes)) and len(X) == 0:
             check_is_fitted(self)
             return np.empty(0)
         return super().predict(X, **params)

@@ -163,3 +163,17 @@ def test_bias_correction_wraps_the_model_and_saves(faces, tmp_path):
 def test_bias_correction_must_be_a_strength(strength):
     with pytest.raises(ValueError, match="bias_correction must be a strength in"):
         make_age_pipeline(model="descriptor", bias_correction=strength)
+
+
+def test_a_sliced_pipeline_predicts_from_features(utkface_sample):
+    """AgePipeline's empty-input rule must not read a feature matrix as one image (pipe[k:] on features)."""
+    from skage.pipeline import AgePipeline
+
+    X, y = utkface_sample(20, seed=4)
+    pipe = make_age_pipeline(model="descriptor", n_jobs=1, random_state=0).fit(X[:16], y[:16])
+    scale = [name for name, _ in pipe.steps].index("scale")
+    features = pipe[:scale].transform(X[16:])
+    back = pipe[scale:]
+    assert isinstance(back, AgePipeline)
+    np.testing.assert_allclose(back.predict(features), pipe.predict(X[16:]))
+    assert back.predict(features[:0]).shape == (0,)

@@ -47,3 +47,4 @@ def test_ages_are_the_average_of_both_networks_and_survive_saving(fitted, tmp_pa
     assert not np.allclose(members[:, 0], members[:, 1])
     loaded = load_model(save_model(pipe, tmp_path / "two.skage"))
     np.testing.assert_allclose(loaded.predict(X[24:]), pred[:-1], atol=1e-4)
+

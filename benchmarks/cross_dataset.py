@@ -51,10 +51,11 @@ def rows(cache, seed, n_jobs):
     """Row name -> a function building the unfitted pipeline."""
     from skage.pipeline import make_age_pipeline, pretrained_model
 
-    common = dict(memory=str(cache), random_state=seed, n_jobs=n_jobs)
+    cache = None if cache is None else str(cache)
+    common = dict(memory=cache, random_state=seed, n_jobs=n_jobs)
     return {
         # dlib's CC0 age network with its own head: nothing learned from UTKFace (fit checks the files)
-        "age_network": lambda: pretrained_model(memory=str(cache), n_jobs=n_jobs),
+        "age_network": lambda: pretrained_model(memory=cache, n_jobs=n_jobs),
         "descriptor": lambda: make_age_pipeline(model="descriptor", **common),
         "descriptor_degraded": lambda: make_age_pipeline(model="descriptor", degrade=1.0, **common),
         # class-balanced sample weights instead of over-sampling: the SVR fits each face once (its
@@ -198,7 +199,7 @@ def cold_rate(pipe, paths, n=300, seed=0):
     return rate
 
 
-def person_folds(pipe, X_tr, y_tr, fg, gray, k, seed, log):
+def person_folds(pipe, X_tr, y_tr, fg, gray, k, seed, log, n_jobs=1):
     """(c): FG-NET's people in K folds; each fold's model also trains on the other folds' photos.
 
     The front of the fitted pipeline (alignment, degraded copies, features) is reused, and a clone
@@ -206,6 +207,7 @@ def person_folds(pipe, X_tr, y_tr, fg, gray, k, seed, log):
     other folds' FG-NET features (and their degraded copies, when the row makes them): the same
     model the whole pipeline would train, without describing the 10,816 UTKFace chips again.
     """
+    from joblib import Parallel, delayed
     from sklearn.base import clone
     from sklearn.model_selection import GroupKFold
 
@@ -214,15 +216,21 @@ def person_folds(pipe, X_tr, y_tr, fg, gray, k, seed, log):
     n_fg = len(fg.y)
     back = pipe[[name for name, _ in pipe.steps].index("scale"):]
     F_test = pipe[:[name for name, _ in pipe.steps].index("scale")].transform(fg.X)
-    pred = np.full(n_fg, np.nan)
-    groups = fg.metadata.subject_id.to_numpy()
-    for i, (tr, te) in enumerate(GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(fg.X, groups=groups)):
+
+    def fold(tr, te):
         t0 = time.time()
         rows = np.isin(source, tr)
         model = clone(back).fit(np.r_[F_tr, F_fg[rows]], np.r_[y_f, y_fg[rows]])
-        pred[te] = model.predict(F_test[te])
-        log(f"  person fold {i + 1}/{k}: {len(tr)} FG-NET photos in training, MAE on {len(te)} "
-            f"{np.nanmean(np.abs(pred[te] - fg.y[te])):.2f} ({time.time() - t0:.0f} s)")
+        return te, model.predict(F_test[te]), time.time() - t0
+
+    pred = np.full(n_fg, np.nan)
+    groups = fg.metadata.subject_id.to_numpy()
+    splits = list(GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(fg.X, groups=groups))
+    # the folds' SVRs are single-threaded: fit them side by side
+    for i, (te, pred_te, seconds) in enumerate(Parallel(n_jobs=n_jobs)(delayed(fold)(tr, te) for tr, te in splits)):
+        pred[te] = pred_te
+        log(f"  person fold {i + 1}/{k}: {n_fg - len(te)} FG-NET photos in training, MAE on {len(te)} "
+            f"{np.nanmean(np.abs(pred[te] - fg.y[te])):.2f} ({seconds:.0f} s)")
     return fgnet_figures(fg.y, pred, gray), pred
 
 
@@ -254,7 +262,10 @@ def main(argv=None):
     parser.add_argument("--fgnet", default=str(DATA / "fgnet"))
     parser.add_argument("--limit", type=int, default=None, help="use a seeded sample of this many UTKFace chips")
     parser.add_argument("--person-folds", type=int, default=0)
+    parser.add_argument("--folds-only", action="store_true",
+                        help="only (c): readies the pipeline's front (it learns nothing) instead of fitting the row")
     parser.add_argument("--cache", default=str(REPO / ".cache" / "xd"))
+    parser.add_argument("--no-cache", action="store_true", help="no joblib memory: fit and predict times as a user sees them")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default=None, help="Markdown file the results are appended to")
     parser.add_argument("--save-outputs", default=None)
@@ -278,7 +289,19 @@ def main(argv=None):
         f"({gray.sum()} gray) of {fg.metadata.subject_id.nunique()} people")
     table_a, table_b, table_c = [], [], []
     for name in args.rows.split(","):
-        factory = rows(args.cache, args.seed, args.n_jobs)[name]
+        factory = rows(None if args.no_cache else args.cache, args.seed, args.n_jobs)[name]
+        if args.folds_only:
+            pipe = factory()
+            for _, step in pipe.steps[:[n for n, _ in pipe.steps].index("describe") + 1]:
+                if step != "passthrough" and not hasattr(step, "fit_resample"):
+                    step.fit(None)  # aligner and features learn nothing from the faces
+            c, pred_c = person_folds(pipe, X[tr], y[tr], fg, gray, args.person_folds, args.seed, log, args.n_jobs)
+            log(f"{name} (c) {json.dumps(c)}")
+            if args.save_outputs:
+                os.makedirs(args.save_outputs, exist_ok=True)
+                np.savez(Path(args.save_outputs) / f"{name}_seed{args.seed}_folds.npz", y_fgnet=fg.y, gray=gray,
+                         subject=fg.metadata.subject_id.to_numpy(), pred_person_folds=pred_c)
+            continue
         t0 = time.time()
         pipe = factory().fit(X[tr], y[tr])
         fit_s = time.time() - t0
@@ -304,7 +327,7 @@ def main(argv=None):
         save()
         c, pred_c = None, None
         if args.person_folds and "describe" in pipe.named_steps:
-            c, pred_c = person_folds(pipe, X[tr], y[tr], fg, gray, args.person_folds, args.seed, log)
+            c, pred_c = person_folds(pipe, X[tr], y[tr], fg, gray, args.person_folds, args.seed, log, args.n_jobs)
             log(f"  (c) {json.dumps(c)}")
             save(pred_c)
         la = report_lines(name, args.seed, a, b, fit_s, rate, c)

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ..features._age_network import AGE_CHIP_PADDING, AGE_CHIP_SIZE, AGE_OUTPUT_WIDTHS
-from ._dlib_resnet import DlibStyleResNet, _bf16_supported, _layer_outputs
+from ._dlib_resnet import DlibStyleResNet, batched_outputs
 
 #: The age of each of the network's 81 classes (the manifest's ``age_weights``; class 0 is a baby).
 CLASS_AGES = (0.25,) + tuple(float(a) for a in range(1, 81))
@@ -314,27 +314,17 @@ def cydral_age_outputs(chips, *, outputs=("age",), flip=False, batch_size=256, d
     (2, 257)
     """
     chips = _check_age_chips(chips)
-    if bf16 not in ("auto", True, False):
-        raise ValueError(f"bf16 must be 'auto', True or False, got {bf16!r}")
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
     unknown = [name for name in outputs if name not in AGE_OUTPUT_WIDTHS]
     if not outputs or unknown:
         raise ValueError(f"outputs must be a non-empty sequence of {tuple(AGE_OUTPUT_WIDTHS)}, got {outputs!r}")
-    device = torch.device(device)
-    net = _age_net(device)
-    use_bf16 = _bf16_supported(device) if bf16 == "auto" else bool(bf16)
-    out = np.empty((len(chips), sum(AGE_OUTPUT_WIDTHS[name] for name in outputs)), dtype=np.float32)
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-        for start in range(0, len(chips), int(batch_size)):
-            batch = np.ascontiguousarray(chips[start:start + int(batch_size)])
-            views = (batch, np.ascontiguousarray(batch[:, :, ::-1])) if flip else (batch,)
-            parts = []
-            for view in views:
-                stages = net.stages(net.preprocess(view))
-                stages["probabilities"] = torch.softmax(stages["logits"].float(), dim=1)
-                stages["age"] = net.expected_age(stages["probabilities"])[:, None]
-                parts.append(_layer_outputs(stages, outputs))
-            out[start:start + len(batch)] = np.mean(parts, axis=0)
-    return out
+    net = _age_net(torch.device(device))
+
+    def stages(view):
+        named = net.stages(net.preprocess(view))
+        named["probabilities"] = torch.softmax(named["logits"].float(), dim=1)
+        named["age"] = net.expected_age(named["probabilities"])[:, None]
+        return named
+
+    return batched_outputs(stages, chips, outputs, AGE_OUTPUT_WIDTHS, flip=flip, batch_size=batch_size,
+                           device=device, bf16=bf16)

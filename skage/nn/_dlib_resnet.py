@@ -354,24 +354,38 @@ def dlib_descriptors(chips, *, layers=("descriptor",), flip=False, batch_size=64
         raise ValueError(
             f"chips must be uint8 RGB of shape (n_chips, {CHIP_SIZE}, {CHIP_SIZE}, 3) in dlib's chip geometry, "
             f"got dtype {chips.dtype} and shape {chips.shape}")
-    if bf16 not in ("auto", True, False):
-        raise ValueError(f"bf16 must be 'auto', True or False, got {bf16!r}")
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     from ..features import LAYER_WIDTHS  # where FaceDescriptor, which needs no torch, declares them
 
     unknown = [name for name in layers if name not in LAYER_WIDTHS]
     if not layers or unknown:
         raise ValueError(f"layers must be a non-empty sequence of {tuple(LAYER_WIDTHS)}, got {layers!r}")
+    net = _descriptor_net(torch.device(device))
+    return batched_outputs(lambda view: net.stages(net.preprocess(view)), chips, layers, LAYER_WIDTHS, flip=flip,
+                           batch_size=batch_size, device=device, bf16=bf16)
+
+
+def batched_outputs(stages, chips, names, widths, *, flip, batch_size, device, bf16):
+    """The ``names`` outputs of a network over uint8 chips, side by side, batch by batch.
+
+    ``stages(view)`` maps a uint8 batch to the network's named outputs; each
+    output is averaged over space (:func:`_layer_outputs`) and, with
+    ``flip``, over the chip and its mirror image. Runs under
+    ``torch.inference_mode`` and, where the device has native bfloat16 (or
+    ``bf16=True``), under bf16 autocast. Shared by dlib's face ResNet and
+    the CC0 age network.
+    """
+    if bf16 not in ("auto", True, False):
+        raise ValueError(f"bf16 must be 'auto', True or False, got {bf16!r}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     device = torch.device(device)
-    net = _descriptor_net(device)
     use_bf16 = _bf16_supported(device) if bf16 == "auto" else bool(bf16)
-    out = np.empty((len(chips), sum(LAYER_WIDTHS[name] for name in layers)), dtype=np.float32)
+    out = np.empty((len(chips), sum(widths[name] for name in names)), dtype=np.float32)
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
         for start in range(0, len(chips), int(batch_size)):
             batch = np.ascontiguousarray(chips[start:start + int(batch_size)])
             views = (batch, np.ascontiguousarray(batch[:, :, ::-1])) if flip else (batch,)
-            parts = [_layer_outputs(net.stages(net.preprocess(view)), layers) for view in views]
+            parts = [_layer_outputs(stages(view), names) for view in views]
             out[start:start + len(batch)] = np.mean(parts, axis=0)
     return out
 

@@ -11,7 +11,7 @@ import numpy as np
 from .. import __version__
 
 #: make_age_pipeline options that have their own command-line flags.
-_COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_correction")
+_COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_correction", "no_face")
 
 #: Demo rows on real faces: ones that train in minutes on a CPU; the last is the model the demo saves.
 _DEMO_DATA_ROWS = ("hog_svr", "descriptor_svr", "descriptor_balanced", "descriptor_full")
@@ -277,6 +277,8 @@ def cmd_predict(args):
     if not inputs:
         raise CLIError(f"no files to predict in {' '.join(args.paths)} (hidden files are skipped)")
     model = _load_model(args.model, args.quiet, args.trusted)
+    if args.no_face is not None and _aligner_of(model) is not None:
+        _aligner_of(model).set_params(on_failure=args.no_face)  # a prediction-time switch: nothing is refitted
     table = predict_faces(model, inputs, progress=not args.quiet)
     if args.interval is not None:
         from ._audit import add_interval_columns
@@ -451,6 +453,9 @@ def build_parser():
     p.add_argument("--bias-correction", type=float, metavar="STRENGTH",
                    help="undo this share (0-1] of the ages' pull toward the middle, measured on a held-out "
                         "fifth of the faces (training takes about 1.8 times as long), e.g. 0.5")
+    p.add_argument("--no-face", choices=("blank", "center"),
+                   help="images without a face found: blank (default) gives them no age and leaves them out of "
+                        "training; center guesses an age from a centre crop and trains on it")
     p.add_argument("--calibrate", type=float, metavar="FRACTION",
                    help="keep this share of the faces (stratified by age bin) apart from training and calibrate "
                         "conformal age intervals on it (skage predict --interval), e.g. 0.2")
@@ -461,7 +466,11 @@ def build_parser():
     p.add_argument("paths", nargs="+")
     p.add_argument("--out", help="CSV to write; prints a table otherwise")
     p.add_argument("--interval", type=float, metavar="LEVEL",
-                   help="add age_low/age_high columns, e.g. 0.9 (needs a model from skage calibrate)")
+                   help="add age_low/age_high columns, e.g. 0.9 (needs a model from skage fit --calibrate or "
+                        "skage calibrate)")
+    p.add_argument("--no-face", choices=("blank", "center"),
+                   help="images without a face found: blank gives them no age (flag no_face), center the age "
+                        "of a centre crop, still flagged no_face (default: the model's own setting)")
 
     p = _add_command(sub, "evaluate", cmd_evaluate, "metrics of a saved model on a dataset")
     _add_model(p)

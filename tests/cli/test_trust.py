@@ -1,4 +1,5 @@
-"""Intervals valid by construction (``skage fit --calibrate``), and no scoring or calibrating on training faces."""
+"""#24 from the command line: intervals valid by construction (``skage fit --calibrate``), no scoring or
+calibrating on training faces, and no age where no face is found."""
 
 import numpy as np
 import pandas as pd
@@ -92,3 +93,45 @@ def test_fingerprints_follow_content_not_path(tmp_path):
     prints = face_fingerprints([tmp_path / "a.jpg", str(tmp_path / "copy.jpg"), tmp_path / "b.jpg",
                                 tmp_path / "missing.jpg", np.zeros((2, 2, 3), np.uint8)])
     assert prints[0] == prints[1] != prints[2] and prints[3] == "" and len(prints[4]) == 16
+
+
+def test_predict_gives_no_age_and_no_interval_where_no_face_is_found(calibrated_at_fit, tmp_path):
+    from PIL import Image
+
+    green = np.zeros((200, 200, 3), np.uint8)
+    green[..., 1] = 200
+    Image.fromarray(green).save(tmp_path / "green.png")
+    Image.fromarray(np.full((10, 10, 3), 128, np.uint8)).save(tmp_path / "10x10.png")
+    out = tmp_path / "p.csv"
+    # main: ages 45.1 and 48.0, the green square's "90%" interval 44.3-45.9
+    assert main(["predict", str(calibrated_at_fit), str(tmp_path), "--interval", "0.9", "--out", str(out),
+                 "--quiet"]) == 0
+    table = pd.read_csv(out, keep_default_na=False).set_index("input")
+    green_row, tiny_row = table.loc[str(tmp_path / "green.png")], table.loc[str(tmp_path / "10x10.png")]
+    assert (green_row["flag"], tiny_row["flag"]) == ("no_face", "too_small")
+    assert green_row["age"] == green_row["age_low"] == green_row["age_high"] == "" == tiny_row["age"]
+    assert "no face found" in green_row["error"]
+    # the centre-crop guess on request, still flagged
+    assert main(["predict", str(calibrated_at_fit), str(tmp_path / "green.png"), "--no-face", "center",
+                 "--out", str(out), "--quiet"]) == 0
+    row = pd.read_csv(out).iloc[0]
+    assert row["flag"] == "no_face" and np.isfinite(row["age"]) and "centre crop" in row["error"]
+
+
+def test_fit_takes_the_no_face_choice():
+    from skage.cli._main import _build_pipeline, _pipeline_kwargs, build_parser
+
+    for argv, expected in (([], "blank"), (["--no-face", "center"], "center")):
+        args = build_parser().parse_args(["fit", "--data", "utkface:.", "--out", "m.skage", "--model", "descriptor",
+                                          *argv])
+        kwargs, params = _pipeline_kwargs(args, {})
+        assert _build_pipeline(kwargs, params).named_steps["align"].on_failure == expected
+
+
+def test_old_model_files_warn_when_scored_on_their_own_data(calibrated_at_fit, data, tmp_path, capsys):
+    from skage.pipeline import load_model, save_model
+
+    model, info = load_model(calibrated_at_fit, return_info=True)
+    old = save_model(model, tmp_path / "old.skage", data=info["data"], n_train=info["n_train"])  # no record
+    assert main(["evaluate", str(old), "--data", data, "--limit", "10", "--quiet"]) == 0
+    assert "WARNING: the model was trained on" in capsys.readouterr().err

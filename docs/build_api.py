@@ -8,7 +8,7 @@ import inspect
 import sys
 from pathlib import Path
 
-SUBPACKAGES = ["io", "datasets", "alignment", "parsing", "features", "sampling", "nn", "refine",
+SUBPACKAGES = ["io", "datasets", "alignment", "augment", "parsing", "features", "sampling", "nn", "refine",
                "pipeline", "intervals", "metrics", "compare", "viz"]
 
 

@@ -1,7 +1,7 @@
 """skage: fair facial age estimation from scikit-learn estimators.
 
 Stages (one subpackage each, in pipeline order): ``io`` → ``alignment`` →
-``parsing`` → ``sampling`` → ``nn`` → ``refine``; with ``datasets``,
+``augment`` (training only) → ``parsing`` → ``sampling`` → ``nn`` → ``refine``; with ``datasets``,
 ``features`` (baselines), ``metrics``, ``pipeline`` and ``cli`` around them.
 Subpackages are imported lazily so that ``import skage`` stays cheap (torch
 alone takes seconds to import).
@@ -10,8 +10,8 @@ alone takes seconds to import).
 __version__ = "0.1.0"
 
 __all__ = [
-    "io", "datasets", "alignment", "parsing", "features", "sampling", "nn",
-    "refine", "metrics", "pipeline", "compare", "viz", "cli",
+    "io", "datasets", "alignment", "augment", "parsing", "features", "sampling", "nn",
+    "refine", "intervals", "metrics", "pipeline", "compare", "viz", "cli",
 ]
 
 

@@ -20,6 +20,7 @@ from sklearn.utils import estimator_checks as sk_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skage.alignment import FaceAligner, HistogramEqualizer
+from skage.augment import DegradedCopies
 from skage.features import FaceDescriptor, HOGFeatures, LBPFeatures
 from skage.io import ImageLoader
 from skage.nn import AgeNet
@@ -55,6 +56,7 @@ def _image_estimators():
         FaceDescriptor(),
         DropUnreadable(),
         DropNoFace(),
+        DegradedCopies(random_state=0),
         AgeNet(attention=False, **TINY_NET),
         KNNAgeRefiner(estimator=AgeNet(attention=False, **TINY_NET), n_neighbors=2),
     ]
@@ -186,9 +188,9 @@ def test_image_estimator_contract(estimator):
     X, y = _images(estimator, np.random.default_rng(0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # random weights, empty age bins, tiny data
-        if isinstance(estimator, (DropUnreadable, DropNoFace)):
+        if isinstance(estimator, (DropUnreadable, DropNoFace, DegradedCopies)):  # samplers: fit_resample only
             X_res, y_res = clone(estimator).fit_resample(X, y)
-            assert len(X_res) == len(y_res) == len(X)
+            assert len(X_res) == len(y_res) == len(X) * (2 if isinstance(estimator, DegradedCopies) else 1)
             return
         fitted = clone(estimator).fit(X, y)
         state = _fingerprint(fitted)

@@ -11,7 +11,7 @@ import numpy as np
 from .. import __version__
 
 #: make_age_pipeline options that have their own command-line flags.
-_COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_correction", "no_face")
+_COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_correction", "degrade", "no_face")
 
 #: Demo rows on real faces: ones that train in minutes on a CPU; the last is the model the demo saves.
 _DEMO_DATA_ROWS = ("hog_svr", "descriptor_svr", "descriptor_balanced", "descriptor_full")
@@ -453,6 +453,9 @@ def build_parser():
     p.add_argument("--bias-correction", type=float, metavar="STRENGTH",
                    help="undo this share (0-1] of the ages' pull toward the middle, measured on a held-out "
                         "fifth of the faces (training takes about 1.8 times as long), e.g. 0.5")
+    p.add_argument("--degrade", type=float, metavar="COPIES",
+                   help="descriptor/ensemble: train also on this many degraded copies of each chip (gray, faded, "
+                        "blurred, small, noisy, JPEG), so that old and gray photos are not read as old people, e.g. 1")
     p.add_argument("--no-face", choices=("blank", "center"),
                    help="images without a face found: blank (default) gives them no age and leaves them out of "
                         "training; center guesses an age from a centre crop and trains on it")

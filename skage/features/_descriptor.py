@@ -21,6 +21,10 @@ LAYER_WIDTHS = {"layer2": 64, "layer3": 128, "layer4": 256, "descriptor": 128}
 # small enough to keep a worker's memory flat.
 _DLIB_BATCH = 32
 
+# Chips per cache entry with ``memory``: blocks counted from the first chip, so that chips followed
+# by more chips (a training set and its degraded copies, DegradedCopies) find the first ones cached.
+_CACHE_BLOCK = 1024
+
 
 def _check_chips(X):
     """``(N, 150, 150, C >= 3)`` uint8 chips, or a ValueError saying how to make them."""
@@ -125,9 +129,10 @@ class FaceDescriptor(StatelessFitMixin, TransformerMixin, BaseEstimator):
         Worker processes of ``engine="dlib"`` (joblib; ``-1`` for all
         cores). PyTorch uses its own threads.
     memory : str or joblib.Memory, default=None
-        Caches the features of each batch of chips (keyed by their pixels
-        and the parameters that change the features), so that e.g.
-        ``GridSearchCV`` over the regressor computes them once.
+        Caches the features of each block of 1,024 chips (keyed by their
+        pixels and the parameters that change the features), so that e.g.
+        ``GridSearchCV`` over the regressor computes them once, and chips
+        followed by new ones (their degraded copies) are described once.
 
     Attributes
     ----------
@@ -211,9 +216,14 @@ class FaceDescriptor(StatelessFitMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         chips = _check_chips(X)
+        options = (self.engine, tuple(self.layers), bool(self.flip), int(self.jitter), self.n_jobs,
+                   int(self.batch_size), str(self.device))
+        if self.memory is None:
+            return _describe(chips, *options)
         describe = check_memory(self.memory).cache(_describe, ignore=["n_jobs", "batch_size", "device"])
-        return describe(chips, self.engine, tuple(self.layers), bool(self.flip), int(self.jitter), self.n_jobs,
-                        int(self.batch_size), str(self.device))
+        blocks = [describe(chips[start:start + _CACHE_BLOCK], *options)
+                  for start in range(0, len(chips), _CACHE_BLOCK)]
+        return np.concatenate(blocks) if blocks else _describe(chips, *options)
 
     def get_feature_names_out(self, input_features=None):
         """``<layer>_<i>`` for each output column, e.g. ``descriptor_0`` ... ``descriptor_127``.

@@ -2,8 +2,8 @@
 
 from ._factory import MODELS, make_age_pipeline
 from ._parts import fitted_model
-from ._persist import TRUSTED_PREFIXES, ModelFileError, load_model, save_model
+from ._persist import ModelFileError, load_model, save_model
 from ._predict import predict_faces
 
-__all__ = ["MODELS", "TRUSTED_PREFIXES", "ModelFileError", "fitted_model", "load_model", "make_age_pipeline", "predict_faces",
+__all__ = ["MODELS", "ModelFileError", "fitted_model", "load_model", "make_age_pipeline", "predict_faces",
            "save_model"]

@@ -34,8 +34,8 @@ _BACKBONE_RECIPES = {"dlib_resnet": dict(lr=2e-3, backbone_lr_scale=0.1, freeze_
 
 def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
                       detector="auto", no_face="blank", equalize=False, attention=True, balance=True, knn=True,
-                      regressor=None, bin_weights=False, bias_correction=None, random_state=None, n_jobs=None,
-                      memory=None, verbose=1, progress=False, net_params=None):
+                      regressor=None, bin_weights=False, degrade=None, bias_correction=None, random_state=None,
+                      n_jobs=None, memory=None, verbose=1, progress=False, net_params=None):
     """Build the skage pipeline: check inputs → align → parse or describe → balance → model → KNN refine.
 
     Parameters
@@ -104,6 +104,15 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         Descriptor model: fit the regressor with class-balanced per-bin sample
         weights (effective number, as in AgeNet's loss) through
         :class:`skage.sampling.AgeBinWeightedRegressor`.
+    degrade : float, default=None
+        Descriptor model (and the ensemble's descriptor member): add this many
+        degraded copies of each training chip during ``fit``
+        (:class:`skage.augment.DegradedCopies`: grayscale, colour casts,
+        faded prints, low contrast, blur, low resolution, noise, JPEG), so
+        that old, gray or soft photos are not read as old people; ``None``
+        keeps the ``degrade`` step as ``"passthrough"``. Features are
+        computed for the copies too, so training takes about ``1 + degrade``
+        times as long.
     bias_correction : float in (0, 1], default=None
         Wrap the ``model`` step in :class:`skage.refine.AgeBiasCorrector`
         with this ``strength``: the pull of the ages toward the middle of the
@@ -144,14 +153,14 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         training inputs are left out, named in a warning), ``align``,
         ``faces`` (:class:`skage.sampling.DropNoFace`: training images
         without a face found are left out), ``equalize``, ``parse``
-        (resnet) or ``describe`` and ``scale`` (descriptor), ``balance``,
-        ``model``. A switched-off stage is ``"passthrough"`` so
+        (resnet) or ``degrade``, ``describe`` and ``scale`` (descriptor),
+        ``balance``, ``model``. A switched-off stage is ``"passthrough"`` so
         that parameter names stay the same across the ablation rows (e.g.
         ``model__estimator__max_epochs`` when ``knn=True``,
         ``model__max_epochs`` otherwise). ``"ensemble"``: ``check``, ``align``,
         ``faces``, ``equalize`` shared, then ``model``, a VotingRegressor of ``deep``
-        (``parse``, ``balance``, ``model``) and ``descriptor`` (``describe``,
-        ``scale``, ``balance``, ``model``), e.g.
+        (``parse``, ``balance``, ``model``) and ``descriptor`` (``degrade``,
+        ``describe``, ``scale``, ``balance``, ``model``), e.g.
         ``model__deep__model__estimator__max_epochs``. With ``bias_correction``
         the steps after ``equalize`` are one ``model`` step, an
         :class:`~skage.refine.AgeBiasCorrector` around them.
@@ -163,7 +172,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     >>> [name for name, _ in pipe.steps]
     ['check', 'align', 'faces', 'equalize', 'parse', 'balance', 'model']
     >>> [name for name, _ in make_age_pipeline(model="descriptor").steps]
-    ['check', 'align', 'faces', 'equalize', 'describe', 'scale', 'balance', 'model']
+    ['check', 'align', 'faces', 'equalize', 'degrade', 'describe', 'scale', 'balance', 'model']
     >>> [name for name, _ in make_age_pipeline(model="ensemble").named_steps["model"].estimators]
     ['deep', 'descriptor']
     """
@@ -175,10 +184,11 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     if no_face not in ("blank", "center"):
         raise ValueError(f"no_face must be 'blank' (no age) or 'center' (a centre crop's age), got {no_face!r}")
     _check_strength(bias_correction)
+    _check_degrade(degrade, model)
     if model == "ensemble":
         pipe = _ensemble(image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device,
                          align=align, detector=detector, no_face=no_face, equalize=equalize, attention=attention,
-                         balance=balance, knn=knn, regressor=regressor, bin_weights=bin_weights,
+                         balance=balance, knn=knn, regressor=regressor, bin_weights=bin_weights, degrade=degrade,
                          random_state=random_state, n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress,
                          net_params=net_params)
         return _bias_corrected(pipe, bias_correction, random_state)
@@ -186,7 +196,8 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         _check_descriptor_options(image_size, align, net_params)
         (align_step, *feature_steps), estimator = _descriptor_steps(
             detector=detector, no_face=no_face, knn=knn, regressor=regressor, bin_weights=bin_weights,
-            device=device, random_state=random_state, n_jobs=n_jobs, memory=memory, progress=progress)
+            degrade=degrade, device=device, random_state=random_state, n_jobs=n_jobs, memory=memory,
+            progress=progress)
     else:
         if regressor is not None or bin_weights:
             raise ValueError("regressor and bin_weights belong to model='descriptor'; AgeNet balances its loss "
@@ -208,8 +219,8 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     return _bias_corrected(pipe, bias_correction, random_state)
 
 
-def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, regressor, bin_weights, net_params,
-              **shared):
+def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, regressor, bin_weights, degrade,
+              net_params, **shared):
     from sklearn.ensemble import VotingRegressor
 
     net_params = dict(net_params or {})
@@ -220,11 +231,21 @@ def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, 
                              batch_size=batch_size, attention=attention, verbose=verbose, net_params=net_params,
                              **shared)
     described = make_age_pipeline(model="descriptor", image_size=image_size, align=align, regressor=regressor,
-                                  bin_weights=bin_weights, **shared)
+                                  bin_weights=bin_weights, degrade=degrade, **shared)
     # Both members read the same 150-px dlib chips: the chips are made once, before the vote.
     shared_steps, deep_steps = deep.steps[:_SHARED], deep.steps[_SHARED:]
     members = [("deep", Pipeline(deep_steps)), ("descriptor", Pipeline(described.steps[_SHARED:]))]
     return Pipeline([*shared_steps, ("model", VotingRegressor(members))])
+
+
+def _check_degrade(degrade, model):
+    if degrade is None:
+        return
+    if isinstance(degrade, bool) or not isinstance(degrade, (int, float)) or not degrade > 0:
+        raise ValueError(f"degrade must be a number of degraded copies per chip above 0, or None; got {degrade!r}")
+    if model == "resnet":
+        raise ValueError("degrade adds degraded chips for model='descriptor' (and the ensemble's descriptor member); "
+                         "AgeNet is not trained on them yet")
 
 
 def _check_strength(strength):
@@ -299,11 +320,12 @@ def _check_descriptor_options(image_size, align, net_params):
                          "train: pass regressor= or set_params(model__estimator__...) instead")
 
 
-def _descriptor_steps(*, detector, no_face, knn, regressor, bin_weights, device, random_state, n_jobs, memory,
-                      progress):
+def _descriptor_steps(*, detector, no_face, knn, regressor, bin_weights, degrade, device, random_state, n_jobs,
+                      memory, progress):
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVR
 
+    from ..augment import DegradedCopies
     from ..features import CHIP_SIZE, FaceDescriptor
     from ..features._baselines import SVR_C, SVR_EPSILON
     from ..refine import KNNAgeRefiner
@@ -318,5 +340,6 @@ def _descriptor_steps(*, detector, no_face, knn, regressor, bin_weights, device,
     knn_params = dict(_DESCRIPTOR_KNN, blend=_DESCRIPTOR_KNN["blend"] if knn else 0.0)
     refiner = KNNAgeRefiner(estimator=estimator, metric="cosine", embedding="input", random_state=random_state,
                             **knn_params)
+    copies = DegradedCopies(n_copies=degrade, random_state=random_state) if degrade else "passthrough"
     # standardised for the regressor and for the cosine neighbour search alike
-    return (("align", aligner), ("describe", describe), ("scale", StandardScaler())), refiner
+    return (("align", aligner), ("degrade", copies), ("describe", describe), ("scale", StandardScaler())), refiner

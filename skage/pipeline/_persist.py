@@ -9,8 +9,8 @@ A model file is a zip archive of
 - ``training.pt`` (only with ``for_training=True``): optimizer state, read back with
   ``torch.load(weights_only=True)``.
 
-Nothing in it is code: loading resolves type names against :data:`TRUSTED_PREFIXES`
-(``skops.io.loads(trusted=...)``) and never unpickles. Pickles (``joblib.dump``, files of
+Nothing in it is code: loading accepts only the exact types skage's pipelines hold
+(``skage.pipeline._trust``, handed to ``skops.io.loads(trusted=...)``) and never unpickles. Pickles (``joblib.dump``, files of
 skage 0.1) are read only with ``trusted=True``.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .. import __version__
 from ._records import UnsupportedObjectError, swap_in, swap_out
-from ._trust import TRUSTED_PREFIXES, trusted_types
+from ._trust import trusted_types
 
 _FORMAT = "skage-model"
 _FORMAT_VERSION = 1
@@ -34,7 +34,7 @@ _DTYPES = ("float32", "float16")
 _PICKLE_MAGIC = (b"\x80", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00",
                  b"\x04\x22\x4d\x18")
 
-__all__ = ["ModelFileError", "TRUSTED_PREFIXES", "load_model", "save_model"]
+__all__ = ["ModelFileError", "load_model", "save_model"]
 
 
 class ModelFileError(ValueError):
@@ -65,9 +65,9 @@ def save_model(estimator, path, *, dtype="float32", for_training=False, **info):
     Parameters
     ----------
     estimator : estimator
-        Any skage pipeline or scikit-learn estimator built from the trusted
-        packages (:data:`skage.pipeline.TRUSTED_PREFIXES`); skorch networks
-        are stored as parameters plus weights.
+        Any skage pipeline, or a scikit-learn or imbalanced-learn estimator
+        holding only types a model file may name (``docs/model_files.md``);
+        skorch networks are stored as parameters plus weights.
     path : str or path-like
         File to write (parent folders are created). The content decides the
         format, not the suffix; ``.skage`` is a good one.
@@ -92,7 +92,7 @@ def save_model(estimator, path, *, dtype="float32", for_training=False, **info):
     ModelFileError
         If the estimator holds something the format cannot store as data (a
         torch module outside a skorch network, an object from another
-        package). ``joblib.dump`` then still works, read back with
+        package, a function). ``joblib.dump`` then still works, read back with
         ``load_model(path, trusted=True)``.
 
     Examples
@@ -175,7 +175,8 @@ def load_model(path, return_info=False, trusted=False):
     ------
     ModelFileError
         If the file is missing, corrupted (checksum mismatch), a pickle and
-        ``trusted`` is False, names types outside the trusted packages, or
+        ``trusted`` is False, names a type or function skage does not
+        trust (before anything is built), or
         was written by a skage release with another major.minor version.
 
     Examples

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ._trust import TRUSTED_PREFIXES, resolve
+from ._trust import network_names
 
 # What skorch's initialize() recreates: never stored, rebuilt on load.
 _SKORCH_RUNTIME = {"history_", "initialized_", "virtual_params_", "init_context_", "callbacks_", "prefixes_",
@@ -269,14 +269,13 @@ def swap_out(estimator, dtype=None, for_training=False):
 # ----------------------------------------------------------------- loading
 
 def _net_class(name):
-    from skorch import NeuralNet
+    import importlib
 
-    if not name.startswith(TRUSTED_PREFIXES):
-        raise UnsupportedObjectError(f"network class {name} is outside the trusted packages")
-    cls = resolve(name)
-    if not (isinstance(cls, type) and issubclass(cls, NeuralNet)):
-        raise UnsupportedObjectError(f"{name} is not a skorch network class")
-    return cls
+    if name not in network_names():
+        raise UnsupportedObjectError(f"network class {name} is not one skage rebuilds "
+                                     f"({', '.join(sorted(network_names()))})")
+    module, _, attr = name.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _device_here(device):

@@ -1,59 +1,97 @@
-"""Which types a model file may name: the trusted-types policy handed to ``skops.io.loads``."""
+"""Which types a model file may name: an explicit allowlist handed to ``skops.io.loads``.
 
+skops itself trusts plain containers and numbers, numpy arrays, dtypes and ufuncs, and
+scikit-learn's estimator classes. Beyond those, a model file may name only the exact types listed
+here: what skage's own pipelines hold once fitted. A name is trusted for what it *is* (this
+class), never for the package it comes from: a whole package also holds functions, and one
+function reference wrapped in ``functools.partial`` under a ``FunctionTransformer`` is enough
+to run a shell command at prediction time.
+"""
+
+import functools
 import importlib
 
-#: Packages whose estimators, functions and array types a model file may name. Loading names a
-#: type's module and attribute only; skops never runs code stored in the file.
-TRUSTED_PREFIXES = (
-    "skage.", "sklearn.", "imblearn.", "skorch.", "numpy.", "scipy.",
-    # classes given as skorch parameters: optimizer, iterator, criterion, LR policies
-    "torch.optim.", "torch.utils.data.", "torch.nn.modules.",
-)
+# Each entry is where the type is imported from (public paths, so that moving a class between
+# private modules keeps it trusted); the trusted name is the type's own ``module.qualname``.
+_SKAGE_TYPES = {
+    "skage.alignment": ("FaceAligner", "HistogramEqualizer"),
+    "skage.io": ("ImageLoader",),
+    "skage.parsing": ("FaceParser",),
+    "skage.features": ("FaceDescriptor", "HOGFeatures", "LBPFeatures"),
+    "skage.sampling": ("DropUnreadable", "DropNoFace", "AgeBinResampler", "AgeBinWeightedRegressor"),
+    "skage.refine": ("KNNAgeRefiner", "AgeBiasCorrector"),
+    "skage.intervals": ("ConformalAgeRegressor",),
+    "skage.intervals._conformal": ("_Predictions",),
+    # classes given to AgeNet as parameters (module, criterion, dataset) and its callbacks
+    "skage.nn": ("AgeResNet", "AgeLoss", "ChipDataset", "TrainingTimeEstimate"),
+    # how networks, neighbour indices and pandas objects are stored (pipeline/_records.py)
+    "skage.pipeline._records": ("NetRecord", "IndexRecord", "FrameRecord"),
+}
 
-#: Standard-library types that hold plain data (parameters such as ``checkpoint=Path(...)``).
-TRUSTED_NAMES = frozenset({
-    "builtins.frozenset", "builtins.range", "builtins.slice", "builtins.bytearray", "functools.partial",
-    "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePath", "pathlib.PurePosixPath",
-    "pathlib.PureWindowsPath",
-})
+#: Classes of other packages that skage's pipelines hold: AgeNet's optimizer, LR policy, data
+#: loader, validation split and callbacks, splitters and scorers of the meta-estimators, sklearn's
+#: ``Bunch`` (``VotingRegressor.named_estimators_``), and paths given as parameters.
+_OTHER_TYPES = {
+    "torch.optim": ("AdamW", "Adam", "SGD"),
+    "torch.optim.lr_scheduler": ("CosineAnnealingLR", "StepLR", "OneCycleLR", "ReduceLROnPlateau"),
+    "torch.utils.data": ("DataLoader",),
+    "skorch.dataset": ("ValidSplit",),
+    "skorch.callbacks": ("LRScheduler", "ProgressBar", "EarlyStopping", "Checkpoint"),
+    "sklearn.utils": ("Bunch",),
+    "sklearn.model_selection": ("KFold", "ShuffleSplit", "StratifiedKFold", "GroupShuffleSplit", "GroupKFold"),
+    "sklearn.metrics._scorer": ("_Scorer", "_PassthroughScorer"),
+    "imblearn.pipeline": ("Pipeline",),
+    # samplers AgeBinResampler may wrap (its ``sampler`` and fitted ``sampler_``)
+    "imblearn.over_sampling": ("RandomOverSampler", "SMOTE", "BorderlineSMOTE", "SVMSMOTE", "ADASYN"),
+    "imblearn.under_sampling": ("RandomUnderSampler", "TomekLinks", "EditedNearestNeighbours"),
+    "imblearn.combine": ("SMOTEENN", "SMOTETomek"),
+    "pathlib": ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath"),
+    "builtins": ("frozenset", "range", "slice", "bytearray"),
+}
+
+#: The only functions a model file may name: the metrics behind :func:`skage.metrics.get_age_scorer`
+#: (scorers of a saved search). They compute a number from two arrays and nothing else.
+_FUNCTIONS = {
+    "skage.metrics": ("cmae_score", "bias_score", "acc_at_k"),
+    "sklearn.metrics": ("mean_absolute_error",),
+}
+
+#: skorch networks skage rebuilds from a :class:`~skage.pipeline._records.NetRecord` (parameters and
+#: safetensors weights); never from a state in the skops tree, which skorch would unpickle.
+_NETWORKS = {"skage.nn": ("AgeNet", "AcceleratedAgeNet")}
 
 
-def resolve(name):
-    """The object a dotted ``module.attr`` name refers to, or None (imports only trusted modules)."""
-    parts = name.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
+def _qualified(obj):
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def _names(table):
+    return frozenset(_qualified(getattr(importlib.import_module(module), attr))
+                     for module, attrs in table.items() for attr in attrs)
+
+
+@functools.cache
+def trusted_names():
+    """The exact type and function names a model file may name beyond skops' own defaults.
+
+    Built on first use (importing skage's subpackages and torch), not at import time.
+    """
+    return _names(_SKAGE_TYPES) | _names(_OTHER_TYPES) | _names(_FUNCTIONS)
+
+
+@functools.cache
+def network_names():
+    """Class names of the skorch networks a :class:`NetRecord` may rebuild."""
+    return _names(_NETWORKS)
 
 
 def refusal(name):
-    """Why ``name`` may not be loaded from a model file, or None when it is trusted.
-
-    A skorch network is never rebuilt from its pickled state (skorch's
-    ``__setstate__`` unpickles the tensors, which can run code): skage
-    stores networks as parameters plus ``safetensors`` weights instead.
-    """
-    if name in TRUSTED_NAMES:
+    """Why ``name`` may not be loaded from a model file, or None when it is trusted."""
+    if name in trusted_names():
         return None
-    if not name.startswith(TRUSTED_PREFIXES):
-        return "outside the trusted packages " + ", ".join(p.rstrip(".") for p in TRUSTED_PREFIXES)
-    obj = resolve(name)
-    if obj is None:
-        return "not found in the installed packages"
-    from skorch import NeuralNet
-
-    if isinstance(obj, type) and issubclass(obj, NeuralNet):
+    if name in network_names():
         return "a skorch network object (its state would be unpickled); skage stores networks as weights"
-    return None
+    return "not one of the types skage's pipelines hold (skage.pipeline._trust)"
 
 
 def trusted_types(names):

@@ -60,6 +60,20 @@ def test_memory_computes_each_batch_once(chips_and_paths, tmp_path):
     assert len(list(tmp_path.rglob("output.pkl"))) == 2
 
 
+def test_memory_describes_chips_followed_by_new_ones_once(chips_and_paths, tmp_path, monkeypatch):
+    """Blocks counted from the first chip: a training set's features are reused when copies follow it."""
+    from skage.features import _descriptor
+
+    monkeypatch.setattr(_descriptor, "_CACHE_BLOCK", 2)
+    chips = np.array(chips_and_paths[0].chips[:4])
+    first = FaceDescriptor(memory=str(tmp_path)).fit_transform(chips)
+    assert len(list(tmp_path.rglob("output.pkl"))) == 2
+    longer = FaceDescriptor(memory=str(tmp_path)).fit_transform(np.concatenate([chips, chips[:1, ::-1]]))
+    assert len(list(tmp_path.rglob("output.pkl"))) == 3  # only the new block was described
+    np.testing.assert_array_equal(longer[:4], first)
+    np.testing.assert_array_equal(longer, FaceDescriptor().fit_transform(np.concatenate([chips, chips[:1, ::-1]])))
+
+
 def test_torch_engine_matches_dlib_and_reads_inner_layers(chips_and_paths):
     chips = np.array(chips_and_paths[0].chips)
     chips[5] = 0

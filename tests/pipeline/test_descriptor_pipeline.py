@@ -51,8 +51,8 @@ def test_unreadable_training_files_are_named_and_left_out(fitted):
     assert len(caught) == 1 and all(path in str(caught[0].message) for path in bad)
     assert "2 of 34 training inputs" in str(caught[0].message)
     assert pipe.named_steps["check"].unreadable_["source"].tolist() == bad
-    assert [name for name, _ in pipe.steps] == ["check", "align", "faces", "equalize", "describe", "scale", "balance",
-                                                "model"]
+    assert [name for name, _ in pipe.steps] == ["check", "align", "faces", "equalize", "degrade", "describe", "scale",
+                                                "balance", "model"]
 
 
 def test_one_age_per_input_nan_for_unreadable(fitted, faces):
@@ -163,7 +163,7 @@ def test_bias_correction_wraps_the_model_and_saves(faces, tmp_path):
     corrector = pipe.named_steps["model"]
     assert isinstance(corrector, AgeBiasCorrector) and (corrector.strength, corrector.cv) == (0.5, 0.2)
     # the resampler is inside: the held-out faces are real faces, not its copies of training faces
-    assert [name for name, _ in corrector.estimator.steps] == ["describe", "scale", "balance", "model"]
+    assert [name for name, _ in corrector.estimator.steps] == ["degrade", "describe", "scale", "balance", "model"]
     assert isinstance(corrector.estimator.named_steps["model"], KNNAgeRefiner)
     pipe.set_params(model__estimator__model__n_neighbors=5).fit(X[:36], y[:36])
     assert len(corrector.cv_ages_) == 8  # a fifth of the 36 faces, rounded up

@@ -61,7 +61,8 @@ def test_ensemble_averages_its_members_one_age_per_input(fitted, faces):
     np.testing.assert_allclose(pred, members.mean(axis=1))
     assert not np.allclose(members[:, 0], members[:, 1])  # two models, not one counted twice
     with_missing = fitted.predict(np.r_[X[30:32], ["no/such/photo.jpg"]])
-    assert np.isnan(with_missing[2]) and np.allclose(with_missing[:2], pred[:2])
+    # AgeNet predicts under bf16 autocast: another batch moves an age by ~0.01 year, not more
+    assert np.isnan(with_missing[2]) and np.allclose(with_missing[:2], pred[:2], rtol=0, atol=0.05)
 
 
 def test_saved_ensemble_predicts_the_same_and_predict_faces_keeps_every_row(fitted, faces, tmp_path):

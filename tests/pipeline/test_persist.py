@@ -275,11 +275,53 @@ def test_skorch_net_object_inside_a_safe_file_is_refused(tmp_path):
 
 
 def test_trust_policy():
-    assert refusal("sklearn.svm._classes.SVR") is None
-    assert refusal("skage.refine._knn.KNNAgeRefiner") is None
+    assert refusal("skage.refine._knn.KNNAgeRefiner") is None and refusal("torch.optim.adamw.AdamW") is None
     assert refusal("builtins.exec") is not None and refusal("posix.system") is not None
     assert "skorch network" in refusal("skage.nn._estimator.AgeNet")
-    assert refusal("pathlib.PosixPath") is None and refusal("functools.partial") is None
+    assert refusal("pathlib.PosixPath") is None
+    # trusted by exact name, not by package: functions and partials of the trusted packages are refused
+    assert refusal("functools.partial") is not None
+    assert refusal("sklearn.utils._testing.assert_run_python_script_without_output") is not None
+    assert refusal("numpy.testing._private.extbuild.compile_extension_module") is not None
+    assert refusal("skage.cli._main.main") is not None
+
+
+def _partial_running_a_shell_command():
+    """The file of issue 24: a FunctionTransformer whose function runs ``touch PWNED`` when predicting."""
+    import functools
+
+    from sklearn.dummy import DummyRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.utils._testing import assert_run_python_script_without_output
+
+    run = functools.partial(assert_run_python_script_without_output, "import os; os.system('touch PWNED')")
+    # steps fitted one by one: fitting the pipeline would itself run the command
+    return Pipeline([("f", FunctionTransformer(func=run)), ("m", DummyRegressor().fit([[0.0]], [30.0]))])
+
+
+def test_model_file_with_a_function_that_runs_a_shell_command_is_refused(tmp_path, monkeypatch, capsys):
+    import skops.io as sio
+
+    from skage.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    model = _partial_running_a_shell_command()
+    with pytest.raises(ModelFileError, match="assert_run_python_script_without_output"):
+        save_model(model, tmp_path / "refused.skage")  # refused at save: such a file could not be loaded
+    # the same file written by hand, with valid checksums
+    members = _members(save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage"))
+    members["estimator.skops"] = sio.dumps(model)
+    _rewrite(tmp_path / "evil.skage", members)
+    with pytest.raises(ModelFileError, match="not trusted.*(functools.partial|assert_run_python_script)"):
+        load_model(tmp_path / "evil.skage")
+    face = tmp_path / "face.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (120, 90, 80)).save(face)
+    assert main(["predict", str(tmp_path / "evil.skage"), str(face)]) == 2
+    assert "not trusted" in capsys.readouterr().err
+    assert not (tmp_path / "PWNED").exists()
 
 
 # ------------------------------------------------------------------ corrupted and foreign files
@@ -350,5 +392,5 @@ def test_objects_the_format_cannot_hold_are_refused_at_save(tmp_path):
     with pytest.raises(ModelFileError, match="torch module.*joblib.dump"):
         save_model(parser, tmp_path / "p.skage")
     assert not (tmp_path / "p.skage").exists()
-    with pytest.raises(ModelFileError, match="joblib.memory.Memory.*outside the trusted packages"):
+    with pytest.raises(ModelFileError, match="joblib.memory.Memory.*not one of the types"):
         save_model({"memory": joblib.Memory(None)}, tmp_path / "mem.skage")

@@ -202,9 +202,10 @@ def _leave_model_behind(args, model, X, y, meta, out, data_spec):
     from ._overlap import training_record
 
     train = np.setdiff1d(np.arange(len(y)), test)
+    X_train, X_test = ((X[train], X[test]) if isinstance(X, np.ndarray)
+                       else ([X[i] for i in train], [X[i] for i in test]))
     model_path = save_model(model, out / "model.skage", data=data_spec, n_train=int(len(train)),
-                            **training_record(X[train]))
-    X_test = X[test] if isinstance(X, np.ndarray) else [X[i] for i in test]
+                            **training_record(X_train))
     pngs = write_report(np.asarray(y)[test], model.predict(X_test), out / "report",
                         groups=_groups(meta.iloc[test].reset_index(drop=True)))
     print(f"\nmodel saved to {model_path}; report on the {len(test)} held-out faces: "

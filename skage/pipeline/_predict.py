@@ -78,11 +78,11 @@ def predict_faces(model, inputs, *, batch_size=256, progress=False):
     from tqdm.auto import tqdm
 
     from ..alignment import FaceNotFoundError
-    from ..io import ImageReadError, describe_source, read_image
+    from ..io import ImageReadError, as_image_list, describe_source, read_image
 
     aligner, rest = _split_at_aligner(_pipeline_of(model))
     rows, items = [], []
-    for i, item in enumerate(tqdm(list(inputs), desc="faces", unit="img", disable=not progress)):
+    for i, item in enumerate(tqdm(as_image_list(inputs), desc="faces", unit="img", disable=not progress)):
         name = describe_source(item, i)
         row = {"input": name, "face": pd.NA, "box": "", "age": np.nan, "flag": "", "detected_by": "", "error": ""}
         try:

@@ -15,9 +15,10 @@ import importlib
 # private modules keeps it trusted); the trusted name is the type's own ``module.qualname``.
 _SKAGE_TYPES = {
     "skage.alignment": ("FaceAligner", "HistogramEqualizer"),
+    "skage.augment": ("DegradedCopies",),
     "skage.io": ("ImageLoader",),
     "skage.parsing": ("FaceParser",),
-    "skage.features": ("FaceDescriptor", "HOGFeatures", "LBPFeatures"),
+    "skage.features": ("FaceDescriptor", "HOGFeatures", "LBPFeatures", "CydralAgeFeatures", "CydralAgeRegressor"),
     "skage.sampling": ("DropUnreadable", "DropNoFace", "AgeBinResampler", "AgeBinWeightedRegressor"),
     "skage.refine": ("KNNAgeRefiner", "AgeBiasCorrector"),
     "skage.intervals": ("ConformalAgeRegressor",),
@@ -26,6 +27,7 @@ _SKAGE_TYPES = {
     "skage.nn": ("AgeResNet", "AgeLoss", "ChipDataset", "TrainingTimeEstimate"),
     # how networks, neighbour indices and pandas objects are stored (pipeline/_records.py)
     "skage.pipeline._records": ("NetRecord", "IndexRecord", "FrameRecord"),
+    "skage.pipeline": ("AgePipeline",),
 }
 
 #: Classes of other packages that skage's pipelines hold: AgeNet's optimizer, LR policy, data

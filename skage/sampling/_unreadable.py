@@ -1,4 +1,4 @@
-"""Leave unreadable inputs out of training, naming them."""
+"""Leave unreadable inputs out of training, naming them; question implausible ages."""
 
 import warnings
 from numbers import Integral
@@ -11,10 +11,15 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_memory
 
 from ..io import ImageReadError, as_image_list, describe_source, read_image
+from ..metrics import check_ages
 from ._resampler import _take
 
 #: Files named in the warning; the rest are counted.
 _NAMED = 5
+
+#: The oldest recorded human age (Jeanne Calment, 122 years): older training ages are almost surely
+#: mislabelled (months, a birth year, a typo), and they would stretch the age scale of every model.
+OLDEST_AGE = 122
 
 
 class UnreadableInputWarning(UserWarning):
@@ -51,6 +56,12 @@ class DropUnreadable(BaseSampler):
     counting the rest. At predict time an imbalanced-learn pipeline skips
     samplers, so each unreadable input still gets its row (a NaN age where
     the model supports it, and the aligner's ``"unreadable"`` flag).
+
+    As the first step of every skage pipeline it also checks the training
+    ages once for all of them (:func:`skage.metrics.check_ages`: no NaN or
+    negative age) and warns about ages above :data:`OLDEST_AGE`. Without
+    ``y`` (``pipe[:k].fit_transform(files)``) it only drops the unreadable
+    inputs.
 
     Parameters
     ----------
@@ -92,34 +103,44 @@ class DropUnreadable(BaseSampler):
         self.memory = memory
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_resample(self, X, y, **params):
+    def fit_resample(self, X, y=None, **params):
         """Return the readable inputs and their ages.
 
         Parameters
         ----------
         X : sequence of paths or arrays, or ndarray of shape (N, H, W[, C])
-        y : array-like of shape (N,)
+        y : array-like of shape (N,) or None
+            Ages in years. ``None`` (e.g. ``pipe[:k].fit_transform(X)``)
+            drops the unreadable inputs all the same.
 
         Returns
         -------
         X_kept : same kind as ``X``
             ``X`` itself when every input reads.
-        y_kept : ndarray of shape (n_kept,)
+        y_kept : ndarray of shape (n_kept,), or None when ``y`` is None
 
         Raises
         ------
         ValueError
-            When no input can be read, naming the first.
+            When no input can be read, naming the first; when an age is NaN
+            or negative.
+
+        Warns
+        -----
+        UserWarning
+            When an age is above :data:`OLDEST_AGE`.
         """
         import pandas as pd
 
-        y = np.asarray(y)
+        if y is not None:
+            y = check_ages(y)
+            _warn_implausible(y)
+        items = as_image_list(X)  # also refuses the shape of a single image
         if isinstance(X, np.ndarray) and X.dtype != object and X.dtype.kind not in "US":
-            errors = np.full(len(X), "", dtype=object)  # an image array is pixels already
+            errors = np.full(len(items), "", dtype=object)  # an image array is pixels already
         else:
-            items = as_image_list(X)
             errors = check_memory(self.memory).cache(_read_errors, ignore=["n_jobs"])(items, self.n_jobs)
-        if len(errors) != len(y):
+        if y is not None and len(errors) != len(y):
             raise ValueError(f"X has {len(errors)} inputs but y has {len(y)} labels")
         bad = np.flatnonzero(errors != "")
         sources = [describe_source(_item(X, i), i) for i in bad]
@@ -133,7 +154,7 @@ class DropUnreadable(BaseSampler):
         named = ", ".join(sources[:_NAMED]) + (f" and {len(bad) - _NAMED} more" if len(bad) > _NAMED else "")
         warnings.warn(f"{len(bad)} of {len(errors)} training inputs could not be read and are left out: {named}",
                       UnreadableInputWarning, stacklevel=2)
-        return _take(X, self.sample_indices_), y[self.sample_indices_]
+        return _take(X, self.sample_indices_), None if y is None else y[self.sample_indices_]
 
     def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
         return self.fit_resample(X, y, **params)
@@ -143,6 +164,14 @@ class DropUnreadable(BaseSampler):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True  # file paths
         return tags
+
+
+def _warn_implausible(y):
+    old = np.flatnonzero(y > OLDEST_AGE)
+    if old.size:
+        warnings.warn(f"{old.size} training age(s) above {OLDEST_AGE}, the oldest recorded human age (highest "
+                      f"{y[old].max():g}, first at index {old[0]}): check the labels (months or birth years "
+                      "instead of ages?)", UserWarning, stacklevel=3)
 
 
 def _item(X, i):

@@ -98,3 +98,15 @@ def test_in_a_pipeline_copies_are_added_during_fit_only():
     pipe.fit(chips, ages)
     assert pipe.named_steps["model"].n_samples_fit_ == 12
     np.testing.assert_array_equal(pipe.predict(chips), ages)  # prediction sees the photos as they are
+
+
+def test_the_sampler_is_saved_as_data(tmp_path):
+    from skage.pipeline import load_model, save_model
+
+    chips, ages = _chips(6), np.arange(6, dtype=float)
+    sampler = DegradedCopies(n_copies=0.5, probabilities={"grayscale": 1.0}, random_state=0)
+    X, y = sampler.fit_resample(chips, ages)
+    loaded = load_model(save_model(sampler, tmp_path / "m.skage"))
+    assert loaded.get_params() == sampler.get_params()
+    np.testing.assert_array_equal(loaded.sample_indices_, sampler.sample_indices_)
+    np.testing.assert_array_equal(loaded.fit_resample(chips, ages)[0], X)

@@ -126,6 +126,90 @@ def test_unusable_arguments_fail_before_any_work(argv, message, tmp_path, capsys
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv, what", [
+    (["predict", "{m}", "{d}/in.png", "--out", "{d}/in.png"], "an input"),
+    (["predict", "{m}", "{d}/in.png", "--out", "{m}"], "the model"),
+    (["predict", "{m}", "{d}", "--out", "{d}/in.png"], "an input"),  # a folder's file
+    (["predict", "{m}", "{d}/*.png", "--out", "{d}/../d/in.png"], "an input"),  # a glob; another spelling
+    (["predict", "{m}", "{d}/in.png", "--out", "{tmp}/link.csv"], "an input"),  # a link to the input
+    (["predict", "{m}", "{d}/in.png", "--out", "{tmp}/hard.csv"], "an input"),  # a hard link to it
+    (["calibrate", "{m}", "--data", "utkface:{d}", "--out", "{m}"], "the model"),
+    (["fit", "--data", "folder:{d}:labels.csv", "--out", "{d}/labels.csv"], "a file of the data"),
+    (["fit", "--data", "folder:{d}:labels.csv", "--out", "{d}/in.png"], "a file of the data"),
+    (["calibrate", "{tmp}/ridge.skage", "--data", "folder:{d}:labels.csv", "--limit", "1", "--out",
+      "{tmp}/hard.csv"], "a file of the data"),  # every file is checked, not only the --limit subset
+    (["fit", "--data", "utkface:{d}", "--config", "{tmp}/c.json", "--out", "{tmp}/c.json"], "the config file"),
+])
+def test_out_may_not_overwrite_what_the_command_reads(argv, what, tmp_path, capsys):
+    from sklearn.linear_model import Ridge
+
+    from skage.pipeline import save_model
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("in.png", "in2.png"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / name)
+    (folder / "labels.csv").write_text("file,age\nin.png,30\nin2.png,40\n")
+    save_model(Ridge().fit([[0.0], [1.0]], [20.0, 40.0]), tmp_path / "ridge.skage")  # loads; not a face model
+    (tmp_path / "c.json").write_text("{}")
+    (tmp_path / "m.skage").write_bytes(b"a model")  # refused before it is read
+    os.symlink(folder / "in.png", tmp_path / "link.csv")
+    os.link(folder / "in.png", tmp_path / "hard.csv")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert main([a.format(m=tmp_path / "m.skage", d=folder, tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert f"is {what}" in err and "would overwrite it" in err and len(err.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_out_may_replace_an_older_model_in_the_data_folder(tmp_path):
+    from skage.cli._main import _load_data
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "in.png")
+    (tmp_path / "labels.csv").write_text("file,age\nin.png,30\n")
+    (tmp_path / "model.skage").write_bytes(b"last week's model")  # not a file of the data: may be replaced
+    _, y, _ = _load_data(f"folder:{tmp_path}:labels.csv", out=str(tmp_path / "model.skage"))
+    assert y.tolist() == [30.0]
+
+
+def test_calibrate_out_is_a_file_that_may_exist(tmp_path, capsys):
+    (tmp_path / "m.skage").write_bytes(b"not a model")
+    (tmp_path / "calibrated.skage").write_bytes(b"an older calibration")
+    assert main(["calibrate", str(tmp_path / "m.skage"), "--data", f"utkface:{tmp_path / 'faces'}",
+                 "--out", str(tmp_path / "calibrated.skage")]) == 2
+    assert "not a readable model file" in capsys.readouterr().err  # past the --out checks, not "give a folder"
+
+
+def test_broken_links_and_empty_folders_get_a_row_or_a_note(model_file, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    os.symlink(tmp_path / "gone.jpg", folder / "dangling.jpg")
+    os.symlink(folder / "loop2.jpg", folder / "loop1.jpg")
+    os.symlink(folder / "loop1.jpg", folder / "loop2.jpg")
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(model_file), str(folder), str(tmp_path / "empty"), "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    assert [p.rsplit("/", 1)[-1] for p in table["input"]] == ["dangling.jpg", "loop1.jpg", "loop2.jpg"]
+    assert (table["flag"] == "unreadable").all() and table["error"].str.contains("file not found|symbolic").all()
+    assert f"note: no files to predict in {tmp_path / 'empty'}" in capsys.readouterr().err
+
+
+def test_ctrl_c_exits_130_with_one_line(monkeypatch, tmp_path, capsys):
+    import skage.cli._main as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_load_data", interrupted)  # Ctrl-C while the work runs
+    try:
+        status = main(["fit", "--data", f"utkface:{tmp_path}", "--out", str(tmp_path / "m.skage")])
+    except KeyboardInterrupt:  # caught here: escaping, it would stop the whole test session
+        pytest.fail("Ctrl-C escaped skage's main(): the user gets a traceback")
+    assert status == 130
+    assert capsys.readouterr().err == "skage fit: interrupted\n"
+
+
 def test_non_positive_sizes_are_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--data", "utkface:.", "--out", "m.skage", "--image-size", "0"])

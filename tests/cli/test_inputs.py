@@ -6,10 +6,28 @@ def test_folders_globs_and_missing_names_all_give_rows(tmp_path):
     for name in ["b.jpg", "a.jpg", "notes.txt", ".hidden"]:
         (tmp_path / "d" / name).write_text("x")
     (tmp_path / "c.png").write_text("x")
-    out = expand_inputs([str(tmp_path / "d"), str(tmp_path / "*.png"), str(tmp_path / "nothing-*.jpg"),
-                         str(tmp_path / "missing.jpg")])
+    out, empty = expand_inputs([str(tmp_path / "d"), str(tmp_path / "*.png"), str(tmp_path / "nothing-*.jpg"),
+                                str(tmp_path / "missing.jpg")])
+    assert empty == []
     names = [p.rsplit("/", 1)[-1] for p in out]
     assert names == ["a.jpg", "b.jpg", "notes.txt", "c.png", "nothing-*.jpg", "missing.jpg"]
+
+
+def test_broken_links_and_empty_folders_are_accounted_for(tmp_path):
+    import os
+
+    folder = tmp_path / "d"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.jpg").write_text("x")
+    os.symlink(tmp_path / "gone.jpg", folder / "dangling.jpg")
+    os.symlink(folder / "loop2", folder / "loop1")
+    os.symlink(folder / "loop1", folder / "loop2")
+    os.symlink(tmp_path, folder / "up")  # a link to a parent folder: listed, not followed (no endless walk)
+    os.mkfifo(folder / "fifo")  # reading it would block: skipped
+    (tmp_path / "empty").mkdir()
+    out, empty = expand_inputs([str(folder), str(tmp_path / "empty")])
+    assert [p.rsplit("/", 1)[-1] for p in out] == ["dangling.jpg", "loop1", "loop2", "a.jpg", "up"]
+    assert empty == [str(tmp_path / "empty")]
 
 
 def test_unparseable_dataset_files_are_reported_not_dropped_silently(tmp_path, capsys):

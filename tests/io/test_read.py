@@ -77,3 +77,15 @@ def test_oversized_image_is_a_read_error_naming_the_file(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 10,000 px is then more than twice the limit
     with pytest.raises(ImageReadError, match="huge.png: image too large"):
         read_image(path)
+
+
+def test_an_image_array_is_not_read_as_a_batch():
+    from skage.io import as_image_list
+
+    for image in (np.zeros((20, 30, 3)), np.zeros((20, 30, 4)), np.zeros((20, 30, 1)), np.zeros((20, 30))):
+        with pytest.raises(ValueError, match=r"of one image.*pass \[image\] or image\[None\]"):
+            as_image_list(image)
+        assert len(as_image_list([image])) == len(as_image_list(image[None])) == 1
+    assert len(as_image_list(np.zeros((5, 20, 30)))) == 5  # a batch of gray images
+    assert len(as_image_list(np.zeros((2, 20, 30, 7)))) == 2  # chips with mask channels
+    assert as_image_list([]) == as_image_list(np.empty(0)) == as_image_list(np.empty((0, 8, 8, 3))) == []

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skage.metrics import get_age_scorer
@@ -86,6 +87,28 @@ def test_images_without_a_face_get_nan_and_are_left_out_of_training(fitted, face
     guess = pickle.loads(pickle.dumps(pipe)).set_params(align__on_failure="center")
     assert np.isfinite(guess.predict(np.array(inputs, dtype=object))).all()
     assert predict_faces(guess, inputs)["flag"].tolist() == table["flag"].tolist()
+
+
+def test_one_image_array_is_refused_with_the_shape_expected(fitted):
+    from skage.pipeline import predict_faces
+
+    pipe = fitted[0]
+    for image in (np.zeros((200, 200, 3), np.uint8), np.zeros((200, 200), np.uint8)):
+        for predict in (pipe.predict, lambda X: predict_faces(pipe, X)):
+            with pytest.raises(ValueError, match=r"shape \(200, 200(, 3)?\) of one image.*pass \[image\]"):
+                predict(image)
+    assert pipe.predict(np.zeros((200, 200, 3), np.uint8)[None]).shape == (1,)  # as the message says
+
+
+def test_no_inputs_give_no_ages(fitted, tmp_path):
+    from skage.pipeline import load_model, save_model
+
+    pipe = fitted[0]
+    for X in ([], np.empty(0, dtype=object), np.empty((0, 150, 150, 3), np.uint8)):
+        assert pipe.predict(X).shape == (0,)
+    assert load_model(save_model(pipe, tmp_path / "m.skage")).predict([]).shape == (0,)
+    with pytest.raises(NotFittedError):
+        make_age_pipeline(model="descriptor").predict([])
 
 
 def test_switches_keep_parameter_names(fitted):

@@ -370,6 +370,63 @@ def test_bad_model_files_get_clear_errors(tmp_path):
         load_model(tmp_path / "list.joblib", trusted=True)
 
 
+def test_zip_bomb_is_refused_from_the_zip_directory(tmp_path, monkeypatch):
+    from skage.pipeline import _persist
+
+    bomb = tmp_path / "bomb.skage"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("skage-model.json", json.dumps({"format": "skage-model", "format_version": 1}))
+        zf.writestr("estimator.skops", bytes(64 * 1024**2))  # 64 MiB of zeros in about 64 kB
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(ModelFileError, match="estimator.skops would inflate .*-fold.*zip bomb"):
+        load_model(bomb)
+    # skops' tree is a zip archive too: a bomb inside it, under matching checksums, is refused the same way
+    path = save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage")
+    members = _members(path)
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("schema.json", bytes(64 * 1024**2))
+    members["estimator.skops"] = inner.read_bytes()
+    _rewrite(tmp_path / "nested.skage", members)
+    with pytest.raises(ModelFileError, match=r"\(estimator.skops\).*schema.json would inflate"):
+        load_model(tmp_path / "nested.skage")
+    # a directory understating the size (zipfile would inflate a whole read chunk before cutting it)
+    data = bytearray(bomb.read_bytes())
+    entry = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 1)  # estimator.skops' central record
+    data[entry + 24:entry + 28] = (1000).to_bytes(4, "little")  # its uncompressed size
+    (tmp_path / "lying.skage").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="estimator.skops declares 1000 bytes but holds"):
+        load_model(tmp_path / "lying.skage")
+    # the total is capped as well (2 GiB; lowered here so that the test stays small)
+    monkeypatch.setattr(_persist, "_MAX_TOTAL", 1000)
+    with pytest.raises(ModelFileError, match="GiB once decompressed"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("manifest, message", [
+    ("[1, 2]", "JSON list, not an object"),
+    ('{"format": "skage-model", "format_version": "2"}', "format_version '2' is not a whole number"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"format": "skage-model", "sha256": ["x"]}', "sha256 is not a mapping"),
+    ('{"format": "skage-model", "info": "x"}', "info is not a JSON object"),
+])
+def test_malformed_manifest_is_a_model_file_error(manifest, message, tmp_path, capsys):
+    from skage.cli import main
+
+    path = save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage")
+    members = _members(path)
+    with zipfile.ZipFile(tmp_path / "bad.skage", "w") as zf:
+        zf.writestr("skage-model.json", manifest)
+        for name, data in members.items():
+            if name != "skage-model.json":
+                zf.writestr(name, data)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(tmp_path / "bad.skage")
+    assert main(["predict", str(tmp_path / "bad.skage"), "x.jpg"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
 def test_newer_skage_version_in_a_safe_file_is_refused(tmp_path):
     path = save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage")
     members = _members(path)

@@ -26,7 +26,7 @@ from skage.io import ImageLoader
 from skage.nn import AgeNet
 from skage.parsing import BiSeNetParser, FaceParser
 from skage.refine import AgeBiasCorrector, KNNAgeRefiner
-from skage.sampling import AgeBinResampler, AgeBinWeightedRegressor, DropUnreadable
+from skage.sampling import AgeBinResampler, AgeBinWeightedRegressor, DropNoFace, DropUnreadable
 
 TINY_NET = dict(backbone="resnet18", max_epochs=1, batch_size=4, verbose=0, random_state=0, device="cpu")
 
@@ -55,6 +55,7 @@ def _image_estimators():
         LBPFeatures(image_size=16),
         FaceDescriptor(),
         DropUnreadable(),
+        DropNoFace(),
         DegradedCopies(random_state=0),
         AgeNet(attention=False, **TINY_NET),
         KNNAgeRefiner(estimator=AgeNet(attention=False, **TINY_NET), n_neighbors=2),
@@ -204,7 +205,7 @@ def test_image_estimator_contract(estimator):
     X, y = _images(estimator, np.random.default_rng(0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # random weights, empty age bins, tiny data
-        if isinstance(estimator, (DropUnreadable, DegradedCopies)):  # samplers: fit_resample only
+        if isinstance(estimator, (DropUnreadable, DropNoFace, DegradedCopies)):  # samplers: fit_resample only
             X_res, y_res = clone(estimator).fit_resample(X, y)
             assert len(X_res) == len(y_res) == len(X) * (2 if isinstance(estimator, DegradedCopies) else 1)
             return

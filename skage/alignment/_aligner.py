@@ -47,10 +47,13 @@ MIN_IMAGE_SIZE = 32
 
 
 def blank_chips(chips):
-    """True for each chip without a single non-zero RGB pixel: the chip an unreadable input gets.
+    """True for each chip without a single non-zero RGB pixel: the chip of an input without a face.
 
-    Such a chip carries no face, so the models give it NaN rather than the
-    age of a black square.
+    :class:`FaceAligner` gives such a chip to an unreadable input, and (with
+    the default ``on_failure="blank"``) to an image in which it finds no
+    face. It carries no face, so the models give it NaN rather than the age
+    of a black square, and skage's pipelines leave it out of training
+    (:class:`skage.sampling.DropNoFace`).
 
     Parameters
     ----------
@@ -118,8 +121,10 @@ class AlignmentResult:
     transforms : ndarray of shape (N, 2, 3)
         Affine maps from source-image to chip pixel coordinates.
     flags : ndarray of shape (N,), str
-        ``"ok"``; ``"no_face"`` (centre crop); ``"too_small"`` (centre crop,
-        image under 32 px); ``"unreadable"`` (black chip, see ``errors``).
+        ``"ok"``; ``"no_face"``; ``"too_small"`` (image under 32 px);
+        ``"unreadable"``. The chip is black where the flag is not ``"ok"``,
+        unless ``on_failure="center"`` centre-cropped a ``"no_face"`` or
+        ``"too_small"`` image. ``errors`` says why.
     errors : ndarray of shape (N,), str
         Why an image failed, naming it; empty for ``"ok"``.
     sources : ndarray of shape (N,), str
@@ -180,6 +185,7 @@ class _Config:
     select: str
     detection_threshold: float
     retry_padded: bool
+    failure_chip: str = "blank"  # what an image without a usable face gives: "blank" or "center" (a crop)
 
 
 def _rect_box(rect):
@@ -304,7 +310,7 @@ def _align_one(item, index, config):
     out = _empty_fields(config)
     height, width = image.shape[:2]
     if min(height, width) < MIN_IMAGE_SIZE:
-        return _centre_crop(image, out, "too_small", source, config)
+        return _no_face(image, out, "too_small", source, config)
     if config.detector == "none":
         landmarks, box = landmarks_without_detector(image, config.n_points, (0, 0, width - 1, height - 1))
         out.update(box=box, n_faces=1, detected_by="none")
@@ -312,7 +318,7 @@ def _align_one(item, index, config):
         box, score, n_faces, stage = _detect(image, config)
         out.update(score=score, n_faces=n_faces, detected_by=stage)
         if box is None:
-            return _centre_crop(image, out, "no_face", source, config)
+            return _no_face(image, out, "no_face", source, config)
         out["box"] = box
         landmarks = fit_landmarks(image, box, config.n_points)
     return _chip_from_landmarks(image, landmarks, out, config)
@@ -324,10 +330,16 @@ def _unreadable(exc, config):
     return np.zeros((size, size, 3), np.uint8), out
 
 
-def _centre_crop(image, out, flag, source, config):
+def _no_face(image, out, flag, source, config):
+    """The chip and fields of an image without a usable face: a blank chip, or a centre crop on request."""
+    error = str(FaceNotFoundError(source, flag))
+    if config.failure_chip == "blank":  # no age is better than the age of a green square
+        size = config.output_size
+        return np.zeros((size, size, 3), np.uint8), dict(out, transform=np.full((2, 3), np.nan), flag=flag,
+                                                          error=error)
     transform = centre_crop_transform(*image.shape[:2], config.output_size)
-    error = str(FaceNotFoundError(source, flag)) + "; centre crop used"
-    return warp_image(image, transform, config.output_size), dict(out, transform=transform, flag=flag, error=error)
+    return warp_image(image, transform, config.output_size), dict(out, transform=transform, flag=flag,
+                                                                   error=error + "; centre crop used")
 
 
 def _chip_from_landmarks(image, landmarks, out, config):
@@ -342,12 +354,12 @@ def _chip_from_landmarks(image, landmarks, out, config):
 
 
 def _align_every_face(image, source, config):
-    """One (chip, fields) per face the detector finds in ``image``, largest first; one centre crop without."""
+    """One (chip, fields) per face the detector finds in ``image``, largest first; one failure row without."""
     if config.detector == "none" or min(image.shape[:2]) < MIN_IMAGE_SIZE:
         return [_align_one(image, 0, config)]
     found, stage = _detect_all(image, config)
     if not found:
-        return [_centre_crop(image, dict(_empty_fields(config)), "no_face", source, config)]
+        return [_no_face(image, dict(_empty_fields(config)), "no_face", source, config)]
     return [
         _chip_from_landmarks(image, fit_landmarks(image, box, config.n_points),
                              dict(_empty_fields(config), box=box, score=score, n_faces=len(found), detected_by=stage),
@@ -391,7 +403,7 @@ def _store(fields, i, one):
         fields[name][i] = one[key]
 
 
-def _align_into(items, chips, config, parallel, on_failure="center", progress=False):
+def _align_into(items, chips, config, parallel, on_failure="blank", progress=False):
     """Align ``items`` writing chips into ``chips`` block by block; returns the meta dict.
 
     Blocks bound the memory held in results in flight, so ``chips`` may be a
@@ -414,7 +426,7 @@ def _align_into(items, chips, config, parallel, on_failure="center", progress=Fa
     return fields
 
 
-def _align_all(items, config, n_jobs=None, on_failure="center", progress=False):
+def _align_all(items, config, n_jobs=None, on_failure="blank", progress=False):
     """Align a batch in RAM; module-level so ``joblib.Memory`` can cache it."""
     size = config.output_size
     chips = np.empty((len(items), size, size, 3), np.uint8)
@@ -433,12 +445,14 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
     (``dlib.get_face_chip``), the input of dlib's face-recognition network and
     of :class:`skage.features.FaceDescriptor`.
 
-    Every input gives one chip, in order. An image without a usable face is
-    centre-cropped and flagged (``on_failure="center"``) or raises, naming the
-    file (``on_failure="raise"``). An unreadable input raises
-    :class:`~skage.io.ImageReadError` with ``"raise"``; with ``"center"`` it
-    gives a black chip flagged ``"unreadable"`` with the reason in
-    ``errors``, so a batch prediction still reports every input.
+    Every input gives one chip, in order. An image without a usable face (no
+    face found, or under 32 px) gets a black chip, flagged, with the reason
+    in ``errors`` (``on_failure="blank"``): the models give it a NaN age, as
+    they do an unreadable input's black chip, so a batch prediction still
+    reports every input. ``on_failure="center"`` centre-crops it instead (the
+    models then guess an age from whatever the crop shows); ``"raise"`` raises,
+    naming the file, and an unreadable input then raises
+    :class:`~skage.io.ImageReadError`.
 
     Parameters
     ----------
@@ -481,8 +495,11 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         quarter of its size with replicated edges: faces that fill the frame
         (tight crops) lack the context dlib's detection window needs. On
         1,000 UTKFace chips this found 10 of the 15 missed faces.
-    on_failure : {"center", "raise"}, default="center"
-        What happens to an image without a usable face (see above).
+    on_failure : {"blank", "center", "raise"}, default="blank"
+        What happens to an image without a usable face (see above):
+        ``"blank"`` gives no age for it, ``"center"`` an age guessed from a
+        centre crop (e.g. for inputs known to be face crops that the detector
+        misses; ``detector="none"`` landmarks them as faces instead).
     n_jobs : int, default=None
         Worker processes over images (joblib; ``-1`` for all cores). dlib
         holds the GIL, so threads would not help.
@@ -520,8 +537,8 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
     >>> from skage.alignment import FaceAligner
     >>> aligner = FaceAligner(output_size=64).fit(None)
     >>> result = aligner.align([np.zeros((100, 80, 3), np.uint8)])
-    >>> result.chips.shape, result.flags.tolist()
-    ((1, 64, 64, 3), ['no_face'])
+    >>> result.chips.shape, result.flags.tolist(), int(result.chips.max())
+    ((1, 64, 64, 3), ['no_face'], 0)
     """
 
     _parameter_constraints = {
@@ -534,7 +551,7 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         "select": [StrOptions({"largest", "confident"})],
         "detection_threshold": [Real],
         "retry_padded": ["boolean"],
-        "on_failure": [StrOptions({"center", "raise"})],
+        "on_failure": [StrOptions({"blank", "center", "raise"})],
         "n_jobs": [Integral, None],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "cache_dir": [None, str, os.PathLike],
@@ -552,7 +569,7 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         select="largest",
         detection_threshold=0.0,
         retry_padded=True,
-        on_failure="center",
+        on_failure="blank",
         n_jobs=None,
         memory=None,
         cache_dir=None,
@@ -589,6 +606,7 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         return _Config(
             self.detector, int(self.landmarks), int(self.output_size), self._margin(), self.geometry,
             int(self.upsample), self.select, float(self.detection_threshold), bool(self.retry_padded),
+            "center" if self.on_failure == "center" else "blank",
         )
 
     def _fit_setup(self):
@@ -640,8 +658,9 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         result : AlignmentResult
-            One row per face found; a single flagged centre-crop row when none
-            is (``on_failure="raise"`` raises instead).
+            One row per face found; a single flagged row when none is (a
+            black chip, or a centre crop with ``on_failure="center"``;
+            ``on_failure="raise"`` raises instead).
 
         Raises
         ------

@@ -32,19 +32,22 @@ def add_parsers(sub):
 
 def _add_data_options(p):
     from ._main import _add_data, _add_model
+    from ._overlap import add_training_faces_option
 
     _add_model(p)
     _add_data(p)
+    add_training_faces_option(p)
     p.add_argument("--holdout", type=float, metavar="FRACTION",
                    help="use only the test part of train_test_split(test_size=FRACTION, random_state=--seed), "
                         "e.g. 0.3 for the faces a model fitted on the 70%% part has not seen")
 
 
-def _data(args, out=None):
-    """``X, y, groups`` of ``--data`` (its ``--holdout`` part when given); ``out`` as in ``_load_data``."""
+def _data(args, model_info, out=None):
+    """``X, y, groups`` of ``--data`` (its ``--holdout`` part when given), without the model's training faces
+    (per ``--training-faces``); ``out`` as in ``_load_data``."""
     from sklearn.model_selection import train_test_split
 
-    from ._main import CLIError, _load_data
+    from ._main import CLIError, _load_data, _only_unseen
 
     X, y, meta = _load_data(args.data, args.limit, args.seed, out=out)
     if args.holdout is not None:
@@ -52,6 +55,7 @@ def _data(args, out=None):
             raise CLIError(f"--holdout must be a fraction in (0, 1), got {args.holdout}")
         _, test = train_test_split(np.arange(len(y)), test_size=args.holdout, random_state=args.seed)
         X, y, meta = X[test], y[test], meta.iloc[test].reset_index(drop=True)
+    X, y, meta = _only_unseen(args, model_info, X, y, meta)
     groups = {g: meta[g].to_numpy(dtype=object) for g in GROUP_COLUMNS if g in meta and meta[g].notna().any()}
     return X, y, groups
 
@@ -70,8 +74,8 @@ def cmd_audit(args):
     from ._main import _load_model, _predict
 
     alpha = _check_level(args.interval)
-    model = _load_model(args.model, args.quiet, args.trusted)
-    X, y, groups = _data(args)
+    model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
+    X, y, groups = _data(args, info)
     y_pred = _predict(model, X, args.quiet)
     y_pred = y_pred[0] if isinstance(y_pred, tuple) else y_pred  # (ages, flags) in older _predict
     found = np.isfinite(y_pred)
@@ -107,17 +111,20 @@ def cmd_calibrate(args):
     from ..pipeline import save_model
     from ._main import CLIError, _load_model
 
-    model = _load_model(args.model, args.quiet, args.trusted)
+    model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
     if isinstance(model, ConformalAgeRegressor):
         model = model.estimator_  # recalibrate the wrapped model
-    X, y, groups = _data(args, out=args.out)
+    X, y, groups = _data(args, info, out=args.out)
     if args.by and args.by not in groups:
         raise CLIError(f"--by {args.by}: {args.data} has no {args.by} labels")
-    if args.holdout is None:
+    if "training_faces" not in info:  # nothing to check against: say what the intervals rest on
         print("note: calibrate on faces the model was not trained on (see --holdout), or the intervals "
               "will be too narrow", file=sys.stderr)
     wrapped = ConformalAgeRegressor(model, prefit=True).fit(X, y, groups=groups.get(args.by) if args.by else None)
-    path = save_model(wrapped, args.out, data=args.data, n_calibration=int(len(y)), by=args.by)
+    # What the file says about training carries over, so the calibrated model is checked like the original.
+    carried = {k: info[k] for k in ("data", "n_train", "options", "training_faces") if k in info}
+    path = save_model(wrapped, args.out, **carried, calibration_data=args.data, n_calibration=int(len(y)),
+                      by=args.by)
     print(f"calibrated on {len(y)} faces; model saved to {path}")
 
 
@@ -128,8 +135,9 @@ def add_interval_columns(table, model, level):
 
     alpha = _check_level(level)
     if not isinstance(model, ConformalAgeRegressor):
-        raise CLIError("--interval needs a calibrated model: run `skage calibrate MODEL --data KIND:PATH "
-                       "--holdout 0.3 --out calibrated.skage` first")
+        raise CLIError("--interval needs a calibrated model: fit it with `skage fit ... --calibrate 0.2`, or run "
+                       "`skage calibrate MODEL --data KIND:PATH --out calibrated.skage` on faces it was not "
+                       "trained on")
     if model.calibration_groups_ is not None:
         print("note: the model was calibrated per group, but photos carry no group: intervals use the "
               "age-bin strata across groups", file=sys.stderr)

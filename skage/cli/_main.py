@@ -12,7 +12,7 @@ import numpy as np
 from .. import __version__
 
 #: make_age_pipeline options that have their own command-line flags.
-_COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_correction", "degrade")
+_COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_correction", "degrade", "no_face")
 
 #: Demo rows on real faces: ones that train in minutes on a CPU; the last is the model the demo saves.
 _DEMO_DATA_ROWS = ("hog_svr", "descriptor_svr", "descriptor_balanced", "descriptor_full")
@@ -101,16 +101,32 @@ def _build_pipeline(kwargs, params):
     return pipe
 
 
-def _load_model(path, quiet=True, trusted=False):
+def _load_model(path, quiet=True, trusted=False, return_info=False):
     from ..pipeline import ModelFileError, load_model
 
     try:
-        model = load_model(path, trusted=trusted)
+        model, info = load_model(path, trusted=trusted, return_info=True)
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
     if _aligner_of(model) is not None:
         _aligner_of(model).set_params(progress=not quiet)
-    return model
+    return (model, info) if return_info else model
+
+
+def _unseen_data(args, model_info):
+    """The dataset of ``--data``, without the faces that trained the model (per ``--training-faces``)."""
+    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    return _only_unseen(args, model_info, X, y, meta)
+
+
+def _only_unseen(args, model_info, X, y, meta):
+    """``X, y, meta`` less the faces that trained the model, per ``--training-faces`` (or an error)."""
+    from ._overlap import unseen_faces
+
+    keep = unseen_faces(X, model_info, args.data, args.training_faces)
+    if keep.all():
+        return X, y, meta
+    return X[keep], y[keep], meta[keep].reset_index(drop=True)
 
 
 def _aligner_of(model):
@@ -191,8 +207,13 @@ def _leave_model_behind(args, model, X, y, meta, out, data_spec):
                          meta["subject_id"] if "subject_id" in meta else None)[1]
     if data_spec is None:  # synthetic faces live in memory: write the held-out ones where the commands can read them
         data_spec = _write_faces(out / "faces", X[test], np.asarray(y)[test])
-    model_path = save_model(model, out / "model.skage", data=data_spec, n_train=int(len(y) - len(test)))
-    X_test = X[test] if isinstance(X, np.ndarray) else [X[i] for i in test]
+    from ._overlap import training_record
+
+    train = np.setdiff1d(np.arange(len(y)), test)
+    X_train, X_test = ((X[train], X[test]) if isinstance(X, np.ndarray)
+                       else ([X[i] for i in train], [X[i] for i in test]))
+    model_path = save_model(model, out / "model.skage", data=data_spec, n_train=int(len(train)),
+                            **training_record(X_train))
     pngs = write_report(np.asarray(y)[test], model.predict(X_test), out / "report",
                         groups=_groups(meta.iloc[test].reset_index(drop=True)))
     print(f"\nmodel saved to {model_path}; report on the {len(test)} held-out faces: "
@@ -227,16 +248,32 @@ def _with_bin_counts(kwargs, y):
 
 
 def cmd_fit(args):
+    """Fit and save; the file records the training faces, so that no command scores or calibrates on them."""
     from ..pipeline import save_model
+    from ._overlap import training_record
 
+    if args.calibrate is not None and not 0 < args.calibrate < 1:
+        raise CLIError(f"--calibrate must be a fraction in (0, 1), e.g. 0.2, got {args.calibrate}")
     config = _load_config(args.config)
     X, y, _ = _load_data(args.data, args.limit, args.seed, out=args.out)
     kwargs, params = _pipeline_kwargs(args, config)
     kwargs = _with_bin_counts(kwargs, y)
     pipe = _build_pipeline(kwargs, params)
-    print(f"fitting on {len(y)} faces from {args.data} ...")
-    pipe.fit(X, y)
-    path = save_model(pipe, args.out, data=args.data, n_train=int(len(y)), options=kwargs)
+    if args.calibrate is None:
+        print(f"fitting on {len(y)} faces from {args.data} ...")
+        model, train, info = pipe.fit(X, y), np.arange(len(y)), {}
+    else:
+        from ..intervals import ConformalAgeRegressor
+
+        # Split conformal at fit: the held-out share never trains the model, so the intervals it
+        # calibrates hold for new faces by construction; no separate calibration data is needed.
+        n_cal = int(np.ceil(args.calibrate * len(y)))
+        print(f"fitting on {len(y) - n_cal} faces from {args.data}, calibrating intervals on the other {n_cal} ...")
+        model = ConformalAgeRegressor(pipe, calibration_size=args.calibrate, random_state=args.seed).fit(X, y)
+        train = np.setdiff1d(np.arange(len(y)), model.calibration_indices_)
+        info = {"n_calibration": int(len(model.calibration_indices_)), "calibration_data": args.data}
+    path = save_model(model, args.out, data=args.data, n_train=int(len(train)), options=kwargs, **info,
+                      **training_record(X[train]))
     print(f"model saved to {path}")
 
 
@@ -253,6 +290,8 @@ def cmd_predict(args):
     if args.out:  # the model and the data were checked with the other --out checks
         _refuse_overwriting(args.out, inputs, "an input")
     model = _load_model(args.model, args.quiet, args.trusted)
+    if args.no_face is not None and _aligner_of(model) is not None:
+        _aligner_of(model).set_params(on_failure=args.no_face)  # a prediction-time switch: nothing is refitted
     table = predict_faces(model, inputs, progress=not args.quiet)
     if args.interval is not None:
         from ._audit import add_interval_columns
@@ -270,8 +309,8 @@ def cmd_predict(args):
 def cmd_evaluate(args):
     from ..metrics import age_report
 
-    model = _load_model(args.model, args.quiet, args.trusted)
-    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
+    X, y, meta = _unseen_data(args, info)
     y_pred = _predict(model, X, args.quiet)
     scored = np.isfinite(y_pred)
     if not scored.all():  # e.g. unreadable files: the descriptor model gives them no age
@@ -286,8 +325,8 @@ def cmd_report(args):
     from ..metrics import age_report
     from ..viz import write_report
 
-    model = _load_model(args.model, args.quiet, args.trusted)
-    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
+    X, y, meta = _unseen_data(args, info)
     y_pred = _predict(model, X, args.quiet)
     embeddings = model.transform(X) if hasattr(model, "transform") else None
     paths = write_report(y, y_pred, args.out, groups=_groups(meta), embeddings=embeddings)
@@ -466,6 +505,8 @@ def _add_command(sub, name, func, help):
 
 
 def build_parser():
+    from ._overlap import add_training_faces_option
+
     parser = argparse.ArgumentParser(prog="skage", description="Fair facial age estimation.")
     parser.add_argument("--version", action="version", version=f"skage {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -488,6 +529,12 @@ def build_parser():
     p.add_argument("--degrade", type=float, metavar="COPIES",
                    help="descriptor/ensemble: train also on this many degraded copies of each chip (gray, faded, "
                         "blurred, small, noisy, JPEG), so that old and gray photos are not read as old people, e.g. 1")
+    p.add_argument("--no-face", choices=("blank", "center"),
+                   help="images without a face found: blank (default) gives them no age and leaves them out of "
+                        "training; center guesses an age from a centre crop and trains on it")
+    p.add_argument("--calibrate", type=float, metavar="FRACTION",
+                   help="keep this share of the faces (stratified by age bin) apart from training and calibrate "
+                        "conformal age intervals on it (skage predict --interval), e.g. 0.2")
     p.add_argument("--out", required=True, help="model file to write (skage format: data, not a pickle; e.g. model.skage)")
 
     p = _add_command(sub, "predict", cmd_predict, "predict ages of images, folders or globs")
@@ -495,11 +542,16 @@ def build_parser():
     p.add_argument("paths", nargs="+")
     p.add_argument("--out", help="CSV to write; prints a table otherwise")
     p.add_argument("--interval", type=float, metavar="LEVEL",
-                   help="add age_low/age_high columns, e.g. 0.9 (needs a model from skage calibrate)")
+                   help="add age_low/age_high columns, e.g. 0.9 (needs a model from skage fit --calibrate or "
+                        "skage calibrate)")
+    p.add_argument("--no-face", choices=("blank", "center"),
+                   help="images without a face found: blank gives them no age (flag no_face), center the age "
+                        "of a centre crop, still flagged no_face (default: the model's own setting)")
 
     p = _add_command(sub, "evaluate", cmd_evaluate, "metrics of a saved model on a dataset")
     _add_model(p)
     _add_data(p)
+    add_training_faces_option(p)
 
     p = _add_command(sub, "benchmark", cmd_benchmark, "the comparison table on a dataset")
     _add_data(p)
@@ -511,6 +563,7 @@ def build_parser():
     p = _add_command(sub, "report", cmd_report, "write report plots (PNG) for a saved model on a dataset")
     _add_model(p)
     _add_data(p)
+    add_training_faces_option(p)
     p.add_argument("--out", required=True)
 
     from ._audit import add_parsers

@@ -71,6 +71,11 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         Their true ages.
     calibration_groups_ : ndarray of str or None
         Their group labels (``"unknown"`` where missing), when given.
+    calibration_indices_ : ndarray of int
+        Positions in ``X`` of the faces kept apart for calibration (all of
+        them when ``prefit=True``); the others trained :attr:`estimator_`.
+        Lets callers record which faces the estimator saw, so that it is
+        never scored or recalibrated on them.
     bin_edges_ : ndarray of float
         Lower bin edges.
     bin_labels_ : list of str
@@ -175,6 +180,7 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self.calibration_pred_ = pred[usable]
         self.calibration_age_ = y[cal][usable]
         self.calibration_groups_ = None if labels is None else labels[cal][usable]
+        self.calibration_indices_ = np.sort(cal)
         return self
 
     def predict(self, X):

@@ -24,6 +24,10 @@ _BACKBONE_CHIPS = {"dlib_resnet": dict(geometry="dlib", landmarks=5, size=150),
                    "cydral_age": dict(geometry="dlib", landmarks=5, size=64, margin=0.2)}
 _DEFAULT_CHIPS = dict(geometry="eyes", landmarks=68, size=224)
 
+# Steps made once for every model: check, align, faces, equalize (the ensemble's members and the
+# bias corrector take the steps after them).
+_SHARED = 4
+
 # Fine-tuning defaults per pretrained backbone (net_params override them). dlib's face ResNet
 # overfits UTKFace when its first stages train (freeze_stages=1: MAE 6.39 against 4.50 with 3),
 # and keeps its features best at a tenth of the head's learning rate; averaging each chip with its
@@ -63,9 +67,9 @@ class AgePipeline(Pipeline):
 
 
 def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_size=64, device="auto", align=True,
-                      detector="auto", equalize=False, attention=True, balance=True, knn=True, regressor=None,
-                      bin_weights=False, degrade=None, bias_correction=None, random_state=None, n_jobs=None,
-                      memory=None, verbose=1, progress=False, net_params=None):
+                      detector="auto", no_face="blank", equalize=False, attention=True, balance=True, knn=True,
+                      regressor=None, bin_weights=False, degrade=None, bias_correction=None, random_state=None,
+                      n_jobs=None, memory=None, verbose=1, progress=False, net_params=None):
     """Build the skage pipeline: check inputs → align → parse or describe → balance → model → KNN refine.
 
     Parameters
@@ -108,6 +112,13 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         The aligner's face detector: ``"auto"`` runs HOG, then HOG upsampled,
         then the CNN detector only for faces still missed; ``"none"``
         landmarks whole inputs as faces.
+    no_face : {"blank", "center"}, default="blank"
+        An image in which the aligner finds no face (or one under 32 px):
+        ``"blank"`` gives it a black chip, so its age is NaN, and leaves it
+        out of training with a :class:`skage.sampling.NoFaceWarning`;
+        ``"center"`` keeps the older behaviour, an age guessed from a centre
+        crop (trained on too). The aligner's ``on_failure``; a prediction-time
+        switch: ``set_params(align__on_failure=...)``.
     equalize : bool, default=False
         Adaptive histogram equalization (CLAHE) after alignment.
     attention : bool, default=True
@@ -187,12 +198,14 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
         An :class:`imblearn.pipeline.Pipeline` whose ``predict`` also takes
         an empty ``X``. Steps ``check`` (:class:`skage.sampling.DropUnreadable`: unreadable
         training inputs are left out, named in a warning), ``align``,
-        ``equalize``, ``parse`` (resnet) or ``degrade``, ``describe`` and
-        ``scale`` (descriptor), ``balance``, ``model``. A switched-off stage is ``"passthrough"`` so
+        ``faces`` (:class:`skage.sampling.DropNoFace`: training images
+        without a face found are left out), ``equalize``, ``parse``
+        (resnet) or ``degrade``, ``describe`` and ``scale`` (descriptor),
+        ``balance``, ``model``. A switched-off stage is ``"passthrough"`` so
         that parameter names stay the same across the ablation rows (e.g.
         ``model__estimator__max_epochs`` when ``knn=True``,
         ``model__max_epochs`` otherwise). ``"ensemble"``: ``check``, ``align``,
-        ``equalize`` shared, then ``model``, a VotingRegressor of ``deep``
+        ``faces``, ``equalize`` shared, then ``model``, a VotingRegressor of ``deep``
         (``parse``, ``balance``, ``model``) and ``descriptor`` (``degrade``,
         ``describe``, ``scale``, ``balance``, ``model``), e.g.
         ``model__deep__model__estimator__max_epochs``. With ``bias_correction``
@@ -204,47 +217,53 @@ def make_age_pipeline(*, model="resnet", image_size=None, max_epochs=40, batch_s
     >>> from skage.pipeline import make_age_pipeline
     >>> pipe = make_age_pipeline(image_size=64, max_epochs=2, knn=False)
     >>> [name for name, _ in pipe.steps]
-    ['check', 'align', 'equalize', 'parse', 'balance', 'model']
+    ['check', 'align', 'faces', 'equalize', 'parse', 'balance', 'model']
     >>> [name for name, _ in make_age_pipeline(model="descriptor").steps]
-    ['check', 'align', 'equalize', 'degrade', 'describe', 'scale', 'balance', 'model']
+    ['check', 'align', 'faces', 'equalize', 'degrade', 'describe', 'scale', 'balance', 'model']
     >>> [name for name, _ in make_age_pipeline(model="ensemble").named_steps["model"].estimators]
     ['deep', 'descriptor']
     """
     from ..alignment import HistogramEqualizer
-    from ..sampling import AgeBinResampler, DropUnreadable
+    from ..sampling import AgeBinResampler, DropNoFace, DropUnreadable
 
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if no_face not in ("blank", "center"):
+        raise ValueError(f"no_face must be 'blank' (no age) or 'center' (a centre crop's age), got {no_face!r}")
     _check_strength(bias_correction)
     _check_degrade(degrade, model)
     if model == "two_networks":
-        return _two_networks_pipeline(detector=detector, equalize=equalize, knn=knn, regressor=regressor,
-                                      balance=balance, degrade=degrade, bias_correction=bias_correction,
+        return _two_networks_pipeline(detector=detector, no_face=no_face, equalize=equalize, knn=knn,
+                                      regressor=regressor, balance=balance, degrade=degrade,
+                                      bias_correction=bias_correction,
                                       device=device, random_state=random_state, n_jobs=n_jobs, memory=memory,
                                       progress=progress, image_size=image_size, align=align, net_params=net_params)
     if model == "ensemble":
         pipe = _ensemble(image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device,
-                         align=align, detector=detector, equalize=equalize, attention=attention, balance=balance,
-                         knn=knn, regressor=regressor, bin_weights=bin_weights, degrade=degrade,
-                         random_state=random_state,
-                         n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
+                         align=align, detector=detector, no_face=no_face, equalize=equalize, attention=attention,
+                         balance=balance, knn=knn, regressor=regressor, bin_weights=bin_weights, degrade=degrade,
+                         random_state=random_state, n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress,
+                         net_params=net_params)
         return _bias_corrected(pipe, bias_correction, random_state)
     if model == "descriptor":
         _check_descriptor_options(image_size, align, net_params)
         (align_step, *feature_steps), estimator = _descriptor_steps(
-            detector=detector, knn=knn, regressor=regressor, bin_weights=bin_weights, degrade=degrade, device=device,
-            random_state=random_state, n_jobs=n_jobs, memory=memory, progress=progress)
+            detector=detector, no_face=no_face, knn=knn, regressor=regressor, bin_weights=bin_weights,
+            degrade=degrade, device=device, random_state=random_state, n_jobs=n_jobs, memory=memory,
+            progress=progress)
     else:
         if regressor is not None or bin_weights:
             raise ValueError("regressor and bin_weights belong to model='descriptor'; AgeNet balances its loss "
                              "with net_params={'lambda_cb': ...}")
         (align_step, *feature_steps), estimator = _resnet_steps(
             image_size=image_size, max_epochs=max_epochs, batch_size=batch_size, device=device, align=align,
-            detector=detector, attention=attention, balance=balance, knn=knn, random_state=random_state,
-            n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress, net_params=net_params)
+            detector=detector, no_face=no_face, attention=attention, balance=balance, knn=knn,
+            random_state=random_state, n_jobs=n_jobs, memory=memory, verbose=verbose, progress=progress,
+            net_params=net_params)
     pipe = AgePipeline([
         ("check", DropUnreadable(n_jobs=n_jobs, memory=memory)),
         align_step,
+        ("faces", DropNoFace()),  # blank chips: no face found (or unreadable); never trained on
         ("equalize", HistogramEqualizer() if equalize else "passthrough"),
         *feature_steps,
         ("balance", AgeBinResampler(random_state=random_state) if balance else "passthrough"),
@@ -267,8 +286,8 @@ def _ensemble(*, image_size, align, max_epochs, batch_size, attention, verbose, 
     described = make_age_pipeline(model="descriptor", image_size=image_size, align=align, regressor=regressor,
                                   bin_weights=bin_weights, degrade=degrade, **shared)
     # Both members read the same 150-px dlib chips: the chips are made once, before the vote.
-    shared_steps, deep_steps = deep.steps[:3], deep.steps[3:]
-    members = [("deep", Pipeline(deep_steps)), ("descriptor", Pipeline(described.steps[3:]))]
+    shared_steps, deep_steps = deep.steps[:_SHARED], deep.steps[_SHARED:]
+    members = [("deep", Pipeline(deep_steps)), ("descriptor", Pipeline(described.steps[_SHARED:]))]
     return AgePipeline([*shared_steps, ("model", VotingRegressor(members))])
 
 
@@ -307,20 +326,21 @@ def _bias_corrected(pipe, strength, random_state):
         return pipe
     # The corrector wraps everything after the shared chips, the resampler included: its held-out
     # faces must be real faces, not the resampler's copies of training faces.
-    shared, rest = pipe.steps[:3], pipe.steps[3:]
+    shared, rest = pipe.steps[:_SHARED], pipe.steps[_SHARED:]
     model = rest[0][1] if len(rest) == 1 else Pipeline(rest)
     # A fifth held out: one extra fit, where 5 folds would train a network five more times.
     corrector = AgeBiasCorrector(model, strength=strength, cv=0.2, random_state=random_state)
     return AgePipeline([*shared, ("model", corrector)])
 
 
-def _aligner(detector, n_jobs, memory, progress, **geometry):
+def _aligner(detector, no_face, n_jobs, memory, progress, **geometry):
     from ..alignment import FaceAligner
 
-    return FaceAligner(detector=detector, n_jobs=n_jobs, memory=memory, progress=progress, **geometry)
+    return FaceAligner(detector=detector, on_failure=no_face, n_jobs=n_jobs, memory=memory, progress=progress,
+                       **geometry)
 
 
-def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector, attention, balance, knn,
+def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector, no_face, attention, balance, knn,
                   random_state, n_jobs, memory, verbose, progress, net_params):
     from ..io import ImageLoader
     from ..nn import AgeNet
@@ -331,8 +351,8 @@ def _resnet_steps(*, image_size, max_epochs, batch_size, device, align, detector
     chips = _BACKBONE_CHIPS.get(net_params.get("backbone"), _DEFAULT_CHIPS)
     image_size = chips["size"] if image_size is None else image_size
     if align:
-        first = _aligner(detector, n_jobs, memory, progress, output_size=image_size, geometry=chips["geometry"],
-                         landmarks=chips["landmarks"], margin=chips.get("margin"))
+        first = _aligner(detector, no_face, n_jobs, memory, progress, output_size=image_size,
+                         geometry=chips["geometry"], landmarks=chips["landmarks"], margin=chips.get("margin"))
     else:
         first = ImageLoader(image_size=image_size, n_jobs=n_jobs)
     if balance and "cb_counts" not in net_params:
@@ -366,8 +386,8 @@ def _check_descriptor_options(image_size, align, net_params):
                          "train: pass regressor= or set_params(model__estimator__...) instead")
 
 
-def _descriptor_steps(*, detector, knn, regressor, bin_weights, degrade, device, random_state, n_jobs, memory,
-                      progress):
+def _descriptor_steps(*, detector, no_face, knn, regressor, bin_weights, degrade, device, random_state, n_jobs,
+                      memory, progress):
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVR
 
@@ -378,7 +398,8 @@ def _descriptor_steps(*, detector, knn, regressor, bin_weights, degrade, device,
     from ..sampling import AgeBinWeightedRegressor
 
     # 5 landmarks: dlib's descriptor chip is defined on them, and the 5-point model is CC0.
-    aligner = _aligner(detector, n_jobs, memory, progress, landmarks=5, geometry="dlib", output_size=CHIP_SIZE)
+    aligner = _aligner(detector, no_face, n_jobs, memory, progress, landmarks=5, geometry="dlib",
+                       output_size=CHIP_SIZE)
     describe = FaceDescriptor(**_DESCRIPTOR_FEATURES, device=device, n_jobs=n_jobs, memory=memory)
     estimator = SVR(C=SVR_C, epsilon=SVR_EPSILON) if regressor is None else regressor
     if bin_weights:

@@ -36,8 +36,10 @@ def predict_faces(model, inputs, *, batch_size=256, progress=False):
     A photo with several faces gives one row per face (largest first); each
     face is detected once, by the model's own :class:`~skage.alignment.FaceAligner`,
     and the rest of the model predicts from the aligned chips. An input
-    without a face found keeps one row: the aligner's centre crop, flagged
-    ``"no_face"``. An input that cannot be read gets a row with no age, flag
+    without a face found keeps one row with no age (NaN), flag ``"no_face"``
+    (``"too_small"`` under 32 px) and the reason in ``error``; an aligner
+    with ``on_failure="center"`` gives it the age of a centre crop instead,
+    still flagged. An input that cannot be read gets a row with no age, flag
     ``"unreadable"`` and the reason in ``error``; the other rows are intact.
 
     Parameters

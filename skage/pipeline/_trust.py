@@ -19,7 +19,7 @@ _SKAGE_TYPES = {
     "skage.io": ("ImageLoader",),
     "skage.parsing": ("FaceParser",),
     "skage.features": ("FaceDescriptor", "HOGFeatures", "LBPFeatures", "CydralAgeFeatures", "CydralAgeRegressor"),
-    "skage.sampling": ("DropUnreadable", "AgeBinResampler", "AgeBinWeightedRegressor"),
+    "skage.sampling": ("DropUnreadable", "DropNoFace", "AgeBinResampler", "AgeBinWeightedRegressor"),
     "skage.refine": ("KNNAgeRefiner", "AgeBiasCorrector"),
     "skage.intervals": ("ConformalAgeRegressor",),
     "skage.intervals._conformal": ("_Predictions",),

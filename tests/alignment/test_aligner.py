@@ -9,7 +9,7 @@ from PIL import Image
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from skage.alignment import FaceAligner, FaceNotFoundError, target_eyes
+from skage.alignment import FaceAligner, FaceNotFoundError, blank_chips, target_eyes
 from skage.alignment import _aligner
 from skage.alignment._aligner import fit_landmarks
 from skage.alignment._geometry import eye_centres
@@ -126,11 +126,30 @@ def test_awkward_inputs_give_documented_flags(odd_inputs):
     assert result.flags.tolist() == ["unreadable", "ok", "ok", "too_small", "no_face", "ok", "unreadable"]
     assert result.chips.shape == (7, 64, 64, 3)
     assert not result.chips[0].any() and not result.chips[6].any()  # unreadable: black chip
-    assert result.chips[3].std() > 0  # too small: centre crop, upscaled
+    assert not result.chips[3].any() and not result.chips[4].any()  # no usable face: black chip, no age
     assert "corrupt.jpg" in result.errors[0] and "file not found" in result.errors[6]
     assert result.errors[1] == "" and result.n_faces[5] == 2
     frame = result.to_frame()
     assert frame["flag"].tolist() == result.flags.tolist() and frame["source"][0] == str(paths[0])
+
+
+def test_images_without_a_face_get_blank_chips_unless_a_centre_crop_is_asked_for():
+    # #24: a 1x1 and a 10x10 image, a green square and noise used to get centre crops, and ages 44-55
+    rng = np.random.default_rng(0)
+    green = np.zeros((200, 200, 3), np.uint8)
+    green[..., 1] = 200
+    images = [np.full((1, 1, 3), 128, np.uint8), np.full((10, 10, 3), 128, np.uint8), green,
+              rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)]
+    blank = FaceAligner(output_size=64).fit().align(images)
+    assert blank.flags.tolist() == ["too_small", "too_small", "no_face", "no_face"]
+    assert blank_chips(blank.chips).all() and np.isnan(blank.transforms).all()
+    assert blank.errors[2] == "array[2]: no face found"
+    faces = FaceAligner(output_size=64).fit().align_faces(green, source="green.png")
+    assert faces.flags.tolist() == ["no_face"] and blank_chips(faces.chips).all()
+    assert "green.png: no face found" == faces.errors[0]
+    centre = FaceAligner(output_size=64, on_failure="center").fit().align(images)
+    assert centre.flags.tolist() == blank.flags.tolist() and not blank_chips(centre.chips).any()
+    assert centre.errors[2].endswith("centre crop used")
 
 
 def test_two_faces_largest_or_most_confident(odd_inputs):

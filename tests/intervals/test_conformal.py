@@ -55,6 +55,21 @@ def test_prefit_calibrates_on_all_given_faces_and_keeps_the_estimator():
     np.testing.assert_allclose(model.predict(X[:5]), est.predict(X[:5]))
 
 
+def test_calibration_indices_name_the_faces_the_estimator_never_saw():
+    # What `skage fit --calibrate` records: the estimator trained on the other faces only.
+    X, y, _ = _faces(400, 0)
+    X = X + np.arange(400)[:, None] * 1e-6  # every face distinguishable
+    model = ConformalAgeRegressor(LinearRegression(), calibration_size=0.2, random_state=0).fit(X, y)
+    held = model.calibration_indices_
+    assert len(held) == 80 and len(np.unique(held)) == 80
+    np.testing.assert_array_equal(np.sort(model.calibration_age_), np.sort(y[held]))
+    train = np.setdiff1d(np.arange(400), held)
+    refit = LinearRegression().fit(X[train], y[train])
+    np.testing.assert_allclose(model.estimator_.coef_, refit.coef_)
+    prefit = ConformalAgeRegressor(refit, prefit=True).fit(X[:50], y[:50])
+    np.testing.assert_array_equal(prefit.calibration_indices_, np.arange(50))
+
+
 def test_prefit_needs_a_fitted_estimator():
     X, y, _ = _faces(100, 0)
     with pytest.raises(Exception, match="not fitted"):

@@ -22,7 +22,7 @@ def fitted(faces):
 
 def test_both_members_share_one_alignment_to_dlib_chips():
     pipe = make_age_pipeline(model="ensemble", **TINY)
-    assert [name for name, _ in pipe.steps] == ["check", "align", "equalize", "model"]
+    assert [name for name, _ in pipe.steps] == ["check", "align", "faces", "equalize", "model"]
     vote = pipe.named_steps["model"]
     assert isinstance(vote, VotingRegressor) and [name for name, _ in vote.estimators] == ["deep", "descriptor"]
     align = pipe.named_steps["align"]
@@ -32,7 +32,7 @@ def test_both_members_share_one_alignment_to_dlib_chips():
                         ("descriptor", make_age_pipeline(model="descriptor", **TINY))]:
         assert alone.named_steps["align"].get_params() == align.get_params()
         member = vote.named_estimators[name]
-        assert [n for n, _ in member.steps] == [n for n, _ in alone.steps[3:]]
+        assert [n for n, _ in member.steps] == [n for n, _ in alone.steps[4:]]
     params = pipe.get_params()
     assert params["model__deep__model__estimator__backbone"] == "dlib_resnet"
     assert params["model__deep__model__estimator__freeze_stages"] == 3  # the backbone's fine-tuning default
@@ -78,7 +78,7 @@ def test_bias_correction_wraps_the_vote_of_real_faces():
     from skage.refine import AgeBiasCorrector
 
     pipe = make_age_pipeline(model="ensemble", bias_correction=0.5, **TINY)
-    assert [name for name, _ in pipe.steps] == ["check", "align", "equalize", "model"]
+    assert [name for name, _ in pipe.steps] == ["check", "align", "faces", "equalize", "model"]
     corrector = pipe.named_steps["model"]
     # the members resample inside the vote, so the corrector's held-out faces are real faces
     assert isinstance(corrector, AgeBiasCorrector) and isinstance(corrector.estimator, VotingRegressor)

@@ -25,10 +25,10 @@ def test_switches_build_the_ablation_rows():
     full = make_age_pipeline(**TINY)
     assert isinstance(full, Pipeline)
     assert [type(s).__name__ if s != "passthrough" else s for _, s in full.steps] == [
-        "DropUnreadable", "FaceAligner", "passthrough", "FaceParser", "AgeBinResampler", "KNNAgeRefiner"]
+        "DropUnreadable", "FaceAligner", "DropNoFace", "passthrough", "FaceParser", "AgeBinResampler", "KNNAgeRefiner"]
     bare = make_age_pipeline(**TINY, align=False, attention=False, balance=False, knn=False, equalize=True)
     assert [type(s).__name__ if s != "passthrough" else s for _, s in bare.steps] == [
-        "DropUnreadable", "ImageLoader", "HistogramEqualizer", "passthrough", "passthrough", "AgeNet"]
+        "DropUnreadable", "ImageLoader", "DropNoFace", "HistogramEqualizer", "passthrough", "passthrough", "AgeNet"]
     assert bare.named_steps["model"].attention is False
     assert full.get_params()["model__estimator__backbone"] == "resnet18"
 

@@ -1,0 +1,107 @@
+"""Leave training faces the aligner could not find out of training, saying which."""
+
+import warnings
+
+import numpy as np
+from imblearn.base import BaseSampler
+from sklearn.base import _fit_context
+
+from ._resampler import _take
+
+#: Positions named in the warning; the rest are counted.
+_NAMED = 5
+
+
+class NoFaceWarning(UserWarning):
+    """Some training images had no face the aligner could find and were left out."""
+
+
+class DropNoFace(BaseSampler):
+    """Drop blank chips (no face found, unreadable) during ``fit`` only.
+
+    Follows :class:`~skage.alignment.FaceAligner` in skage's pipelines. The
+    aligner gives an image without a usable face a black chip
+    (``on_failure="blank"``), which the models answer with a NaN age; in
+    training such a chip would teach the model the age of a black square (or
+    break it: the descriptor of a blank chip is NaN). Chips without a single
+    non-zero pixel (:func:`skage.alignment.blank_chips`) are therefore left
+    out of training with one :class:`NoFaceWarning` giving their positions;
+    ``FaceAligner().fit().align(X).to_frame()`` names their files and says
+    why. At predict time an imbalanced-learn pipeline skips samplers, so
+    every input keeps its row (NaN, flagged ``no_face`` by
+    :func:`skage.pipeline.predict_faces`).
+
+    Attributes
+    ----------
+    sample_indices_ : ndarray of int
+        Positions of the kept chips in ``X``.
+    no_face_indices_ : ndarray of int
+        Positions of the chips left out by the latest :meth:`fit_resample`.
+
+    Examples
+    --------
+    >>> import numpy as np, warnings
+    >>> from skage.sampling import DropNoFace
+    >>> chips = np.zeros((3, 4, 4, 3), np.uint8)
+    >>> chips[[0, 2]] = 90
+    >>> with warnings.catch_warnings(record=True):
+    ...     warnings.simplefilter("always")
+    ...     kept, ages = DropNoFace().fit_resample(chips, np.array([20.0, 30.0, 40.0]))
+    >>> ages.tolist()
+    [20.0, 40.0]
+    """
+
+    _sampling_type = "bypass"
+
+    _parameter_constraints = {}
+
+    def __init__(self):
+        pass
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_resample(self, X, y, **params):
+        """Return the chips that show something, and their ages.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, S, S, C)
+            Aligned chips.
+        y : array-like of shape (N,)
+
+        Returns
+        -------
+        X_kept : ndarray
+            ``X`` itself when no chip is blank.
+        y_kept : ndarray of shape (n_kept,)
+
+        Raises
+        ------
+        ValueError
+            When every chip is blank.
+        """
+        from ..alignment import blank_chips
+
+        y = np.asarray(y)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} chips but y has {len(y)} labels")
+        blank = blank_chips(np.asarray(X)) if np.ndim(X) == 4 else np.zeros(len(y), dtype=bool)
+        self.no_face_indices_ = np.flatnonzero(blank)
+        self.sample_indices_ = np.flatnonzero(~blank)
+        if not blank.any():
+            return X, y
+        if blank.all():
+            raise ValueError(f"no face was found in any of the {len(y)} training images")
+        bad = self.no_face_indices_
+        named = ", ".join(map(str, bad[:_NAMED])) + (f" and {len(bad) - _NAMED} more" if len(bad) > _NAMED else "")
+        warnings.warn(f"{len(bad)} of {len(y)} training images had no face the aligner could find and are left "
+                      f"out (positions among the readable inputs: {named}; FaceAligner.align(X).to_frame() names "
+                      "them)", NoFaceWarning, stacklevel=2)
+        return _take(X, self.sample_indices_), y[self.sample_indices_]
+
+    def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
+        return self.fit_resample(X, y, **params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags

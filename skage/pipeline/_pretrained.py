@@ -17,8 +17,10 @@ def pretrained_model(*, detector="auto", flip=False, batch_size=256, device="cpu
     - ``align``: :class:`skage.alignment.FaceAligner` making dlib's 64-px
       face chips with padding 0.2 from the 5 dlib landmarks, the chips the
       network was trained on (``geometry="dlib", landmarks=5,
-      output_size=64, margin=0.2``); a photo without a face found is
-      centre-cropped and flagged ``"no_face"``, as with the other models;
+      output_size=64, margin=0.2``); a photo without a face found gets a
+      blank chip, so no age (NaN), flagged ``"no_face"``, as with the other
+      models (``set_params(align__on_failure="center")`` guesses from a
+      centre crop instead);
     - ``model``: :class:`skage.features.CydralAgeRegressor`, the network's
       expected age over its 81 classes (0.25, 1, ... 80 years).
 

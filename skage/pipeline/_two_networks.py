@@ -24,8 +24,9 @@ def two_networks(*, descriptor, age_network_weight, check):
     from ._factory import AgePipeline
     from ._pretrained import pretrained_model
 
-    detector, n_jobs, memory = (descriptor.named_steps["align"].get_params()[k] for k in ("detector", "n_jobs", "memory"))
-    age_network = pretrained_model(detector=detector, n_jobs=n_jobs, memory=memory, device="cpu")
+    align = descriptor.named_steps["align"]
+    age_network = pretrained_model(detector=align.detector, n_jobs=align.n_jobs, memory=align.memory, device="cpu")
+    age_network.set_params(align__on_failure=align.on_failure)  # both members treat a photo without a face alike
     # nothing to learn from the user's faces: frozen, so fitting the vote neither aligns the training
     # photos for it nor changes it
     members = [("descriptor", descriptor), ("age_network", FrozenEstimator(age_network[1:]))]

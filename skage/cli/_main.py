@@ -527,8 +527,9 @@ def build_parser():
                    help="undo this share (0-1] of the ages' pull toward the middle, measured on a held-out "
                         "fifth of the faces (training takes about 1.8 times as long), e.g. 0.5")
     p.add_argument("--degrade", type=float, metavar="COPIES",
-                   help="descriptor/ensemble: train also on this many degraded copies of each chip (gray, faded, "
-                        "blurred, small, noisy, JPEG), so that old and gray photos are not read as old people, e.g. 1")
+                   help="descriptor, ensemble, two_networks (1 there by default): train also on this many degraded "
+                        "copies of each chip (gray, faded, blurred, small, noisy, JPEG), so that old and gray photos "
+                        "are not read as old people, e.g. 1")
     p.add_argument("--no-face", choices=("blank", "center"),
                    help="images without a face found: blank (default) gives them no age and leaves them out of "
                         "training; center guesses an age from a centre crop and trains on it")

@@ -153,7 +153,9 @@ def prepare(paths, size, prep_dir, n_jobs):
     from skage.parsing import FaceParser
 
     t0 = time.perf_counter()
-    aligned = FaceAligner(detector="hog", output_size=size, n_jobs=n_jobs).fit().align(list(paths))
+    # a face HOG misses is centre-cropped and trained on, as when these rows were first measured
+    # (skage's default since issue 24 leaves such images out: on_failure="blank")
+    aligned = FaceAligner(detector="hog", output_size=size, on_failure="center", n_jobs=n_jobs).fit().align(list(paths))
     t1 = time.perf_counter()
     parsed = FaceParser(n_jobs=n_jobs).fit(aligned.chips).parse(aligned.chips, landmarks=aligned.landmarks)
     t2 = time.perf_counter()

@@ -66,13 +66,13 @@ class DropNoFace(BaseSampler):
         ----------
         X : ndarray of shape (N, S, S, C)
             Aligned chips.
-        y : array-like of shape (N,)
+        y : array-like of shape (N,) or None
 
         Returns
         -------
         X_kept : ndarray
             ``X`` itself when no chip is blank.
-        y_kept : ndarray of shape (n_kept,)
+        y_kept : ndarray of shape (n_kept,), or None without ``y``
 
         Raises
         ------
@@ -81,22 +81,24 @@ class DropNoFace(BaseSampler):
         """
         from ..alignment import blank_chips
 
-        y = np.asarray(y)
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} chips but y has {len(y)} labels")
-        blank = blank_chips(np.asarray(X)) if np.ndim(X) == 4 else np.zeros(len(y), dtype=bool)
+        n = len(X)
+        if y is not None:  # no labels needed to leave out faceless chips (pipe[:k].fit_transform(files))
+            y = np.asarray(y)
+            if n != len(y):
+                raise ValueError(f"X has {n} chips but y has {len(y)} labels")
+        blank = blank_chips(np.asarray(X)) if np.ndim(X) == 4 else np.zeros(n, dtype=bool)
         self.no_face_indices_ = np.flatnonzero(blank)
         self.sample_indices_ = np.flatnonzero(~blank)
         if not blank.any():
             return X, y
         if blank.all():
-            raise ValueError(f"no face was found in any of the {len(y)} training images")
+            raise ValueError(f"no face was found in any of the {n} training images")
         bad = self.no_face_indices_
         named = ", ".join(map(str, bad[:_NAMED])) + (f" and {len(bad) - _NAMED} more" if len(bad) > _NAMED else "")
-        warnings.warn(f"{len(bad)} of {len(y)} training images had no face the aligner could find and are left "
+        warnings.warn(f"{len(bad)} of {n} training images had no face the aligner could find and are left "
                       f"out (positions among the readable inputs: {named}; FaceAligner.align(X).to_frame() names "
                       "them)", NoFaceWarning, stacklevel=2)
-        return _take(X, self.sample_indices_), y[self.sample_indices_]
+        return _take(X, self.sample_indices_), None if y is None else y[self.sample_indices_]
 
     def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
         return self.fit_resample(X, y, **params)

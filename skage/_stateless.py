@@ -1,4 +1,5 @@
-"""``fit`` of the transformers that learn nothing from the data, or only the chips' channel count.
+"""``fit`` of the transformers that learn nothing from the data, or only the chips' channel count;
+and the common part of the samplers of images (``ImageSamplerMixin``).
 
 Their ``fit`` checks the parameters and readies what ``transform`` needs
 (model files, the output width), so that a bad option or a missing model
@@ -89,3 +90,23 @@ class ChipsFitMixin:
         if X.shape[-1] != self.n_channels_in_:
             raise ValueError(f"{type(self).__name__} was fitted on {self.n_channels_in_} channels, got {X.shape[-1]}")
         return X
+
+
+class ImageSamplerMixin:
+    """imbalanced-learn samplers of images (paths, pixel arrays, chips) whose ``fit_resample`` does the work.
+
+    imbalanced-learn's ``BaseSampler`` wants ``_fit_resample``; these samplers
+    override ``fit_resample`` itself (they check their own inputs, which
+    are not 2-d tables) and declare image input. Put it before
+    ``BaseSampler`` in the bases.
+    """
+
+    _sampling_type = "bypass"
+
+    def _fit_resample(self, X, y, **params):  # required by imblearn's ABC
+        return self.fit_resample(X, y, **params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags

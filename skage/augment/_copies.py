@@ -7,10 +7,11 @@ from imblearn.base import BaseSampler
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
+from .._stateless import ImageSamplerMixin
 from ._degrade import check_degradations, degrade_chip
 
 
-class DegradedCopies(BaseSampler):
+class DegradedCopies(ImageSamplerMixin, BaseSampler):
     """Add degraded copies of the training chips, with their ages, during ``fit`` only.
 
     Models trained on sharp colour chips read old, gray or soft photos as
@@ -49,8 +50,6 @@ class DegradedCopies(BaseSampler):
     >>> X.shape, y.shape
     ((10, 32, 32, 3), (10,))
     """
-
-    _sampling_type = "bypass"
 
     _parameter_constraints = {
         "n_copies": [Interval(Real, 0, None, closed="left")],
@@ -98,11 +97,3 @@ class DegradedCopies(BaseSampler):
         self.sample_indices_ = np.r_[np.arange(len(X)), sources]
         self.degraded_ = np.r_[np.zeros(len(X), bool), np.ones(len(sources), bool)]
         return np.concatenate([X, copies]), y[self.sample_indices_]
-
-    def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
-        return self.fit_resample(X, y, **params)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        return tags

@@ -6,6 +6,7 @@ import numpy as np
 from imblearn.base import BaseSampler
 from sklearn.base import _fit_context
 
+from .._stateless import ImageSamplerMixin
 from ._resampler import _take
 
 #: Positions named in the warning; the rest are counted.
@@ -16,7 +17,7 @@ class NoFaceWarning(UserWarning):
     """Some training images had no face the aligner could find and were left out."""
 
 
-class DropNoFace(BaseSampler):
+class DropNoFace(ImageSamplerMixin, BaseSampler):
     """Drop blank chips (no face found, unreadable) during ``fit`` only.
 
     Follows :class:`~skage.alignment.FaceAligner` in skage's pipelines. The
@@ -50,8 +51,6 @@ class DropNoFace(BaseSampler):
     >>> ages.tolist()
     [20.0, 40.0]
     """
-
-    _sampling_type = "bypass"
 
     _parameter_constraints = {}
 
@@ -99,11 +98,3 @@ class DropNoFace(BaseSampler):
                       f"out (positions among the readable inputs: {named}; FaceAligner.align(X).to_frame() names "
                       "them)", NoFaceWarning, stacklevel=2)
         return _take(X, self.sample_indices_), None if y is None else y[self.sample_indices_]
-
-    def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
-        return self.fit_resample(X, y, **params)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        return tags

@@ -10,6 +10,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_memory
 
+from .._stateless import ImageSamplerMixin
 from ..io import ImageReadError, as_image_list, describe_source, read_image
 from ..metrics import check_ages
 from ._resampler import _take
@@ -45,7 +46,7 @@ def _read_errors(items, n_jobs):
                     dtype=object)
 
 
-class DropUnreadable(BaseSampler):
+class DropUnreadable(ImageSamplerMixin, BaseSampler):
     """Drop the inputs that cannot be read as images, during ``fit`` only.
 
     The first step of skage's pipelines: a missing, empty, truncated or
@@ -90,8 +91,6 @@ class DropUnreadable(BaseSampler):
     >>> y_kept.tolist()
     [40.0]
     """
-
-    _sampling_type = "bypass"
 
     _parameter_constraints = {
         "n_jobs": [Integral, None],
@@ -156,12 +155,8 @@ class DropUnreadable(BaseSampler):
                       UnreadableInputWarning, stacklevel=2)
         return _take(X, self.sample_indices_), None if y is None else y[self.sample_indices_]
 
-    def _fit_resample(self, X, y, **params):  # required by imblearn's ABC; fit_resample does the work
-        return self.fit_resample(X, y, **params)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.input_tags.string = True  # file paths
         return tags
 

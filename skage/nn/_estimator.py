@@ -1,5 +1,6 @@
 """AgeNet: the skorch estimator around AgeResNet and AgeLoss."""
 
+import copy
 import functools
 import inspect
 import os
@@ -39,6 +40,7 @@ _PARAMETER_CONSTRAINTS = {
     "early_stopping": [Interval(Integral, 0, None, closed="left"), None],
     "cb_beta": [Interval(Real, 0, 1, closed="left")],
     "test_time_flip": ["boolean"],
+    "distill": [Interval(Real, 0, None, closed="left")],
 }
 
 
@@ -79,6 +81,20 @@ def _has_age_distribution(net):
             f"predict_proba needs head='dex' (an age distribution); this AgeNet has head={net.head!r}, "
             "which regresses a single age")
     return True
+
+
+class _FrozenCopy:
+    """A frozen copy of a module for ``distill``, in a plain object so that skorch does not register it.
+
+    It lives from ``on_train_begin`` to ``on_train_end``: neither the
+    optimizer nor saved parameters nor model files ever see it.
+    """
+
+    def __init__(self, module):
+        self.module = copy.deepcopy(module).eval().requires_grad_(False)
+
+    def __call__(self, x):
+        return self.module(x)
 
 
 class AgeNet(RegressorMixin, NeuralNet):
@@ -142,6 +158,16 @@ class AgeNet(RegressorMixin, NeuralNet):
         Weight γ of the KNN-consistency term (see :class:`AgeLoss`).
     cb_beta : float, default=0.999
         β of the effective number of samples per age bin, Cui et al. (2019).
+    distill : float, default=0.0
+        Weight of a distillation term (learning without forgetting, Li &
+        Hoiem 2016): the Kullback-Leibler divergence from the age
+        distribution of the network as ``fit`` found it (a frozen copy, kept
+        during ``fit`` only) to the network's own, on the same training
+        batch. It keeps what a pretrained head knows about faces unlike the
+        training chips (``backbone="cydral_age"``, whose head starts as its
+        trained age layer: on the UTKFace split with degraded copies, FG-NET
+        MAE 4.1 with ``distill=1`` instead of 6.0 without, for 0.2 years more
+        on UTKFace; docs/results.md). Needs ``head="dex"``; 0 turns it off.
     cb_counts : array-like of shape (n_bins,) or None, default=None
         Training samples per age bin of the loss's bins (``criterion__bins``,
         by default ``skage.metrics.DEFAULT_AGE_BINS``) from which the
@@ -260,6 +286,7 @@ class AgeNet(RegressorMixin, NeuralNet):
             gamma_knn=0.1,
             cb_beta=0.999,
             cb_counts=None,
+            distill=0.0,
             augment=True,
             aug_rotation=10.0,
             aug_brightness=0.2,
@@ -291,6 +318,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         self.gamma_knn = gamma_knn
         self.cb_beta = cb_beta
         self.cb_counts = cb_counts
+        self.distill = distill
         self.augment = augment
         self.aug_rotation = aug_rotation
         self.aug_brightness = aug_brightness
@@ -414,6 +442,9 @@ class AgeNet(RegressorMixin, NeuralNet):
             caller_name=type(self).__name__)
         if self.early_stopping and not self.train_split:
             raise ValueError("early_stopping needs a validation set: set train_split, e.g. ValidSplit(0.1)")
+        if self.distill and self.head != "dex":
+            raise ValueError(f"distill={self.distill} compares age distributions: it needs head='dex', "
+                             f"got head={self.head!r}")
         low, high = self.aug_scale
         if not 0 < low <= high <= 1:
             raise ValueError(f"aug_scale must satisfy 0 < low <= high <= 1, got {self.aug_scale!r}")
@@ -549,6 +580,25 @@ class AgeNet(RegressorMixin, NeuralNet):
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        if self.distill:
+            self._teacher = _FrozenCopy(self.module_)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self.__dict__.pop("_teacher", None)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        teacher = self.__dict__.get("_teacher")
+        if training and self.distill and teacher is not None:
+            with torch.no_grad(), self._autocast(training=True):
+                taught = torch.log_softmax(teacher(X)[0].float(), dim=1)
+            learnt = torch.log_softmax(y_pred[0].float(), dim=1)
+            loss = loss + self.distill * (taught.exp() * (taught - learnt)).sum(dim=1).mean()
+        return loss
 
     # ------------------------------------------------------------- fit API
 

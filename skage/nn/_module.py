@@ -99,6 +99,23 @@ def _build_backbone(backbone, weights):
     return factory(weights=None)
 
 
+def _start_from_age_layer(head, age_layer):
+    """Start a DEX head (class k = age k) as the trained age network's own layer (ages 0.25, 1 .. 80).
+
+    A fine-tuned age network then begins at the ages it already predicts
+    instead of a random guess: what it learned from ~110k varied faces is
+    kept until the training faces argue otherwise. Classes past the
+    network's last start as that class, e**4 (about 55) times less likely,
+    so that training can reach them without moving a fresh network's ages.
+    """
+    n = min(head.out_features, age_layer.out_features)
+    with torch.no_grad():
+        head.weight[:n] = age_layer.weight[:n]
+        head.bias[:n] = age_layer.bias[:n]
+        head.weight[n:] = age_layer.weight[n - 1]
+        head.bias[n:] = age_layer.bias[n - 1] - 4.0
+
+
 class AgeResNet(nn.Module):
     """ResNet age network with optional face-parsing attention.
 
@@ -132,8 +149,11 @@ class AgeResNet(nn.Module):
         layer is replaced by the head. ``"cydral_age"`` is
         :class:`CydralAgeResNet`, dlib's CC0 age network (256-d embedding,
         64-px chips in dlib's geometry with padding 0.2; ``layer1`` ..
-        ``layer3`` have 64, 128 and 256 channels, ``layer4`` is empty); its
-        81-class age layer is replaced by the head.
+        ``layer3`` have 64, 128 and 256 channels, ``layer4`` is empty); with
+        its trained weights and ``head="dex"``, the head starts as its
+        81-class age layer (class k as age k, so its first class, 0.25 years,
+        becomes age 0; classes past 80 start as class 80, e**4 times less
+        likely), else the head is new.
     weights : None, "random", "imagenet" or path, default=None
         None: the backbone's default, which is random for the torchvision
         ResNets (nothing is downloaded), dlib's trained face weights for
@@ -178,6 +198,7 @@ class AgeResNet(nn.Module):
 
         self.backbone = _build_backbone(backbone, weights)
         self.embedding_dim = self.backbone.fc.in_features
+        age_layer = self.backbone.fc if backbone == "cydral_age" and head == "dex" and weights is None else None
         self.backbone.fc = nn.Identity()
         self.attention = nn.ModuleDict()
         if attention:
@@ -187,6 +208,8 @@ class AgeResNet(nn.Module):
         self.head = nn.Linear(self.embedding_dim, n_classes if head == "dex" else 1)
         if head == "regression":
             nn.init.constant_(self.head.bias, float(init_age))
+        if age_layer is not None:
+            _start_from_age_layer(self.head, age_layer)
 
         if weights is not None and not (isinstance(weights, str) and weights in ("imagenet", "random")) \
                 and not (backbone == "dlib_resnet" and _is_dlib_file(weights)):

@@ -204,3 +204,31 @@ def test_predict_outputs_is_one_pass_of_predict_proba_and_transform(fitted_agene
     np.testing.assert_allclose(out.ages, fitted_agenet.predict(X), rtol=1e-6)
     np.testing.assert_allclose(out.proba, fitted_agenet.predict_proba(X), rtol=1e-6)
     np.testing.assert_allclose(out.embeddings, fitted_agenet.transform(X), rtol=1e-6)
+
+
+def test_distill_keeps_the_network_near_where_it_started():
+    """``distill``: a frozen copy of the starting network pulls the training one back, and is gone after fit."""
+    import copy
+
+    from skage.nn import AgeResNet, to_model_input
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
+    y = rng.uniform(1, 80, size=24)
+    first = AgeResNet(attention=False, backbone="resnet18").eval()
+    kwargs = dict(attention=False, max_epochs=3, batch_size=8, lr=1e-2, verbose=0, random_state=0, device="cpu",
+                  amp=False, augment=False)
+    inputs = to_model_input(torch.from_numpy(X), "cpu")
+
+    def divergence(net):
+        with torch.no_grad():
+            p = torch.log_softmax(first(inputs)[0], 1)
+            q = torch.log_softmax(net.module_.eval()(inputs)[0], 1)
+        return float((p.exp() * (p - q)).sum(1).mean())
+
+    free = AgeNet(module=copy.deepcopy(first), **kwargs, distill=0.0).fit(X, y)
+    held = AgeNet(module=copy.deepcopy(first), **kwargs, distill=10.0).fit(X, y)
+    assert divergence(held) < 0.5 * divergence(free)
+    assert "_teacher" not in vars(held)  # fit-time only: never pickled nor saved
+    with pytest.raises(ValueError, match="head='dex'"):
+        AgeNet(**kwargs, backbone="resnet18", head="regression", distill=1.0).fit(X, y)

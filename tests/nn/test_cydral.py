@@ -175,3 +175,24 @@ def test_age_pipeline_with_the_age_backbone_gets_its_chips(utkface_sample, tmp_p
     assert isinstance(pipe.named_steps["model"].module_.backbone, CydralAgeResNet)
     path = save_model(pipe, tmp_path / "cydral.skage")
     np.testing.assert_allclose(load_model(path).predict(X[6:]), pred, rtol=1e-4)
+
+
+def test_dex_head_starts_as_the_age_layer(age_chips):
+    from skage.nn import AgeResNet, to_model_input
+
+    _wheel_or_skip()
+    pretrained = CydralAgeResNet.pretrained().eval()
+    model = AgeResNet(attention=False, backbone="cydral_age", n_classes=101).eval()
+    with torch.no_grad():
+        logits, _ = model(to_model_input(torch.from_numpy(age_chips[..., :3]), "cpu"))
+        theirs = pretrained(pretrained.preprocess(age_chips[..., :3]))
+    # the 81 classes the network has are its own; the 20 beyond 80 start 55 times less likely than class 80
+    np.testing.assert_allclose(logits[:, :81].numpy(), theirs.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose((logits[:, 81:] - logits[:, 80:81]).numpy(), -4.0, atol=1e-4)
+    # so a fresh network gives the ages it gave (those near 80 may now go past it)
+    ages, before = model.expected_age(logits).numpy(), pretrained.expected_age(torch.softmax(theirs, 1)).numpy()
+    assert (before < 70).sum() >= 6 and np.abs(ages - before)[before < 70].max() < 0.5
+    random = AgeResNet(attention=False, backbone="cydral_age", weights="random", n_classes=101)
+    assert not torch.equal(random.head.weight[:81], model.head.weight[:81])
+    regression = AgeResNet(attention=False, backbone="cydral_age", head="regression")
+    assert regression.head.out_features == 1

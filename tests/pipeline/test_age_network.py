@@ -1,0 +1,46 @@
+"""make_age_network_pipeline: dlib's CC0 age network fine-tuned, distilled from itself, on degraded copies too."""
+
+import numpy as np
+import pytest
+
+from skage.nn import AgeNet, CydralAgeResNet, PretrainedModelMissing
+from skage.pipeline import load_model, make_age_network_pipeline, save_model
+
+
+def _wheel_or_skip():
+    pytest.importorskip("onnx")
+    try:
+        CydralAgeResNet.pretrained()
+    except PretrainedModelMissing as exc:
+        pytest.skip(str(exc))
+
+
+def test_steps_and_recipe():
+    pipe = make_age_network_pipeline(max_epochs=3, random_state=0, net_params={"lr": 3e-4})
+    assert [name for name, _ in pipe.steps] == ["check", "align", "faces", "degrade", "model"]
+    align, net = pipe.named_steps["align"], pipe.named_steps["model"]
+    assert (align.geometry, align.landmarks, align.output_size, align.margin) == ("dlib", 5, 64, 0.2)
+    assert isinstance(net, AgeNet)
+    assert (net.backbone, net.attention, net.distill, net.max_epochs, net.lr) == ("cydral_age", False, 3.0, 3, 3e-4)
+    assert make_age_network_pipeline(degrade=None).named_steps["degrade"] == "passthrough"
+
+
+@pytest.mark.parametrize("kwargs, name", [({"distill": -1}, "distill"), ({"degrade": 0}, "degrade"),
+                                          ({"no_face": "skip"}, "no_face"), ({"max_epochs": 0}, "max_epochs")])
+def test_bad_options_name_the_parameter(kwargs, name):
+    with pytest.raises(ValueError, match=f"'{name}' parameter"):
+        make_age_network_pipeline(**kwargs)
+
+
+def test_fit_predict_save_on_real_chips(utkface_sample, tmp_path):
+    _wheel_or_skip()
+    X, y = utkface_sample(10, seed=3)
+    pipe = make_age_network_pipeline(max_epochs=1, batch_size=8, device="cpu", random_state=0, verbose=0,
+                                     detector="hog")
+    pipe.fit(X[:8], y[:8])
+    net = pipe.named_steps["model"]
+    assert len(net.history) == 1 and "_teacher" not in vars(net)
+    pred = pipe.predict(np.r_[X[8:], ["missing.jpg"]])
+    assert pred.shape == (3,) and np.isfinite(pred[:2]).all() and np.isnan(pred[2])
+    path = save_model(pipe, tmp_path / "tuned.skage")
+    np.testing.assert_allclose(load_model(path).predict(X[8:]), pred[:2], rtol=1e-4)

@@ -49,13 +49,16 @@ MIN_GROUP, MIN_CELL = 100, 30
 
 def rows(cache, seed, n_jobs):
     """Row name -> a function building the unfitted pipeline."""
-    from skage.pipeline import make_age_pipeline, pretrained_model
+    from skage.pipeline import make_age_network_pipeline, make_age_pipeline, pretrained_model
 
     cache = None if cache is None else str(cache)
     common = dict(memory=cache, random_state=seed, n_jobs=n_jobs)
     return {
         # dlib's CC0 age network with its own head: nothing learned from UTKFace (fit checks the files)
         "age_network": lambda: pretrained_model(memory=cache, n_jobs=n_jobs),
+        # the same network fine-tuned on the UTKFace chips, distilled from itself (make_age_network_pipeline)
+        "age_network_tuned": lambda: make_age_network_pipeline(memory=cache, random_state=seed, n_jobs=n_jobs,
+                                                               verbose=0),
         "descriptor": lambda: make_age_pipeline(model="descriptor", **common),
         "descriptor_degraded": lambda: make_age_pipeline(model="descriptor", degrade=1.0, **common),
         # class-balanced sample weights instead of over-sampling: the SVR fits each face once (its
@@ -149,8 +152,13 @@ def gray_consistency(pipe, paths, pred_colour, n=1000, seed=0):
     return {"gray_shift": float(np.nanmean(change)), "gray_abs_change": float(np.nanmean(np.abs(change)))}
 
 
-def _features_at_fit(pipe, X, y):
-    """What the fitted pipeline's model steps were trained on: the fit path up to ``describe``.
+def _back_start(pipe):
+    """The first step (c) refits per fold: ``scale`` for descriptor rows, ``degrade`` for network rows."""
+    return "scale" if "describe" in pipe.named_steps else "degrade"
+
+
+def _features_at_fit(pipe, X, y, stop):
+    """What the fitted pipeline's steps from ``stop`` on were trained on: the fit path before ``stop``.
 
     Replays the pipeline's own fitted steps (the same seeds, so the same degraded copies; every
     result comes from the cache the fit filled).
@@ -159,7 +167,7 @@ def _features_at_fit(pipe, X, y):
 
     names = [name for name, _ in pipe.steps]
     data, source = (X, y), np.arange(len(y))
-    for name in names[:names.index("describe") + 1]:
+    for name in names[:names.index(stop)]:
         step = pipe.named_steps[name]
         if step == "passthrough":
             continue
@@ -206,16 +214,22 @@ def person_folds(pipe, X_tr, y_tr, fg, gray, k, seed, log, n_jobs=1):
     of its back (``scale`` onwards) is fitted per fold on the UTKFace training features plus the
     other folds' FG-NET features (and their degraded copies, when the row makes them): the same
     model the whole pipeline would train, without describing the 10,816 UTKFace chips again.
+    Network rows (no ``describe``) refit from ``degrade`` on: the aligned chips are reused, the
+    copies and the network made again per fold.
     """
     from joblib import Parallel, delayed
     from sklearn.base import clone
     from sklearn.model_selection import GroupKFold
 
-    F_tr, y_f, _ = _features_at_fit(pipe, X_tr, y_tr)
-    F_fg, y_fg, source = _features_at_fit(pipe, fg.X, fg.y)  # with the FG-NET photos' own degraded copies
+    stop = _back_start(pipe)
+    F_tr, y_f, _ = _features_at_fit(pipe, X_tr, y_tr, stop)
+    F_fg, y_fg, source = _features_at_fit(pipe, fg.X, fg.y, stop)  # with the FG-NET photos' own degraded copies
     n_fg = len(fg.y)
-    back = pipe[[name for name, _ in pipe.steps].index("scale"):]
-    F_test = pipe[:[name for name, _ in pipe.steps].index("scale")].transform(fg.X)
+    back = pipe[[name for name, _ in pipe.steps].index(stop):]
+    front = pipe[:[name for name, _ in pipe.steps].index(stop)]
+    while hasattr(front.steps[-1][1], "fit_resample"):  # a sampler last (DropNoFace) has no transform
+        front = front[:-1]
+    F_test = front.transform(fg.X)
 
     def fold(tr, te):
         t0 = time.time()
@@ -226,8 +240,9 @@ def person_folds(pipe, X_tr, y_tr, fg, gray, k, seed, log, n_jobs=1):
     pred = np.full(n_fg, np.nan)
     groups = fg.metadata.subject_id.to_numpy()
     splits = list(GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(fg.X, groups=groups))
-    # the folds' SVRs are single-threaded: fit them side by side
-    for i, (te, pred_te, seconds) in enumerate(Parallel(n_jobs=n_jobs)(delayed(fold)(tr, te) for tr, te in splits)):
+    # the folds' SVRs are single-threaded: fit them side by side (a network uses the cores itself)
+    jobs = n_jobs if stop == "scale" else 1
+    for i, (te, pred_te, seconds) in enumerate(Parallel(n_jobs=jobs)(delayed(fold)(tr, te) for tr, te in splits)):
         pred[te] = pred_te
         log(f"  person fold {i + 1}/{k}: {n_fg - len(te)} FG-NET photos in training, MAE on {len(te)} "
             f"{np.nanmean(np.abs(pred[te] - fg.y[te])):.2f} ({seconds:.0f} s)")
@@ -292,7 +307,7 @@ def main(argv=None):
         factory = rows(None if args.no_cache else args.cache, args.seed, args.n_jobs)[name]
         if args.folds_only:
             pipe = factory()
-            for _, step in pipe.steps[:[n for n, _ in pipe.steps].index("describe") + 1]:
+            for _, step in pipe.steps[:[n for n, _ in pipe.steps].index(_back_start(pipe))]:
                 if step != "passthrough" and not hasattr(step, "fit_resample"):
                     step.fit(None)  # aligner and features learn nothing from the faces
             c, pred_c = person_folds(pipe, X[tr], y[tr], fg, gray, args.person_folds, args.seed, log, args.n_jobs)
@@ -326,7 +341,7 @@ def main(argv=None):
 
         save()
         c, pred_c = None, None
-        if args.person_folds and "describe" in pipe.named_steps:
+        if args.person_folds:
             c, pred_c = person_folds(pipe, X[tr], y[tr], fg, gray, args.person_folds, args.seed, log, args.n_jobs)
             log(f"  (c) {json.dumps(c)}")
             save(pred_c)

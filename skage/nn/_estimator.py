@@ -21,10 +21,11 @@ from skorch.utils import is_dataset
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
-from ..metrics import age_bin_indices, check_ages, check_bins
+from ..metrics import age_bin_counts, age_bin_indices, check_ages, check_bins
+from ..sampling import effective_number_weights, effective_number_weights_from_counts
 from ._data import ChipDataset, collate_chips, to_model_input
 from ._heads import expected_age, mean_output
-from ._loss import AgeLoss, effective_number_weights, effective_number_weights_from_counts
+from ._loss import AgeLoss
 from ._module import AgeResNet
 
 # Top-level parameters handed to the module / criterion when they are built
@@ -150,7 +151,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         (:class:`skage.sampling.AgeBinResampler`) those ages are already
         balanced and every weight would be 1, silently turning the weighting
         off: pass the counts *before* resampling (the resampler's
-        ``bin_counts_``, or ``np.bincount(age_bin_indices(y_train))``), as
+        ``bin_counts_``, or ``skage.metrics.age_bin_counts(y_train)``), as
         :func:`skage.compare.run_comparison` does. ``fit`` warns when the
         weights cancel this way.
     augment : bool, default=True
@@ -557,7 +558,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         # The weights must be per bin of the loss that applies them, which may have its own bins.
         edges = check_bins(self.get_params_for("criterion").get("bins"))
         if self.cb_counts is None:
-            counts = np.bincount(age_bin_indices(y, edges), minlength=len(edges))
+            counts = age_bin_counts(y, edges)
             present = counts[counts > 0]
             if (self.lambda_cb > 0 and self.cb_beta > 0 and len(present) > 1
                     and (present.max() - present.min()) <= 0.01 * present.max()):
@@ -734,7 +735,6 @@ class AgeNet(RegressorMixin, NeuralNet):
                 self.__dict__[name + "_"] = component
 
     def __setstate__(self, state):
-        state.setdefault("test_time_flip", False)  # nets saved before the option predict as they did
         requested = state.get("device")
         if requested == "auto":
             state["device"] = "cuda" if torch.cuda.is_available() else "cpu"

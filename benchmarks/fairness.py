@@ -50,6 +50,7 @@ from sklearn.preprocessing import StandardScaler
 from skage.intervals import ConformalAgeRegressor
 from skage.metrics import acc_at_k, age_bin_indices, age_bin_labels, bias_score, cmae_score, fairness_audit
 from skage.sampling import fit_with_groups
+from skage.viz import write_audit
 
 MIN_N = 100
 #: Finer top age bins (lower edges): 61-70, 71-80 and 81+ instead of one 61+ bin.
@@ -452,7 +453,7 @@ def main(argv=None):
                            intervals=conf.interval_from_predictions(pred[ev], args.alpha), alpha=args.alpha,
                            min_n=MIN_N, n_boot=args.n_boot, random_state=0)
     audit_s = time.perf_counter() - t
-    audit.write(out, prefix="audit")
+    write_audit(audit, out, prefix="audit")
     log(f"audit of {len(ev)} faces, {args.n_boot} bootstrap resamples: {audit_s:.1f} s")
     t = time.perf_counter()
     pred_all = default.predict(X[~bad])

@@ -5,6 +5,13 @@ Stages (one subpackage each, in pipeline order): ``io`` → ``alignment`` →
 ``features`` (baselines), ``metrics``, ``pipeline`` and ``cli`` around them.
 Subpackages are imported lazily so that ``import skage`` stays cheap (torch
 alone takes seconds to import).
+
+Imports only point down :data:`_LAYERS` (lowest first): a module imports
+from its own subpackage or from a lower layer, never from its layer's peers
+or above, at module level or inside functions (``tests/test_layers.py``).
+Constants and helpers two layers share live in the lower one; those of the
+pretrained dlib networks, shared by ``features`` and ``nn``, in the root
+layer (``skage._dlib_networks``).
 """
 
 __version__ = "0.1.0"
@@ -21,3 +28,19 @@ def __getattr__(name):
 
         return importlib.import_module(f"skage.{name}")
     raise AttributeError(f"module 'skage' has no attribute {name!r}")
+
+
+#: Layers of skage's subpackages, lowest first; the root layer is this package and its private modules.
+_LAYERS = (
+    ("skage", "_stateless", "_parallel", "_dlib_networks"),
+    ("io", "datasets", "metrics"),
+    ("alignment", "augment"),
+    ("parsing", "sampling"),
+    ("nn",),
+    ("features",),
+    ("refine", "intervals"),
+    ("viz",),
+    ("pipeline",),
+    ("compare",),
+    ("cli",),
+)

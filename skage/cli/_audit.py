@@ -71,13 +71,13 @@ def _check_level(level):
 def cmd_audit(args):
     from ..intervals import ConformalAgeRegressor
     from ..metrics import fairness_audit
+    from ..viz import write_audit
     from ._main import _load_model, _predict
 
     alpha = _check_level(args.interval)
     model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
     X, y, groups = _data(args, info)
     y_pred = _predict(model, X, args.quiet)
-    y_pred = y_pred[0] if isinstance(y_pred, tuple) else y_pred  # (ages, flags) in older _predict
     found = np.isfinite(y_pred)
     if not found.all():  # no face found: nothing to score; said, not hidden
         print(f"note: {(~found).sum()} of {len(y_pred)} faces got no age (no face found) and are left out of the "
@@ -93,7 +93,7 @@ def cmd_audit(args):
               file=sys.stderr)
     audit = fairness_audit(y, y_pred, groups, intervals=intervals, alpha=alpha, min_n=args.min_n,
                            n_boot=args.n_boot, random_state=args.seed)
-    paths = audit.write(args.out)
+    paths = write_audit(audit, args.out)
     print(audit.to_markdown(max_rows=40))
     for name, path in paths.items():
         print(f"{name}: {path}")

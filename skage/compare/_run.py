@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import _safe_indexing
 
-from ..metrics import age_report, shot_mae
+from ..metrics import age_bin_counts, age_report, shot_mae
 from ._split import split_indices
 
 #: Row keys in table order, with their titles.
@@ -86,9 +86,7 @@ def available_rows():
 
 def train_bin_counts(y):
     """Training samples per default age bin: the ``cb_counts`` of the deep rows."""
-    from ..metrics import DEFAULT_AGE_BINS, age_bin_indices
-
-    return np.bincount(age_bin_indices(np.asarray(y, dtype=float)), minlength=len(DEFAULT_AGE_BINS))
+    return age_bin_counts(y)
 
 
 def deep_row_params(row, pipeline_params=None, train_ages=None):

@@ -7,16 +7,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory
 
+from .._dlib_networks import AGE_CHIP_PADDING, AGE_CHIP_SIZE, AGE_OUTPUT_WIDTHS
 from .._stateless import StatelessFitMixin
 from ._descriptor import _check_chips
-
-#: Side of the age network's chips and dlib's padding around the face: ``FaceAligner(geometry="dlib",
-#: landmarks=5, output_size=AGE_CHIP_SIZE, margin=AGE_CHIP_PADDING)``.
-AGE_CHIP_SIZE = 64
-AGE_CHIP_PADDING = 0.2
-#: Outputs of the age network and their widths: the maps of its first two stages averaged over
-#: space, the 256-d pooled features, the 81 class probabilities and the expected age.
-AGE_OUTPUT_WIDTHS = {"layer1": 64, "layer2": 128, "pooled": 256, "probabilities": 81, "age": 1}
 
 _ALIGNER = f"geometry='dlib', landmarks=5, output_size={AGE_CHIP_SIZE}, margin={AGE_CHIP_PADDING}"
 

@@ -8,14 +8,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
+from .._dlib_networks import CHIP_SIZE, LAYER_WIDTHS
 from .._stateless import StatelessFitMixin
-
-#: Chip side dlib's face-recognition network takes.
-CHIP_SIZE = 150
-
-#: Outputs of dlib's network and their widths: the globally averaged maps of its last
-#: three residual stages, and the 128-d descriptor (its identity embedding).
-LAYER_WIDTHS = {"layer2": 64, "layer3": 128, "layer4": 256, "descriptor": 128}
 
 # Chips handed to one dlib call: big enough for its batched forward pass,
 # small enough to keep a worker's memory flat.

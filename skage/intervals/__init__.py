@@ -1,5 +1,6 @@
 """Calibrated age intervals: conformal prediction on top of any fitted skage estimator."""
 
-from ._conformal import UNKNOWN_GROUP, ConformalAgeRegressor
+from ..metrics import UNKNOWN_GROUP  # the group of faces without a label, which are calibrated too
+from ._conformal import ConformalAgeRegressor
 
 __all__ = ["ConformalAgeRegressor", "UNKNOWN_GROUP"]

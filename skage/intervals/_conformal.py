@@ -11,10 +11,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..metrics import age_bin_indices, age_bin_labels, check_ages, check_bins
-
-#: Name of the group of faces without a group label; they are calibrated, never dropped.
-UNKNOWN_GROUP = "unknown"
+from ..metrics import age_bin_indices, age_bin_labels, check_ages, check_bins, group_labels
 
 
 class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -324,17 +321,10 @@ def _residual_bounds(y_pred, y_true, mask, alpha):
 
 
 def _group_labels(groups, n, name):
-    labels = pd.Series(np.asarray(groups, dtype=object).reshape(-1))
+    labels = group_labels(groups)
     if len(labels) != n:
         raise ValueError(f"{name} has {len(labels)} labels but there are {n} samples")
-    return labels.map(lambda v: UNKNOWN_GROUP if pd.isna(v) else _name(v)).to_numpy(dtype=object)
-
-
-def _name(value):
-    # Codes read through pandas become floats (1.0) when a column has gaps; name them as integers.
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
+    return labels
 
 
 def _n_samples(X):

@@ -8,11 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._bins import age_bin_indices, age_bin_labels, check_bins
+from ._bins import age_bin_counts, age_bin_indices, age_bin_labels, check_bins
+from ._groups import group_labels
 from ._report import _check_pair
-
-#: Label of faces whose group is missing; they are audited as a group of their own.
-UNKNOWN = "unknown"
 
 #: Metrics of every audited group; the ones in _BOOTSTRAPPED get 95 % bootstrap intervals.
 _BOOTSTRAPPED = ("mae", "signed_error", "cmae", "std_mae", "coverage")
@@ -79,7 +77,9 @@ class FairnessAudit:
         return "\n".join(lines)
 
     def write(self, out_dir, prefix="audit"):
-        """Write ``<prefix>_faces.csv``, ``<prefix>_groups.csv``, ``<prefix>.md`` and ``<prefix>_heatmap.png``.
+        """Write ``<prefix>_faces.csv``, ``<prefix>_groups.csv`` and ``<prefix>.md``.
+
+        The heat-map is a plot, written by :func:`skage.viz.write_audit` with these files.
 
         Returns
         -------
@@ -88,11 +88,10 @@ class FairnessAudit:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {"faces": out / f"{prefix}_faces.csv", "groups": out / f"{prefix}_groups.csv",
-                 "markdown": out / f"{prefix}.md", "heatmap": out / f"{prefix}_heatmap.png"}
+                 "markdown": out / f"{prefix}.md"}
         self.faces.to_csv(paths["faces"], index=False)
         self.table.to_csv(paths["groups"], index=False)
         paths["markdown"].write_text(self.to_markdown() + "\n")
-        plot_audit_heatmap(self, paths["heatmap"])
         return paths
 
     def __str__(self):
@@ -160,7 +159,7 @@ def fairness_audit(y_true, y_pred, groups, intervals=None, alpha=None, bins=None
     edges = check_bins(bins)
     faces = _faces_frame(y_true, y_pred, groups, intervals, edges)
     features = [c for c in faces.columns if c not in ("age", "pred", "age_low", "age_high", "age_bin_index")]
-    weights = np.bincount(age_bin_indices(y_true, edges), minlength=len(edges)) / len(y_true)
+    weights = age_bin_counts(y_true, edges) / len(y_true)
     metrics, sample_params = _metric_functions(faces, edges, weights)
     has_iv = "age_low" in faces
 
@@ -303,7 +302,7 @@ def _faces_frame(y_true, y_pred, groups, intervals, edges):
             raise ValueError(f"groups[{name!r}] has {len(labels)} labels but there are {len(y_true)} ages")
         if name in ("age", "pred", "age_bin", "age_low", "age_high", "age_bin_index"):
             raise ValueError(f"group name {name!r} is reserved; rename it")
-        faces[name] = [UNKNOWN if pd.isna(v) else _label(v) for v in labels]
+        faces[name] = group_labels(labels)
     idx = age_bin_indices(y_true, edges)
     faces["age_bin"] = pd.Categorical(np.asarray(age_bin_labels(edges))[idx], categories=age_bin_labels(edges))
     if intervals is not None:
@@ -315,12 +314,6 @@ def _faces_frame(y_true, y_pred, groups, intervals, edges):
         faces["age_low"], faces["age_high"] = iv[:, 0], iv[:, 1]
     faces["age_bin_index"] = idx
     return faces
-
-
-def _label(value):
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _gaps(table, features):
@@ -374,66 +367,3 @@ def _markdown(frame, digits=None):
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- plot
-
-def plot_audit_heatmap(audit, path=None):
-    """Heat-map of MAE (and interval coverage) per demographic group × age bin.
-
-    Rows are the groups of all non-age features combined (e.g. gender ×
-    race), columns the age bins; each cell shows its value and n. Cells with
-    fewer than ``audit.min_n`` faces are hatched: no confidence claim.
-
-    Returns
-    -------
-    fig : matplotlib Figure
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    demo = [f for f in audit.features if f != "age_bin"]
-    grouping = "×".join([*demo, "age_bin"])
-    cells = audit.table[audit.table["grouping"] == grouping].copy()
-    cells["row"] = [" / ".join(str(r[f]) for f in demo) or "all" for _, r in cells.iterrows()]
-    panels = [("mae", "MAE (years)", "magma_r")]
-    if "coverage" in cells:
-        panels.append(("coverage", "interval coverage", "RdYlGn"))
-    bins = list(audit.faces["age_bin"].cat.categories)
-    rows = sorted(cells["row"].unique())
-    fig, axes = plt.subplots(1, len(panels), figsize=(1.1 * len(bins) * len(panels) + 2, 0.45 * len(rows) + 1.8),
-                             squeeze=False)
-    for ax, (metric, title, cmap) in zip(axes[0], panels):
-        grid = cells.pivot_table(index="row", columns="age_bin", values=metric, observed=False).reindex(
-            index=rows, columns=bins)
-        counts = cells.pivot_table(index="row", columns="age_bin", values="n", observed=False).reindex(
-            index=rows, columns=bins)
-        kwargs = {"vmin": 0.7, "vmax": 1.0} if metric == "coverage" else {}
-        im = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, aspect="auto", **kwargs)
-        for i in range(len(rows)):
-            for j in range(len(bins)):
-                n, v = counts.iat[i, j], grid.iat[i, j]
-                if pd.isna(n) or n == 0:
-                    continue
-                text = f"{100 * v:.0f}%" if metric == "coverage" else f"{v:.1f}"
-                r, g, b, _ = im.cmap(im.norm(v))
-                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.45  # light text on dark cells
-                ax.text(j, i, f"{text}\nn={int(n)}", ha="center", va="center", fontsize=6,
-                        color="white" if dark else "black")
-                if n < audit.min_n:
-                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0, alpha=0.4))
-        ax.set_xticks(range(len(bins)), bins, rotation=45)
-        ax.set_yticks(range(len(rows)), rows, fontsize=7)
-        ax.set_title(title)
-        fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.suptitle(f"{' × '.join(demo) or 'all'} × age bin (hatched: n < {audit.min_n}, no confidence claim)",
-                 fontsize=9)
-    fig.tight_layout()
-    if path is not None:
-        from ..viz import save_figure  # every skage plot is written the same way
-
-        save_figure(fig, path)
-        plt.close(fig)
-    return fig

@@ -56,3 +56,16 @@ def age_bin_indices(y, bins=None):
     edges = check_bins(bins)
     y = check_ages(y)
     return np.searchsorted(edges, y, side="right") - 1
+
+
+def age_bin_counts(y, bins=None):
+    """Number of ages in each bin, shape ``(n_bins,)``; empty bins count 0.
+
+    Examples
+    --------
+    >>> from skage.metrics import age_bin_counts
+    >>> age_bin_counts([5, 5, 25, 75]).tolist()
+    [2, 0, 1, 0, 0, 0, 1]
+    """
+    edges = check_bins(bins)
+    return np.bincount(age_bin_indices(y, edges), minlength=len(edges))

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.metrics import mean_absolute_error
 
 from ._bins import age_bin_indices, age_bin_labels, check_ages, check_bins
+from ._groups import group_label
 
 
 def _check_pair(y_true, y_pred):
@@ -80,13 +81,6 @@ def acc_at_k(y_true, y_pred, k=5):
     return float(np.mean(np.abs(y_true - y_pred) <= k))
 
 
-def _group_name(value):
-    # Codes read through pandas become floats (1.0) when a column has gaps; name them as integers.
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def group_mae(y_true, y_pred, groups):
     """MAE per group value (e.g. gender or race); NaN group labels form no group.
 
@@ -108,7 +102,7 @@ def group_mae(y_true, y_pred, groups):
     if not known.any():
         return pd.DataFrame({"group": pd.Series(dtype=str), "n": pd.Series(dtype=int), "mae": pd.Series(dtype=float)})
     frame = MetricFrame(metrics={"n": count, "mae": mean_absolute_error}, y_true=y_true[known],
-                        y_pred=y_pred[known], sensitive_features=groups[known].map(_group_name).rename("group"))
+                        y_pred=y_pred[known], sensitive_features=groups[known].map(group_label).rename("group"))
     table = frame.by_group.reset_index()
     table["n"] = table["n"].astype(int)
     return table[["group", "n", "mae"]]

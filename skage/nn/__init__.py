@@ -12,6 +12,7 @@ computes its 128-d descriptors in batches. ``CydralAgeResNet`` is dlib's CC0 age
 its ages, age distributions and features in batches.
 """
 
+from ..sampling import effective_number_weights, effective_number_weights_from_counts  # AgeNet's class weights
 from ._accelerate import AcceleratedAgeNet
 from ._callbacks import TrainingTimeEstimate
 from ._cydral import CydralAgeResNet, PretrainedModelMissing, cydral_age_outputs
@@ -19,14 +20,14 @@ from ._data import ChipDataset, augment_batch, to_model_input
 from ._dlib_file import DlibFileError, DlibLayer, read_dlib_net
 from ._dlib_resnet import DlibFaceResNet, dlib_descriptors
 from ._estimator import AgeNet, cpu_supports_bf16
-from ._loss import AgeLoss, effective_number_weights, effective_number_weights_from_counts
+from ._loss import AgeLoss
 from ._module import AgeResNet, RegionAttention
 from ._protocol import AgeModule, Backbone
-from ._visualize import attention_maps, grad_cam, plot_attention_grid, plot_grad_cam
+from ._visualize import attention_maps, grad_cam
 
 __all__ = [
     "AgeNet", "AcceleratedAgeNet", "AgeResNet", "AgeLoss", "RegionAttention", "ChipDataset", "augment_batch", "to_model_input",
-    "effective_number_weights", "effective_number_weights_from_counts", "cpu_supports_bf16", "attention_maps", "grad_cam", "plot_attention_grid", "plot_grad_cam",
+    "effective_number_weights", "effective_number_weights_from_counts", "cpu_supports_bf16", "attention_maps", "grad_cam",
     "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError", "TrainingTimeEstimate",
     "AgeModule", "Backbone", "CydralAgeResNet", "PretrainedModelMissing", "cydral_age_outputs",
 ]

@@ -3,10 +3,10 @@
 
 import torch
 from sklearn.base import clone
-from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 
 from ._estimator import AgeNet
+from ._skorch_private import component_names, criteria_hidden
 
 
 class AcceleratedAgeNet(AccelerateMixin, AgeNet):
@@ -95,12 +95,15 @@ class AcceleratedAgeNet(AccelerateMixin, AgeNet):
         return type(self)(**{name: value if name == "accelerator" else clone(value, safe=False)
                              for name, value in params.items()})
 
-    def _initialize_callbacks(self):
-        requested = self.callbacks__print_log__sink
-        super()._initialize_callbacks()  # the mixin swaps "auto" for accelerator.print, in the parameter itself
-        self.callbacks__print_log__sink = requested  # parameters stay as given (get_params, clone)
+    def initialize_callbacks(self):
+        # The mixin has just swapped a sink of "auto" for accelerator.print, in the parameter itself;
+        # parameters stay as given (get_params, clone).
+        auto = self.callbacks__print_log__sink in ("auto", getattr(self.accelerator, "print", print))
+        super().initialize_callbacks()
+        if auto:
+            self.callbacks__print_log__sink = "auto"
         print_log = dict(self.callbacks_).get("print_log")
-        if requested == "auto" and print_log is not None:
+        if auto and print_log is not None:
             # PrintLog silences verbose=0 only when its sink is print itself; accelerator.print
             # (one process prints) it would call regardless.
             print_log.sink = self.accelerator.print if self.verbose else print
@@ -110,26 +113,22 @@ class AcceleratedAgeNet(AccelerateMixin, AgeNet):
         # With several processes, accelerator.prepare wraps each module in DistributedDataParallel,
         # which refuses one without trainable parameters: AgeLoss (its bin weights are a buffer).
         # Such a criterion has no gradients to average; it only needs to be on the device.
-        criteria = self._criteria
-        learning = []
-        for name in criteria:
+        # skorch has no public hook between building the components and preparing them (_skorch_private).
+        frozen = []
+        for name in component_names(self, "criteria"):
             criterion = getattr(self, name + "_")
             if isinstance(criterion, torch.nn.Module) and not any(p.requires_grad for p in criterion.parameters()):
                 setattr(self, name + "_", criterion.to(self.accelerator.device))
-            else:
-                learning.append(name)
-        self._criteria = learning
-        try:
+                frozen.append(name)
+        with criteria_hidden(self, frozen):
             return super()._initialize_accelerator()
-        finally:
-            self._criteria = criteria
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # DDP copies process 0's buffers (BatchNorm statistics) to the others at the start of each
         # forward pass, so after the last step each process holds statistics of its own last batch;
         # predictions would then depend on which process a batch went to. Finish with process 0's.
         if self.accelerator.num_processes > 1:
-            for name in self._modules:
+            for name in component_names(self, "modules"):
                 module = getattr(self, name + "_")
                 if isinstance(module, torch.nn.Module):
                     for buffer in module.buffers():
@@ -157,12 +156,5 @@ class AcceleratedAgeNet(AccelerateMixin, AgeNet):
             return super().get_iterator(dataset, training=training)
 
     def train_step_single(self, batch, **fit_params):
-        # The mixin's step, with AgeNet's on-device normalisation and augmentation first.
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi = self._model_input(Xi, augment=self.augment)
-        with self.accelerator.autocast():
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-            self.accelerator.backward(loss)
-        return {"loss": loss, "y_pred": y_pred}
+        # The mixin's step (it comes first in the MRO), with AgeNet's on-device normalisation and augmentation first.
+        return super().train_step_single(self._model_batch(batch), **fit_params)

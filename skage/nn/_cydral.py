@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..features._age_network import AGE_CHIP_PADDING, AGE_CHIP_SIZE, AGE_OUTPUT_WIDTHS
+from .._dlib_networks import AGE_CHIP_PADDING, AGE_CHIP_SIZE, AGE_OUTPUT_WIDTHS
 from ._dlib_resnet import DlibStyleResNet, batched_outputs
 
 #: The age of each of the network's 81 classes (the manifest's ``age_weights``; class 0 is a baby).

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._dlib_networks import CHIP_SIZE, LAYER_WIDTHS
 from ._data import IMAGENET_MEAN, IMAGENET_STD
 from ._dlib_file import DlibFileError, read_dlib_net
 from ._protocol import STAGE_NAMES
@@ -35,7 +36,6 @@ _STAGES = {
     "layer3": ((128, True), (128, False), (128, False)),
     "layer4": ((256, True), (256, False), (256, False), (256, True)),
 }
-CHIP_SIZE = 150
 #: dlib's RGB means, subtracted before the networks scale by 1/256.
 DLIB_MEAN = (122.782, 117.001, 104.298)
 
@@ -354,8 +354,6 @@ def dlib_descriptors(chips, *, layers=("descriptor",), flip=False, batch_size=64
         raise ValueError(
             f"chips must be uint8 RGB of shape (n_chips, {CHIP_SIZE}, {CHIP_SIZE}, 3) in dlib's chip geometry, "
             f"got dtype {chips.dtype} and shape {chips.shape}")
-    from ..features import LAYER_WIDTHS  # where FaceDescriptor, which needs no torch, declares them
-
     unknown = [name for name in layers if name not in LAYER_WIDTHS]
     if not layers or unknown:
         raise ValueError(f"layers must be a non-empty sequence of {tuple(LAYER_WIDTHS)}, got {layers!r}")

@@ -7,6 +7,7 @@ import os
 import re
 import warnings
 from contextlib import contextmanager
+from contextvars import ContextVar
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,11 +23,17 @@ from skorch.utils import is_dataset
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
-from ..metrics import age_bin_indices, check_ages, check_bins
+from ..metrics import age_bin_counts, age_bin_indices, check_ages, check_bins
+from ..sampling import effective_number_weights, effective_number_weights_from_counts
 from ._data import ChipDataset, collate_chips, to_model_input
 from ._heads import expected_age, mean_output
-from ._loss import AgeLoss, effective_number_weights, effective_number_weights_from_counts
+from ._loss import AgeLoss
 from ._module import AgeResNet
+from ._skorch_private import LOADER_PREFIXES, component_names, reinitialize
+
+# The net whose fit() is running: NeuralNet.fit goes on to self.partial_fit, which must not check the
+# data, seed and set up a second time. A context variable, unlike an attribute, never gets pickled.
+_FITTING = ContextVar("skage_agenet_fit", default=None)
 
 # Top-level parameters handed to the module / criterion when they are built
 # (only those the class's __init__ accepts, so custom modules keep working).
@@ -176,7 +183,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         (:class:`skage.sampling.AgeBinResampler`) those ages are already
         balanced and every weight would be 1, silently turning the weighting
         off: pass the counts *before* resampling (the resampler's
-        ``bin_counts_``, or ``np.bincount(age_bin_indices(y_train))``), as
+        ``bin_counts_``, or ``skage.metrics.age_bin_counts(y_train)``), as
         :func:`skage.compare.run_comparison` does. ``fit`` warns when the
         weights cancel this way.
     augment : bool, default=True
@@ -559,6 +566,11 @@ class AgeNet(RegressorMixin, NeuralNet):
                        scale=self.aug_scale)
         return to_model_input(x, self.device, augment=aug)
 
+    def _model_batch(self, batch):
+        """A training batch with its uint8 chips normalised and augmented on the device."""
+        Xi, yi = unpack_data(batch)
+        return self._model_input(Xi, augment=self.augment), yi
+
     def infer(self, x, **fit_params):
         if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
             x = self._model_input(x, augment=False)
@@ -573,13 +585,7 @@ class AgeNet(RegressorMixin, NeuralNet):
             return outputs
 
     def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi = self._model_input(Xi, augment=self.augment)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+        return super().train_step_single(self._model_batch(batch), **fit_params)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
@@ -607,7 +613,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         # The weights must be per bin of the loss that applies them, which may have its own bins.
         edges = check_bins(self.get_params_for("criterion").get("bins"))
         if self.cb_counts is None:
-            counts = np.bincount(age_bin_indices(y, edges), minlength=len(edges))
+            counts = age_bin_counts(y, edges)
             present = counts[counts > 0]
             if (self.lambda_cb > 0 and self.cb_beta > 0 and len(present) > 1
                     and (present.max() - present.min()) <= 0.01 * present.max()):
@@ -645,43 +651,43 @@ class AgeNet(RegressorMixin, NeuralNet):
         self._check_params()
         with self._on_device(), self._seeded():
             if not self.warm_start or not self.initialized_:
-                self._fit_data_attributes(X, y)
-                self.initialize()
-            super().partial_fit(X, y, _routing_method="fit", **fit_params)
+                self._fit_data_attributes(X, y)  # NeuralNet.fit initializes in the same case
+            token = _FITTING.set(self)
+            try:
+                super().fit(X, y, **fit_params)
+            finally:
+                _FITTING.reset(token)
         return self
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising."""
+        if _FITTING.get() is self:  # NeuralNet.fit going on: X, y, the device and the seed are fit's
+            return super().partial_fit(X, y, classes, **fit_params)
         X, y = self._check_X_y(X, y)
         self._check_params()
         with self._on_device(), self._seeded():
             if not self.initialized_:
-                self._fit_data_attributes(X, y)
-                self.initialize()
+                self._fit_data_attributes(X, y)  # NeuralNet.partial_fit initializes in the same case
             super().partial_fit(X, y, **fit_params)
         return self
 
     def set_params(self, **params):
         if "device" in params:  # outside _on_device, which would restore the old value
             super().set_params(device=params.pop("device"))
-        # Loader settings are read at each fit/predict; skorch 1.x raises on them once the net is
-        # initialized because they trigger no re-initialization, so they are stored directly.
-        for key in [k for k in params if k.startswith(("iterator_train__", "iterator_valid__", "dataset__"))]:
-            setattr(self, key, params.pop(key))
-            self._params_to_validate.add(key)
+        if self.initialized_:
+            # Loader settings are read at each fit/predict; skorch raises on them once the net is
+            # initialized because they re-initialize nothing, so they are stored directly.
+            vars(self).update({k: params.pop(k) for k in list(params) if k.startswith(LOADER_PREFIXES)})
         with self._on_device():
             super().set_params(**params)
             if self.initialized_:
                 # Top-level model parameters rebuild what they parameterise, like module__*.
                 if set(params) & set(_MODULE_PARAMS):
-                    self._initialize_module(reason="Re-initializing module.")
-                    self._initialize_criterion(reason="Re-initializing criterion.")
-                    self._initialize_optimizer(reason="Re-initializing optimizer.")
+                    reinitialize(self, "module", "criterion", "optimizer")
                 elif set(params) & set(_CRITERION_PARAMS):
-                    self._initialize_criterion(reason="Re-initializing criterion.")
-                    self._initialize_optimizer(reason="Re-initializing optimizer.")
+                    reinitialize(self, "criterion", "optimizer")
                 elif "backbone_lr_scale" in params:
-                    self._initialize_optimizer(reason="Re-initializing optimizer.")
+                    reinitialize(self, "optimizer")
         return self
 
     # --------------------------------------------------------- predict API
@@ -770,7 +776,7 @@ class AgeNet(RegressorMixin, NeuralNet):
             return super().load_params(*args, **kwargs)
 
     def _compiled_components(self):
-        names = self._modules + self._criteria
+        names = component_names(self, "modules", "criteria")
         return {n: getattr(self, n + "_") for n in names if hasattr(getattr(self, n + "_", None), "_orig_mod")}
 
     def __getstate__(self):
@@ -784,7 +790,6 @@ class AgeNet(RegressorMixin, NeuralNet):
                 self.__dict__[name + "_"] = component
 
     def __setstate__(self, state):
-        state.setdefault("test_time_flip", False)  # nets saved before the option predict as they did
         requested = state.get("device")
         if requested == "auto":
             state["device"] = "cuda" if torch.cuda.is_available() else "cpu"
@@ -792,7 +797,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         if requested == "auto":
             self.__dict__["device"] = "auto"
         if self.compile and self.initialized_:
-            for name in self._modules + self._criteria:
+            for name in component_names(self, "modules", "criteria"):
                 component = getattr(self, name + "_", None)
                 if isinstance(component, torch.nn.Module):
                     setattr(self, name + "_", self.torch_compile(component, name=name))

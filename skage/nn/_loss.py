@@ -5,74 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..metrics import DEFAULT_AGE_BINS, age_bin_indices, check_bins
-from ._heads import HEADS, check_head, expected_age  # noqa: F401 - HEADS is re-exported for old imports
-
-
-def effective_number_weights(y, bins=None, beta=0.999):
-    """Class-balanced weights per age bin from the effective number of samples.
-
-    Cui et al. (2019) weight a class seen ``n`` times by
-    ``(1 - beta) / (1 - beta ** n)``, the inverse of its effective number of
-    samples. The weights are scaled so that their average over the training
-    samples is 1, which keeps the loss on the scale of an unweighted one.
-    Bins without training samples get weight 0 (they never occur in the loss).
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        Training ages.
-    bins : sequence of float, default=None
-        Lower bin edges; ``skage.metrics.DEFAULT_AGE_BINS`` when None.
-    beta : float in [0, 1), default=0.999
-        0 gives equal weights; values close to 1 approach inverse frequency.
-
-    Returns
-    -------
-    weights : ndarray of shape (n_bins,)
-
-    Examples
-    --------
-    >>> from skage.nn import effective_number_weights
-    >>> effective_number_weights([5, 5, 5, 25], bins=[0, 11, 21], beta=0.9).round(2).tolist()
-    [0.7, 0.0, 1.9]
-    """
-    edges = check_bins(bins)
-    return effective_number_weights_from_counts(np.bincount(age_bin_indices(y, edges), minlength=len(edges)), beta)
-
-
-def effective_number_weights_from_counts(counts, beta=0.999):
-    """:func:`effective_number_weights` from the number of training samples per bin.
-
-    Use it when the ages at hand are not the distribution to balance, e.g.
-    behind a resampler, whose output is already balanced (every weight would
-    be 1): pass the counts from before resampling.
-
-    Parameters
-    ----------
-    counts : array-like of shape (n_bins,)
-        Non-negative sample counts, not all zero.
-    beta : float in [0, 1), default=0.999
-
-    Returns
-    -------
-    weights : ndarray of shape (n_bins,)
-
-    Examples
-    --------
-    >>> from skage.nn import effective_number_weights_from_counts
-    >>> effective_number_weights_from_counts([3, 0, 1], beta=0.9).round(2).tolist()
-    [0.7, 0.0, 1.9]
-    """
-    if not 0 <= beta < 1:
-        raise ValueError(f"beta must be in [0, 1), got {beta!r}")
-    counts = np.asarray(counts, dtype=float)
-    if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts < 0) or counts.sum() <= 0:
-        raise ValueError(f"counts must be non-negative sample counts per bin, not all zero; got {counts.tolist()!r}")
-    weights = np.zeros_like(counts)
-    seen = counts > 0
-    weights[seen] = (1 - beta) / (1 - beta ** counts[seen])
-    return weights * counts.sum() / (weights * counts).sum()
+from ..metrics import DEFAULT_AGE_BINS, check_bins
+from ._heads import check_head, expected_age
 
 
 class AgeLoss(nn.Module):
@@ -85,7 +19,7 @@ class AgeLoss(nn.Module):
       the DEX softmax, or the regressed value).
     * **CB**, class-balanced term, each sample weighted by its age bin's
       effective-number weight (``bin_weights``, see
-      :func:`effective_number_weights`). DEX head: cross-entropy against a
+      :func:`~skage.sampling.effective_number_weights`). DEX head: cross-entropy against a
       label distribution, a Gaussian of width ``label_sigma`` years centred
       on the true age over ages ``0 .. n_classes - 1`` (``label_sigma=0``
       gives one-hot DEX targets at the rounded age). Regression head: the

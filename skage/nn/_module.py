@@ -9,7 +9,7 @@ from torch import nn
 
 from ._cydral import CydralAgeResNet
 from ._dlib_resnet import DlibFaceResNet
-from ._heads import HEADS, check_head, expected_age  # noqa: F401 - HEADS is re-exported for old imports
+from ._heads import check_head, expected_age
 from ._protocol import STAGE_NAMES, run_stem, stem_modules
 
 #: Backbones that can be built; resnet50 is the model, resnet18 exists so that

@@ -1,7 +1,5 @@
 """Where does the network look? Attention maps and Grad-CAM as arrays (their plots are in skage.viz)."""
 
-import os
-
 import torch
 import torch.nn.functional as F
 
@@ -102,32 +100,3 @@ def grad_cam(net, X, layer="layer4"):
         hook.remove()
     return torch.cat(cams).numpy()
 
-
-def plot_attention_grid(net, X, y, path, bins=None, per_bin=2, method="attention"):
-    """Write :func:`skage.viz.plot_attention_grid` to ``path``; return the path.
-
-    Kept for callers of the earlier API; new code calls the
-    :mod:`skage.viz` function, which returns the Figure like every plot.
-
-    Examples
-    --------
-    >>> from skage.nn import plot_attention_grid
-    >>> plot_attention_grid(net, X, y, "attention.png")  # doctest: +SKIP
-    'attention.png'
-    """
-    from ..viz import plot_attention_grid as plot
-
-    plot(net, X, y, path=path, bins=bins, per_bin=per_bin, method=method)
-    return os.fspath(path)
-
-
-def plot_grad_cam(net, X, path, y=None, n_cols=4, layer="layer4"):
-    """Write :func:`skage.viz.plot_grad_cam` to ``path``; return the path.
-
-    Kept for callers of the earlier API; new code calls the
-    :mod:`skage.viz` function, which returns the Figure like every plot.
-    """
-    from ..viz import plot_grad_cam as plot
-
-    plot(net, X, y=y, path=path, n_cols=n_cols, layer=layer)
-    return os.fspath(path)

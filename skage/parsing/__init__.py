@@ -3,11 +3,10 @@
 :class:`FaceParser` draws the regions of :data:`REGIONS` from dlib's 68
 landmarks; :class:`BiSeNetParser` is a pluggable neural parser with the same
 output contract (torch is imported only when it is used).
-:func:`plot_face_regions` and :func:`save_region_grid` draw masks over faces.
+Their plots are in :mod:`skage.viz` (:func:`~skage.viz.plot_face_regions`, :func:`~skage.viz.plot_region_grid`).
 """
 
 from ._parser import PARSE_FLAGS, FaceParser, ParsingResult
-from ._plot import plot_face_regions, save_region_grid
 from ._regions import REGIONS, region_masks, region_polygons
 
 __all__ = [
@@ -16,10 +15,8 @@ __all__ = [
     "BiSeNetParser",
     "FaceParser",
     "ParsingResult",
-    "plot_face_regions",
     "region_masks",
     "region_polygons",
-    "save_region_grid",
 ]
 
 

@@ -136,7 +136,9 @@ def _json_default(value):
 
 def _components(net):
     """(name, torch module) of the network's modules and criteria, uncompiled."""
-    for name in [*net._modules, *net._criteria]:
+    from ..nn._skorch_private import component_names  # a net is at hand: torch is loaded already
+
+    for name in component_names(net, "modules", "criteria"):
         component = getattr(net, name + "_", None)
         component = getattr(component, "_orig_mod", component)
         if component is not None and _torch_kind(component) == "module":
@@ -168,7 +170,9 @@ class _Writer:
         initialized = bool(getattr(net, "initialized_", False))
         learned, history = {}, "[]"
         if initialized:
-            skip = _SKORCH_RUNTIME | {n + "_" for n in [*net._modules, *net._criteria, *net._optimizers]}
+            from ..nn._skorch_private import component_names
+
+            skip = _SKORCH_RUNTIME | {n + "_" for n in component_names(net, "modules", "criteria", "optimizers")}
             learned = {k: self.walk(v, f"{where}.{k}") for k, v in vars(net).items()
                        if k.endswith("_") and not k.startswith("_") and k not in skip}
             history = json.dumps(net.history_.to_list(), default=_json_default)
@@ -179,7 +183,8 @@ class _Writer:
                         tensor = _cast(tensor, self.dtype)
                     self.tensors[f"{key}.{name}.{pname}"] = tensor.contiguous().clone()
             if self.for_training:
-                self.training[key] = {name: getattr(net, name + "_").state_dict() for name in net._optimizers}
+                self.training[key] = {name: getattr(net, name + "_").state_dict()
+                                      for name in component_names(net, "optimizers")}
         cls = f"{type(net).__module__}.{type(net).__qualname__}"
         return NetRecord(cls, params, learned, key, initialized, history)
 
@@ -242,7 +247,13 @@ def _is_estimator_like(obj):
 
 
 def _indexed_embeddings(index):
-    """The embeddings of an NNDescent index in their original order (prepare() permutes them)."""
+    """The embeddings of an NNDescent index in their original order (prepare() permutes them).
+
+    pynndescent's private API, used nowhere else: it keeps the indexed data as ``_raw_data`` and,
+    after ``prepare()``, their order as ``_vertex_order``, with no public accessor; storing the
+    embeddings a second time in the refiner would double its memory. Checked by
+    ``tests/pipeline/test_third_party_privates.py``.
+    """
     data = np.asarray(index._raw_data)
     order = getattr(index, "_vertex_order", None)
     if order is None:

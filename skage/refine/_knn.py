@@ -320,7 +320,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         # KNeighborsRegressor's own weighting (a neighbour at distance 0 takes all the weight)
         w = _get_weights(dist, self.weights)
         w = np.ones_like(dist) if w is None else np.asarray(w, dtype=float)
-        if getattr(self, "duplicates", "merge") == "count":  # models saved before the option merge
+        if self.duplicates == "count":
             w = w * self.sample_counts_[ind]
         return np.sum(w * self.train_ages_[ind], axis=1) / np.sum(w, axis=1)
 

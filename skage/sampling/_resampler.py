@@ -13,10 +13,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_array
 
-from ..metrics import age_bin_indices, age_bin_labels, check_ages, check_bins
-
-#: Group of samples whose group label is missing: balanced like any other group, never dropped.
-UNKNOWN_GROUP = "unknown"
+from ..metrics import (age_bin_counts, age_bin_indices, age_bin_labels, check_ages, check_bins, group_label,
+                       group_labels)
 
 #: Relative brightness change of a jittered copy: at least 5 % so that the
 #: copy's pixels differ, at most 20 % so that it still looks like the face.
@@ -203,7 +201,7 @@ class AgeBinResampler(BaseSampler):
         self.bin_edges_ = check_bins(self.bins)
         self.bin_labels_ = age_bin_labels(self.bin_edges_)
         bin_idx = age_bin_indices(y, self.bin_edges_)
-        self.bin_counts_ = np.bincount(bin_idx, minlength=len(self.bin_edges_))
+        self.bin_counts_ = age_bin_counts(y, self.bin_edges_)
         sampler = self._sampler()
         kind = _input_kind(X)
         strata = self._strata(bin_idx, groups, n)
@@ -267,7 +265,7 @@ class AgeBinResampler(BaseSampler):
         labels = pd.Series(np.asarray(groups, dtype=object).reshape(-1))
         if len(labels) != n:
             raise ValueError(f"groups has {len(labels)} labels but X has {n} samples")
-        labels = labels.map(lambda v: UNKNOWN_GROUP if pd.isna(v) else _group_name(v)).to_numpy(dtype=object)
+        labels = group_labels(labels)
         self.groups_, codes = np.unique(labels.astype(str), return_inverse=True)
         n_groups = len(self.groups_)
         self._stratum_names = [(b, str(g)) for b in self.bin_labels_ for g in self.groups_]
@@ -310,8 +308,7 @@ class AgeBinResampler(BaseSampler):
         if not (isinstance(key, tuple) and len(key) == 2):
             raise ValueError(f"with groups, sampling_strategy keys are (age bin, group) pairs, got {key!r}")
         b = self._bin_of_key(key[0])
-        missing = key[1] is None or isinstance(key[1], float) and np.isnan(key[1])
-        group = UNKNOWN_GROUP if missing else _group_name(key[1])
+        group = group_label(key[1])
         if group not in self.groups_:
             raise ValueError(f"sampling_strategy key {key!r} names group {group!r}; groups are {list(self.groups_)}")
         return b * len(self.groups_) + int(np.flatnonzero(self.groups_ == group)[0])
@@ -427,13 +424,6 @@ def fit_with_groups(pipeline, X, y, groups):
         for step in samplers:
             step.set_fit_resample_request(groups=True).set_fit_request(groups=True)
         return pipeline.fit(X, y, groups=groups)
-
-
-def _group_name(value):
-    # Codes read through pandas become floats (1.0) when a column has gaps; name them as integers.
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _selects_only(sampler):

@@ -1,4 +1,8 @@
-"""Balance age bins through sample weights instead of resampling."""
+"""Balance age bins through sample weights instead of resampling.
+
+The effective-number weights are defined here, once, for this regressor and for AgeNet's loss
+(:class:`skage.nn.AgeLoss`), which imports them from this layer below it.
+"""
 
 from numbers import Real
 
@@ -7,7 +11,73 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, _fit
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..metrics import age_bin_indices, check_ages, check_bins
+from ..metrics import age_bin_counts, age_bin_indices, check_ages, check_bins
+
+
+def effective_number_weights(y, bins=None, beta=0.999):
+    """Class-balanced weights per age bin from the effective number of samples.
+
+    Cui et al. (2019) weight a class seen ``n`` times by
+    ``(1 - beta) / (1 - beta ** n)``, the inverse of its effective number of
+    samples. The weights are scaled so that their average over the training
+    samples is 1, which keeps the loss on the scale of an unweighted one.
+    Bins without training samples get weight 0 (they never occur in the loss).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Training ages.
+    bins : sequence of float, default=None
+        Lower bin edges; ``skage.metrics.DEFAULT_AGE_BINS`` when None.
+    beta : float in [0, 1), default=0.999
+        0 gives equal weights; values close to 1 approach inverse frequency.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_bins,)
+
+    Examples
+    --------
+    >>> from skage.sampling import effective_number_weights
+    >>> effective_number_weights([5, 5, 5, 25], bins=[0, 11, 21], beta=0.9).round(2).tolist()
+    [0.7, 0.0, 1.9]
+    """
+    edges = check_bins(bins)
+    return effective_number_weights_from_counts(age_bin_counts(y, edges), beta)
+
+
+def effective_number_weights_from_counts(counts, beta=0.999):
+    """:func:`effective_number_weights` from the number of training samples per bin.
+
+    Use it when the ages at hand are not the distribution to balance, e.g.
+    behind a resampler, whose output is already balanced (every weight would
+    be 1): pass the counts from before resampling.
+
+    Parameters
+    ----------
+    counts : array-like of shape (n_bins,)
+        Non-negative sample counts, not all zero.
+    beta : float in [0, 1), default=0.999
+
+    Returns
+    -------
+    weights : ndarray of shape (n_bins,)
+
+    Examples
+    --------
+    >>> from skage.sampling import effective_number_weights_from_counts
+    >>> effective_number_weights_from_counts([3, 0, 1], beta=0.9).round(2).tolist()
+    [0.7, 0.0, 1.9]
+    """
+    if not 0 <= beta < 1:
+        raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts < 0) or counts.sum() <= 0:
+        raise ValueError(f"counts must be non-negative sample counts per bin, not all zero; got {counts.tolist()!r}")
+    weights = np.zeros_like(counts)
+    seen = counts > 0
+    weights[seen] = (1 - beta) / (1 - beta ** counts[seen])
+    return weights * counts.sum() / (weights * counts).sum()
 
 
 class AgeBinWeightedRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -15,7 +85,7 @@ class AgeBinWeightedRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
 
     The class-sensitive idea of AgeNet's loss for any scikit-learn regressor:
     each training face is weighted by its age bin's effective-number weight
-    (Cui et al., 2019; :func:`skage.nn.effective_number_weights`), so rare
+    (Cui et al., 2019; :func:`effective_number_weights`), so rare
     bins (the old, the very young) count more. Unlike over-sampling, no
     sample is repeated.
 
@@ -73,8 +143,6 @@ class AgeBinWeightedRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         -------
         self : AgeBinWeightedRegressor
         """
-        from ..nn import effective_number_weights  # one definition, shared with AgeNet's loss
-
         y = check_ages(y)
         edges = check_bins(self.bins)
         self.bin_weights_ = effective_number_weights(y, edges, self.beta)

@@ -3,11 +3,12 @@
 Every plot takes the data plus an optional output ``path`` (and usually an
 ``ax``), draws on matplotlib's Agg canvas (nothing registered with pyplot) and
 returns the Figure; files are written by :func:`save_figure` at :data:`DPI`.
-The numbers come from :mod:`skage.metrics`, the masks from
+The numbers (and the fairness audit) come from :mod:`skage.metrics`, the masks from
 :mod:`skage.parsing` and the heatmaps from :mod:`skage.nn` (imported only when
 a heatmap is drawn).
 """
 
+from ._audit import plot_audit_heatmap, write_audit
 from ._bins import plot_bin_confusion, plot_per_bin_mae
 from ._common import DPI, new_figure, save_figure
 from ._embedding import plot_embedding_tsne
@@ -21,6 +22,6 @@ from ._scatter import plot_pred_vs_true
 __all__ = [
     "plot_per_bin_mae", "plot_pred_vs_true", "plot_bin_confusion", "plot_group_mae", "plot_embedding_tsne",
     "plot_attention_grid", "plot_grad_cam", "plot_face_regions", "plot_region_grid", "overlay_regions",
-    "write_report", "save_figure", "new_figure", "DPI", "REPORT_FILES", "GENDER_NAMES", "RACE_NAMES",
+    "plot_audit_heatmap", "write_report", "write_audit", "save_figure", "new_figure", "DPI", "REPORT_FILES", "GENDER_NAMES", "RACE_NAMES",
     "UTKFACE_GROUP_NAMES", "map_group_names",
 ]

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 
+from ..metrics import group_label
+
 #: UTKFace gender codes (``age_gender_race_date.jpg``).
 GENDER_NAMES = {0: "male", 1: "female"}
 
@@ -23,11 +25,8 @@ def _lookup(value, mapping):
         return mapping[int(value)]
     if str(value) in mapping:
         return mapping[str(value)]
-    # Codes the mapping does not know stay visible under their own label rather than being dropped;
-    # "1" reads better than "1.0" for codes that went through a float array.
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
+    # Codes the mapping does not know stay visible under their own label rather than being dropped.
+    return group_label(value)
 
 
 def map_group_names(labels, mapping):

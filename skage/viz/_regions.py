@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..parsing._regions import REGIONS
+from ..parsing import REGIONS
 from ._common import fill_doc, new_figure, save_figure
 
 #: Regions drawn by default: skin covers the others, leaving it out keeps the overlay readable.

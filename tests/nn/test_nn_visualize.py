@@ -7,7 +7,7 @@ from PIL import Image
 
 import skage.viz
 
-from skage.nn import AgeNet, attention_maps, grad_cam, plot_attention_grid, plot_grad_cam
+from skage.nn import AgeNet, attention_maps, grad_cam
 
 
 def test_attention_maps(fitted_agenet, chips):
@@ -31,12 +31,13 @@ def test_grad_cam_leaves_parameters_alone(fitted_agenet, chips):
     np.testing.assert_array_equal(fitted_agenet.predict(X), before)
 
 
-def test_pngs_are_written(fitted_agenet, chips, tmp_path):
+def test_heatmap_pngs_are_written(fitted_agenet, chips, tmp_path):
     X, y = chips
-    grid = plot_attention_grid(fitted_agenet, X, y, tmp_path / "grid.png", per_bin=2)
-    cam = plot_attention_grid(fitted_agenet, X, y, tmp_path / "grid_cam.png", per_bin=1, method="grad_cam")
-    single = plot_grad_cam(fitted_agenet, X[:5], tmp_path / "cam.png", y=y[:5], n_cols=3, layer="layer3")
-    for path in (grid, cam, single):
+    paths = [tmp_path / "grid.png", tmp_path / "grid_cam.png", tmp_path / "cam.png"]
+    skage.viz.plot_attention_grid(fitted_agenet, X, y, path=paths[0], per_bin=2)
+    skage.viz.plot_attention_grid(fitted_agenet, X, y, path=paths[1], per_bin=1, method="grad_cam")
+    skage.viz.plot_grad_cam(fitted_agenet, X[:5], y=y[:5], path=paths[2], n_cols=3, layer="layer3")
+    for path in paths:
         with Image.open(path) as img:
             assert img.format == "PNG" and img.width > 100 and img.height > 100
 

@@ -55,13 +55,3 @@ def test_bad_value_is_named(chips, tiny):
     X, y = chips
     with pytest.raises(InvalidParameterError, match="test_time_flip"):
         AgeNet(**tiny, test_time_flip="yes").fit(X, y)
-
-
-def test_nets_pickled_before_the_option_load_and_predict_as_before(plain, chips):
-    X, _ = chips
-    state = plain.__getstate__()
-    del state["test_time_flip"]
-    old = AgeNet.__new__(AgeNet)
-    old.__setstate__(state)
-    assert old.get_params()["test_time_flip"] is False
-    np.testing.assert_allclose(old.predict(X), plain.predict(X), rtol=1e-6)

@@ -11,7 +11,8 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from skage.alignment import FaceAligner, HistogramEqualizer, template_landmarks
-from skage.parsing import REGIONS, FaceParser, plot_face_regions, region_masks, save_region_grid
+from skage.parsing import REGIONS, FaceParser, region_masks
+from skage.viz import plot_face_regions, plot_region_grid
 
 SIZE = 128
 K = len(REGIONS)
@@ -132,7 +133,7 @@ def test_cache_dir_keys_memmapped_chips_by_file(aligned, tmp_path):
 def test_plots_write_pngs(parsed, tmp_path):
     _, out = parsed
     single = plot_face_regions(out[0], path=tmp_path / "one.png")
-    grid = save_region_grid(out[:6], tmp_path / "grid.png", ncols=3, titles=list("abcdef"))
+    grid = plot_region_grid(out[:6], path=tmp_path / "grid.png", ncols=3, titles=list("abcdef"))
     for name in ("one.png", "grid.png"):
         with Image.open(tmp_path / name) as img:
             assert img.format == "PNG" and min(img.size) > 100

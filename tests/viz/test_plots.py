@@ -196,7 +196,7 @@ def test_import_does_not_load_torch():
 
 
 def test_region_plots_follow_the_convention(tmp_path):
-    from skage.parsing import REGIONS, plot_face_regions as old_single, save_region_grid as old_grid
+    from skage.parsing import REGIONS
     from skage.viz import DPI, plot_face_regions, plot_region_grid
 
     rng = np.random.default_rng(0)
@@ -206,9 +206,23 @@ def test_region_plots_follow_the_convention(tmp_path):
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     with Image.open(tmp_path / "sub" / "grid.png") as image:  # written at the one dpi of every plot
         assert image.size == (round(fig.get_figwidth() * DPI), round(fig.get_figheight() * DPI))
-    # The parsing names remain, drawing the same plots.
-    assert isinstance(old_single(chips[0], path=tmp_path / "one.png"), Figure)
-    assert isinstance(old_grid(chips, tmp_path / "old.png", ncols=2), Figure)
-    assert (tmp_path / "one.png").is_file() and (tmp_path / "old.png").is_file()
     with pytest.raises(ValueError, match="pass masks"):
         plot_face_regions(chips[0][..., :3])
+
+
+def test_audit_heatmap_is_written_with_the_audit(tmp_path):
+    from skage.metrics import fairness_audit
+    from skage.viz import DPI, plot_audit_heatmap, write_audit
+
+    rng = np.random.default_rng(0)
+    age = rng.uniform(1, 80, 400)
+    pred = age + rng.normal(0, 4, 400)
+    groups = {"gender": rng.choice(["f", "m"], 400).astype(object)}
+    audit = fairness_audit(age, pred, groups, intervals=np.column_stack([pred - 7, pred + 7]), alpha=0.1,
+                           n_boot=5, min_n=40)
+    fig = plot_audit_heatmap(audit)
+    assert isinstance(fig, Figure) and len(fig.axes) == 4  # MAE and coverage panels, each with its colour bar
+    paths = write_audit(audit, tmp_path / "audit")
+    assert set(paths) == {"faces", "groups", "markdown", "heatmap"}
+    with Image.open(paths["heatmap"]) as image:  # written at the one dpi of every plot
+        assert image.format == "PNG" and image.size[0] == pytest.approx(fig.get_figwidth() * DPI, abs=1)

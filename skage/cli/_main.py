@@ -77,15 +77,19 @@ def _load_config(path):
 
 def _pipeline_kwargs(args, config):
     """Options of make_age_pipeline: the config file, overridden by explicit flags."""
+    from ..pipeline import MODELS
+    from ..pipeline._factory import builder_options
+
     kwargs = {k: v for k, v in config.items() if k != "params"}
     for name in _COMMON:
         value = getattr(args, name, None)
         if value is not None:
             kwargs[name] = value
-    if getattr(args, "quiet", False):
-        kwargs["verbose"] = 0
-    else:
+    model = kwargs.get("model", "resnet")  # an unknown one (config file) is refused when the pipeline is built
+    if not getattr(args, "quiet", False):
         kwargs.setdefault("progress", True)
+    elif model in MODELS and "verbose" in builder_options(model):  # models with a training log
+        kwargs["verbose"] = 0
     return kwargs, config.get("params", {})
 
 

@@ -246,6 +246,16 @@ def test_fit_passes_bin_counts_to_every_resampled_network(options, weighted):
     _build_pipeline(kwargs, {})  # the options build a pipeline
 
 
+@pytest.mark.parametrize("model", ["resnet", "descriptor"])
+def test_quiet_silences_the_models_that_log_training(model):
+    from skage.cli._main import _build_pipeline, _pipeline_kwargs, build_parser
+
+    args = build_parser().parse_args(["fit", "--data", "utkface:.", "--out", "m.skage", "--model", model, "--quiet"])
+    kwargs, params = _pipeline_kwargs(args, {})
+    assert kwargs.get("verbose") == (0 if model == "resnet" else None)
+    _build_pipeline(kwargs, params)  # options the model takes
+
+
 def test_fit_takes_a_bias_correction_strength():
     from skage.cli._main import _build_pipeline, _pipeline_kwargs, build_parser
 

@@ -69,6 +69,26 @@ def test_resampled_pipeline_says_its_class_weights_are_off_unless_given_counts()
     assert make_age_pipeline(**TINY, balance=False, knn=False).named_steps["model"].cb_beta > 0
 
 
+def test_builders_take_only_their_own_options():
+    from skage.pipeline import (make_descriptor_pipeline, make_ensemble_pipeline, make_resnet_pipeline,
+                                make_two_networks_pipeline)
+    from skage.pipeline._factory import builder_options
+
+    for builder in (make_resnet_pipeline, make_descriptor_pipeline, make_ensemble_pipeline,
+                    make_two_networks_pipeline):
+        with pytest.raises(TypeError):
+            builder(no_such_option=1)
+    assert "net_params" in builder_options("resnet") and "regressor" not in builder_options("resnet")
+    assert "regressor" in builder_options("descriptor") and "max_epochs" not in builder_options("descriptor")
+    assert "bias_correction" not in builder_options("two_networks")
+    with pytest.raises(ValueError, match="model='resnet' does not take degrade"):
+        make_age_pipeline(degrade=1.0)
+    with pytest.raises(ValueError, match="'max_epochs' parameter of make_age_pipeline must be an int"):
+        make_age_pipeline(max_epochs=-1)
+    pipe = make_resnet_pipeline(**TINY)
+    assert pipe.get_params(deep=False).keys() == make_age_pipeline(**TINY).get_params(deep=False).keys()
+
+
 def test_dlib_backbone_gets_dlib_face_chips():
     pipe = make_age_pipeline(device="cpu", net_params={"backbone": "dlib_resnet"})
     align, parse = pipe.named_steps["align"], pipe.named_steps["parse"]

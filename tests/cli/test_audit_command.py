@@ -81,9 +81,9 @@ def test_audit_without_calibration_and_bad_level(labelled_folder, model_file, tm
 
 def test_audit_leaves_out_faces_without_an_age_and_says_so(labelled_folder, model_file, tmp_path, capsys,
                                                             monkeypatch):
-    import skage.cli._main as cli_main
+    import skage.cli._audit as cli_audit
 
-    real = cli_main._predict
+    real = cli_audit._predict
 
     def predict_missing_three(model, X, quiet, **kwargs):
         ages = real(model, X, quiet, **kwargs)
@@ -91,7 +91,7 @@ def test_audit_leaves_out_faces_without_an_age_and_says_so(labelled_folder, mode
         ages[:3] = np.nan  # the pipeline's answer for files without a face
         return ages
 
-    monkeypatch.setattr(cli_main, "_predict", predict_missing_three)
+    monkeypatch.setattr(cli_audit, "_predict", predict_missing_three)
     data = f"folder:{labelled_folder}:labels.csv"
     assert main(["audit", str(model_file), "--data", data, "--n-boot", "0", "--out", str(tmp_path / "a"),
                  "--quiet"]) == 0

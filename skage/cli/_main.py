@@ -170,15 +170,6 @@ def _write_faces(folder, images, ages):
     return f"folder:{folder}:{labels}"
 
 
-def _with_bin_counts(kwargs, y):
-    """Pipeline options whose network weighs its loss by the training ages' bins, before resampling."""
-    if kwargs.get("model", "resnet") not in ("resnet", "ensemble") or not kwargs.get("balance", True):
-        return kwargs
-    from ..compare import train_bin_counts
-
-    return {**kwargs, "net_params": {"cb_counts": train_bin_counts(y).tolist(), **(kwargs.get("net_params") or {})}}
-
-
 def cmd_fit(args):
     """Fit and save; the file records the training faces, so that no command scores or calibrates on them."""
     from ..pipeline import save_model
@@ -188,7 +179,6 @@ def cmd_fit(args):
     config = _load_config(args.config)
     X, y, _ = _load_data(args.data, args.limit, args.seed, out=args.out)
     kwargs, params = _pipeline_kwargs(args, config)
-    kwargs = _with_bin_counts(kwargs, y)
     pipe = _build_pipeline(kwargs, params)
     if args.calibrate is None:
         print(f"fitting on {len(y)} faces from {args.data} ...")

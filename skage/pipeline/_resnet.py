@@ -53,11 +53,9 @@ def make_resnet_pipeline(*, image_size=None, align=True, attention=True, balance
     (:class:`skage.nn.AgeNet`, inside :class:`skage.refine.KNNAgeRefiner`
     when ``knn``). A switched-off stage is ``"passthrough"``, so that
     parameter names stay the same across the ablation rows. Behind the
-    resampler every age bin is equally frequent, so class-balanced weights
-    would all be 1: the network gets ``cb_beta=0`` (unweighted
-    cross-entropy term) unless ``net_params`` hold the bin counts before
-    resampling as ``cb_counts`` (``skage fit`` and ``skage benchmark`` pass
-    them).
+    resampler every age bin is equally frequent, so the pipeline hands the
+    network the resampler's bin counts (the ages *before* resampling) at
+    fit: its class-balanced loss weighs the bins as they were.
 
     Parameters
     ----------
@@ -120,10 +118,6 @@ def make_resnet_pipeline(*, image_size=None, align=True, attention=True, balance
     front = chip_steps(geometry=chips["geometry"], landmarks=chips["landmarks"], margin=chips.get("margin"),
                        size=chips["size"] if image_size is None else image_size, align=align, detector=detector,
                        no_face=no_face, equalize=equalize, n_jobs=n_jobs, memory=memory, progress=progress)
-    if balance and "cb_counts" not in net_params:
-        # Resampled bins are equally frequent: say "unweighted" outright instead of computing
-        # weights that are all 1 (and warning about it); cb_counts restore the weighting.
-        net_params.setdefault("cb_beta", 0.0)
     if progress:
         from skorch.callbacks import ProgressBar
 

@@ -79,8 +79,7 @@ def cmd_audit(args):
         groups = {g: labels[found] for g, labels in groups.items()}
     intervals = None
     if isinstance(model, ConformalAgeRegressor):
-        by = None if model.calibration_groups_ is None else _calibration_column(model, groups)
-        intervals = model.interval_from_predictions(y_pred, alpha=alpha, groups=by)
+        intervals = _intervals(model, y_pred, alpha, _calibration_groups(model, info, groups))
     else:
         print("note: the model is not calibrated (skage calibrate), so the audit has no interval coverage",
               file=sys.stderr)
@@ -92,11 +91,19 @@ def cmd_audit(args):
         print(f"{name}: {path}")
 
 
-def _calibration_column(model, groups):
-    """The metadata column whose labels the model was calibrated with (the one its labels match best)."""
-    seen = set(model.calibration_groups_)
-    best = max(groups, key=lambda g: len(seen & set(map(str, groups[g]))), default=None)
-    return None if best is None else groups[best]
+def _calibration_groups(model, info, groups):
+    """The labels of the column ``skage calibrate --by`` calibrated the model with (its file says which),
+    or None: intervals then use the age-bin strata across groups."""
+    if model.calibration_groups_ is None:
+        return None
+    column = info.get("by")
+    if column is None or column not in groups:
+        where = (f"{column!r} is not in the data" if column is not None
+                 else "its file does not say by which column (calibrated outside skage calibrate --by)")
+        print(f"note: the model was calibrated per group, but {where}: the coverage uses the age-bin strata "
+              "across groups", file=sys.stderr)
+        return None
+    return groups[column]
 
 
 def cmd_calibrate(args):
@@ -135,10 +142,16 @@ def add_interval_columns(table, model, level):
     table["age_low"], table["age_high"] = np.nan, np.nan
     has_age = table["age"].notna().to_numpy()
     if has_age.any():
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="the model was calibrated with groups")
-            iv = model.interval_from_predictions(table.loc[has_age, "age"].to_numpy(float), alpha=alpha)
+        iv = _intervals(model, table.loc[has_age, "age"].to_numpy(float), alpha)
         table.loc[has_age, "age_low"], table.loc[has_age, "age_high"] = iv[:, 0], iv[:, 1]
     return table
+
+
+def _intervals(model, ages, alpha, groups=None):
+    """The calibrated model's intervals around ``ages``, without its warning that groups are missing:
+    the callers say so in their own words."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="the model was calibrated with groups")
+        return model.interval_from_predictions(ages, alpha=alpha, groups=groups)

@@ -257,11 +257,11 @@ def cmd_report(args):
 
 def _attention_pngs(model, X, y, out_dir, per_bin=3):
     """Attention and Grad-CAM grids across age groups, for models whose net has parsing attention."""
-    from ..metrics import age_bin_indices
-    from ..nn import AgeNet
     import matplotlib.pyplot as plt
 
-    from ..pipeline import fitted_model
+    from ..metrics import age_bin_indices
+    from ..nn import AgeNet
+    from ..pipeline import fitted_model, fitted_model_input
     from ..viz import plot_attention_grid
 
     net = fitted_model(model)
@@ -270,12 +270,7 @@ def _attention_pngs(model, X, y, out_dir, per_bin=3):
         return {}
     bins = age_bin_indices(y)
     pick = np.concatenate([np.flatnonzero(bins == b)[:per_bin] for b in np.unique(bins)])
-    chips = X[pick]
-    # align and parse; samplers act in fit only (pipeline[:-1].transform is unavailable when the slice
-    # ends in the resampler)
-    for _, step in getattr(model, "steps", [])[:-1]:
-        if step not in (None, "passthrough") and not hasattr(step, "fit_resample"):
-            chips = step.transform(chips)
+    chips = fitted_model_input(model, X[pick])  # aligned and parsed, as the net predicts from them
     paths = {}
     for method in ("attention", "grad_cam"):
         paths[f"{method}_grid"] = path = Path(out_dir) / f"{method}_grid.png"

@@ -97,3 +97,27 @@ def test_audit_leaves_out_faces_without_an_age_and_says_so(labelled_folder, mode
                  "--quiet"]) == 0
     assert "3 of 240 faces got no age" in capsys.readouterr().err
     assert len(pd.read_csv(tmp_path / "a" / "audit_faces.csv")) == 237
+
+
+def test_audit_reads_the_calibration_column_from_the_model_file(labelled_folder, model_file, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from skage.cli._audit import _calibration_groups
+    from skage.pipeline import load_model
+
+    data = f"folder:{labelled_folder}:labels.csv"
+    calibrated = tmp_path / "by_race.skage"
+    assert main(["calibrate", str(model_file), "--data", data, "--holdout", "0.5", "--by", "race",
+                 "--out", str(calibrated), "--quiet"]) == 0
+    assert load_model(calibrated, return_info=True)[1]["by"] == "race"
+    assert main(["audit", str(calibrated), "--data", data, "--holdout", "0.5", "--n-boot", "0", "--min-n", "10",
+                 "--out", str(tmp_path / "audit"), "--quiet"]) == 0
+    assert "calibrated per group" not in capsys.readouterr().err
+
+    # The column the file names, even where another column's labels match the calibration's better.
+    model = SimpleNamespace(calibration_groups_=np.array(["a", "b"]))
+    groups = {"gender": np.array(["female", "male"]), "race": np.array(["a", "b"])}
+    assert _calibration_groups(model, {"by": "gender"}, groups) is groups["gender"]
+    assert _calibration_groups(model, {}, groups) is None  # not said: the age-bin strata, with a note
+    assert "does not say by which column" in capsys.readouterr().err
+    assert _calibration_groups(SimpleNamespace(calibration_groups_=None), {"by": "race"}, groups) is None

@@ -23,8 +23,8 @@ Three steps, each a sub-command:
     of the same split (``--seed`` picks another): aligned once, the
     fine-tuned network and the descriptor SVR, their ages averaged; rows
     for the ensemble and for each member (``VotingRegressor.transform``),
-    from one fit. The network gets the training bin counts as
-    ``cb_counts``, as ``skage fit`` does. ``--model deep`` fits the
+    from one fit. The network weighs its loss by the training bin counts
+    before resampling, which the pipeline hands it. ``--model deep`` fits the
     network's pipeline alone (``net_params={"backbone": "dlib_resnet"}``);
     ``--groups race`` balances age bin × race with ``fit_with_groups`` and
     lets the KNN stage count the resampler's repeats (``duplicates="count"``,
@@ -198,11 +198,11 @@ def finetune(cache, args):
     if args.balance:
         # The pipeline's balance step: age bins over-sampled to equal counts (jittered copies), and the
         # class-balanced loss weighted by the counts before resampling, as make_age_pipeline/skage fit do.
-        from skage.compare import train_bin_counts
         from skage.sampling import AgeBinResampler
 
-        params["cb_counts"] = train_bin_counts(y_fit)
-        X_fit, y_fit = AgeBinResampler(random_state=0).fit_resample(X_fit, y_fit)
+        resampler = AgeBinResampler(random_state=0)
+        X_fit, y_fit = resampler.fit_resample(X_fit, y_fit)
+        params["cb_counts"] = resampler.bin_counts_
     budget = _TimeBudget(args.budget_min * 60)
     net = AgeNet(**params, callbacks=[("time_budget", budget)])
     start = time.perf_counter()
@@ -239,7 +239,6 @@ def finetune(cache, args):
 def ensemble(args):
     from sklearn.model_selection import train_test_split
 
-    from skage.compare import train_bin_counts
     from skage.datasets import load_utkface
     from skage.metrics import age_report
     from skage.pipeline import make_age_pipeline
@@ -256,7 +255,8 @@ def ensemble(args):
         import torch
 
         torch.set_num_threads(args.threads)
-    net_params = dict(amp=args.amp, cb_counts=train_bin_counts(ages[train]), test_time_flip=args.test_time_flip)
+    # the pipeline hands the network its resampler's bin counts (the ages before resampling) at fit
+    net_params = dict(amp=args.amp, test_time_flip=args.test_time_flip)
     if args.model == "ensemble":
         pipe = make_age_pipeline(model="ensemble", max_epochs=args.epochs, batch_size=args.batch_size,
                                  device="cpu", random_state=0, n_jobs=args.n_jobs, net_params=net_params,

@@ -15,7 +15,8 @@ one before by one thing (see ``skage.compare.DEEP_ROWS``):
   nearest training embeddings alone.
 - **+balanced**: ``AgeBinResampler`` (full over-sampling).
 - **+class-balanced loss**: effective-number weights (``cb_beta=0.999``)
-  computed from the bin counts *before* resampling (``cb_counts``).
+  computed from the bin counts *before* resampling (the pipeline hands its
+  resampler's counts to the network at fit).
 - **+parsing attention**: region masks and the attention network.
 - **+KNN loss**: the KNN-consistency term (``gamma_knn=0.1``).
 - **+KNN = full**: the previous net frozen plus KNN refinement.
@@ -292,7 +293,7 @@ def bare_fit_predict(X_train, y_train, X_test, cfg, seed, device, fp32):
 # ---------------------------------------------------------- skage rows
 
 
-def make_row(row, cfg, seed, device, train_ages, fp32):
+def make_row(row, cfg, seed, device, fp32):
     """The row's skage pipeline on pre-aligned, pre-parsed chips (alignment and parsing steps off)."""
     from skage.pipeline import make_age_pipeline
 
@@ -303,7 +304,7 @@ def make_row(row, cfg, seed, device, train_ages, fp32):
         net_params["amp"] = False
     shared = dict(image_size=cfg["image_size"], max_epochs=cfg["epochs"], batch_size=cfg["batch_size"],
                   device=device, random_state=seed, verbose=0, net_params=net_params)
-    params = deep_row_params(row, shared, train_ages)
+    params = deep_row_params(row, shared)
     pipe = make_age_pipeline(**params)
     pipe.set_params(align="passthrough", parse="passthrough")
     return pipe, params
@@ -553,7 +554,7 @@ def main(argv=None):
             if refined:
                 model = refine_fitted(fitted[(seed, base)])
             else:
-                model, _ = make_row(row, {**cfg, "epochs": epochs}, seed, device, y_all[train], args.fp32)
+                model, _ = make_row(row, {**cfg, "epochs": epochs}, seed, device, args.fp32)
                 if row in REFINED_ROWS:  # a refined row with its own net (dlib_full): refiner around it
                     from skage.refine import KNNAgeRefiner
 

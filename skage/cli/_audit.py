@@ -4,14 +4,15 @@ import sys
 
 import numpy as np
 
+from ._common import CLIError, _add_command, _add_data, _add_model, _load_data, _load_model, _predict
+from ._overlap import add_training_faces_option, only_unseen
+
 #: Group columns of the datasets' metadata that the audit disaggregates by.
 GROUP_COLUMNS = ("gender", "race")
 
 
 def add_parsers(sub):
     """Register ``audit`` and ``calibrate`` on the sub-command parsers of ``skage``."""
-    from ._main import _add_command
-
     p = _add_command(sub, "audit", cmd_audit,
                      "fairness audit: metrics by gender × race × age bin, with bootstrap intervals")
     _add_data_options(p)
@@ -31,9 +32,6 @@ def add_parsers(sub):
 
 
 def _add_data_options(p):
-    from ._main import _add_data, _add_model
-    from ._overlap import add_training_faces_option
-
     _add_model(p)
     _add_data(p)
     add_training_faces_option(p)
@@ -47,22 +45,18 @@ def _data(args, model_info, out=None):
     (per ``--training-faces``); ``out`` as in ``_load_data``."""
     from sklearn.model_selection import train_test_split
 
-    from ._main import CLIError, _load_data, _only_unseen
-
     X, y, meta = _load_data(args.data, args.limit, args.seed, out=out)
     if args.holdout is not None:
         if not 0 < args.holdout < 1:
             raise CLIError(f"--holdout must be a fraction in (0, 1), got {args.holdout}")
         _, test = train_test_split(np.arange(len(y)), test_size=args.holdout, random_state=args.seed)
         X, y, meta = X[test], y[test], meta.iloc[test].reset_index(drop=True)
-    X, y, meta = _only_unseen(args, model_info, X, y, meta)
+    X, y, meta = only_unseen(args, model_info, X, y, meta)
     groups = {g: meta[g].to_numpy(dtype=object) for g in GROUP_COLUMNS if g in meta and meta[g].notna().any()}
     return X, y, groups
 
 
 def _check_level(level):
-    from ._main import CLIError
-
     if not 0 < level < 1:
         raise CLIError(f"--interval must be a coverage level in (0, 1), e.g. 0.9, got {level}")
     return 1 - level
@@ -72,7 +66,6 @@ def cmd_audit(args):
     from ..intervals import ConformalAgeRegressor
     from ..metrics import fairness_audit
     from ..viz import write_audit
-    from ._main import _load_model, _predict
 
     alpha = _check_level(args.interval)
     model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
@@ -86,8 +79,7 @@ def cmd_audit(args):
         groups = {g: labels[found] for g, labels in groups.items()}
     intervals = None
     if isinstance(model, ConformalAgeRegressor):
-        by = None if model.calibration_groups_ is None else _calibration_column(model, groups)
-        intervals = model.interval_from_predictions(y_pred, alpha=alpha, groups=by)
+        intervals = _intervals(model, y_pred, alpha, _calibration_groups(model, info, groups))
     else:
         print("note: the model is not calibrated (skage calibrate), so the audit has no interval coverage",
               file=sys.stderr)
@@ -99,17 +91,24 @@ def cmd_audit(args):
         print(f"{name}: {path}")
 
 
-def _calibration_column(model, groups):
-    """The metadata column whose labels the model was calibrated with (the one its labels match best)."""
-    seen = set(model.calibration_groups_)
-    best = max(groups, key=lambda g: len(seen & set(map(str, groups[g]))), default=None)
-    return None if best is None else groups[best]
+def _calibration_groups(model, info, groups):
+    """The labels of the column ``skage calibrate --by`` calibrated the model with (its file says which),
+    or None: intervals then use the age-bin strata across groups."""
+    if model.calibration_groups_ is None:
+        return None
+    column = info.get("by")
+    if column is None or column not in groups:
+        where = (f"{column!r} is not in the data" if column is not None
+                 else "its file does not say by which column (calibrated outside skage calibrate --by)")
+        print(f"note: the model was calibrated per group, but {where}: the coverage uses the age-bin strata "
+              "across groups", file=sys.stderr)
+        return None
+    return groups[column]
 
 
 def cmd_calibrate(args):
     from ..intervals import ConformalAgeRegressor
     from ..pipeline import save_model
-    from ._main import CLIError, _load_model
 
     model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
     if isinstance(model, ConformalAgeRegressor):
@@ -131,7 +130,6 @@ def cmd_calibrate(args):
 def add_interval_columns(table, model, level):
     """``age_low`` and ``age_high`` columns for the rows of ``skage predict`` that have an age."""
     from ..intervals import ConformalAgeRegressor
-    from ._main import CLIError
 
     alpha = _check_level(level)
     if not isinstance(model, ConformalAgeRegressor):
@@ -144,10 +142,16 @@ def add_interval_columns(table, model, level):
     table["age_low"], table["age_high"] = np.nan, np.nan
     has_age = table["age"].notna().to_numpy()
     if has_age.any():
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="the model was calibrated with groups")
-            iv = model.interval_from_predictions(table.loc[has_age, "age"].to_numpy(float), alpha=alpha)
+        iv = _intervals(model, table.loc[has_age, "age"].to_numpy(float), alpha)
         table.loc[has_age, "age_low"], table.loc[has_age, "age_high"] = iv[:, 0], iv[:, 1]
     return table
+
+
+def _intervals(model, ages, alpha, groups=None):
+    """The calibrated model's intervals around ``ages``, without its warning that groups are missing:
+    the callers say so in their own words."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="the model was calibrated with groups")
+        return model.interval_from_predictions(ages, alpha=alpha, groups=groups)

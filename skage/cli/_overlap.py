@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from ._common import CLIError
+
 #: Hex digits kept of each face's SHA-1: 64 bits, so two different faces share one by chance with
 #: probability about 1e-10 even among a million training faces.
 DIGITS = 16
@@ -78,8 +80,6 @@ def unseen_faces(X, info, data, policy, names=None):
         With ``"refuse"``, when some faces trained the model, naming the first
         few; with ``"leave-out"``, when no face is left.
     """
-    from ._main import CLIError
-
     keep = np.ones(len(X), dtype=bool)
     recorded = info.get("training_faces")
     if recorded is None:  # files of older versions, or saved by save_model without the record
@@ -108,3 +108,11 @@ def unseen_faces(X, info, data, policy, names=None):
     print(f"WARNING: {message}; kept (--training-faces keep): scores on them are optimistic and intervals "
           "calibrated on them too narrow", file=sys.stderr)
     return keep
+
+
+def only_unseen(args, model_info, X, y, meta):
+    """``X, y, meta`` less the faces that trained the model, per ``--training-faces`` (or an error)."""
+    keep = unseen_faces(X, model_info, args.data, args.training_faces)
+    if keep.all():
+        return X, y, meta
+    return X[keep], y[keep], meta[keep].reset_index(drop=True)

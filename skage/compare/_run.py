@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import _safe_indexing
 
-from ..metrics import age_bin_counts, age_report, shot_mae
+from ..metrics import age_report, shot_mae
 from ._split import split_indices
 
 #: Row keys in table order, with their titles.
@@ -84,13 +84,13 @@ def available_rows():
     return [row for row in ROW_TITLES if row not in ("dlib_full", "ensemble") or _backbone_available("dlib_resnet")]
 
 
-def train_bin_counts(y):
-    """Training samples per default age bin: the ``cb_counts`` of the deep rows."""
-    return age_bin_counts(y)
-
-
-def deep_row_params(row, pipeline_params=None, train_ages=None):
+def deep_row_params(row, pipeline_params=None):
     """``make_age_pipeline`` keyword arguments of a deep row (its network unwrapped, ``knn=False``).
+
+    The pipeline hands its resampler's bin counts (the training ages before
+    resampling) to the network at fit, so the class-balanced weights of the
+    rows that resample are those of the distribution the resampler balances,
+    as in any other use of the pipeline (:class:`skage.pipeline.AgePipeline`).
 
     Parameters
     ----------
@@ -99,11 +99,6 @@ def deep_row_params(row, pipeline_params=None, train_ages=None):
     pipeline_params : dict, optional
         Shared options (image size, epochs, device, ``net_params`` ...); the
         row's own switches and network parameters win.
-    train_ages : array-like, optional
-        The training ages before any resampling; they become ``cb_counts`` so
-        that class-balanced weights are computed from the distribution the
-        resampler balances, not from its balanced output (where they would
-        all be 1).
 
     Returns
     -------
@@ -112,12 +107,10 @@ def deep_row_params(row, pipeline_params=None, train_ages=None):
     switches, net = DEEP_ROWS[row]
     params = dict(pipeline_params or {})
     net_params = {**(params.pop("net_params", None) or {}), **net}
-    if train_ages is not None:
-        net_params["cb_counts"] = train_bin_counts(train_ages)
     return {**params, **switches, "net_params": net_params}
 
 
-def make_row_estimator(row, pipeline_params=None, n_jobs=None, train_ages=None):
+def make_row_estimator(row, pipeline_params=None, n_jobs=None):
     """An unfitted estimator for one row of the table.
 
     A refined row (:data:`REFINED_ROWS`) built on its own trains its base
@@ -152,15 +145,13 @@ def make_row_estimator(row, pipeline_params=None, n_jobs=None, train_ages=None):
 
         params = {k: v for k, v in (pipeline_params or {}).items() if k not in _ENSEMBLE_FIXED}
         net_params = {k: v for k, v in (params.pop("net_params", None) or {}).items() if k != "backbone"}
-        if train_ages is not None:
-            net_params["cb_counts"] = train_bin_counts(train_ages)
         params.setdefault("n_jobs", n_jobs)
         return make_age_pipeline(model="ensemble", **params, net_params=net_params)
     if row in DEEP_ROWS or row in REFINED_ROWS:
         from ..pipeline import make_age_pipeline
 
         base, refiner_params = REFINED_ROWS.get(row, (row, None))
-        pipe = make_age_pipeline(**deep_row_params(base, pipeline_params, train_ages))
+        pipe = make_age_pipeline(**deep_row_params(base, pipeline_params))
         if refiner_params is not None:
             from ..refine import KNNAgeRefiner
 
@@ -247,7 +238,7 @@ def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_
         if base in fitted and base != row:
             model = refine_fitted(fitted[base], **refiner_params)
         else:
-            model = make_row_estimator(row, pipeline_params, n_jobs, train_ages=y[train])
+            model = make_row_estimator(row, pipeline_params, n_jobs)
         log(f"[{ROW_TITLES[row]}] fitting on {len(train)} faces ...")
         t0 = time.perf_counter()
         model.fit(X_train, y[train])

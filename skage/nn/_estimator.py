@@ -182,10 +182,11 @@ class AgeNet(RegressorMixin, NeuralNet):
         to ``fit``. Behind a resampler
         (:class:`skage.sampling.AgeBinResampler`) those ages are already
         balanced and every weight would be 1, silently turning the weighting
-        off: pass the counts *before* resampling (the resampler's
-        ``bin_counts_``, or ``skage.metrics.age_bin_counts(y_train)``), as
-        :func:`skage.compare.run_comparison` does. ``fit`` warns when the
-        weights cancel this way.
+        off: the counts *before* resampling are needed. A skage pipeline
+        hands its resampler's ``bin_counts_`` to :meth:`fit` (``bin_counts``);
+        a net trained on its own behind a resampler takes them here (or
+        ``skage.metrics.age_bin_counts(y_train)``). Set, they win over
+        ``fit``'s. ``fit`` warns when the weights cancel this way.
     augment : bool, default=True
         Augment training batches (validation and prediction never are).
     aug_rotation : float, default=10.0
@@ -608,11 +609,12 @@ class AgeNet(RegressorMixin, NeuralNet):
 
     # ------------------------------------------------------------- fit API
 
-    def _fit_data_attributes(self, X, y):
+    def _fit_data_attributes(self, X, y, bin_counts=None):
         self.n_regions_ = X.shape[3] - 3
         # The weights must be per bin of the loss that applies them, which may have its own bins.
         edges = check_bins(self.get_params_for("criterion").get("bins"))
-        if self.cb_counts is None:
+        counts = self.cb_counts if self.cb_counts is not None else bin_counts
+        if counts is None:
             counts = age_bin_counts(y, edges)
             present = counts[counts > 0]
             if (self.lambda_cb > 0 and self.cb_beta > 0 and len(present) > 1
@@ -623,9 +625,10 @@ class AgeNet(RegressorMixin, NeuralNet):
                     "before resampling as cb_counts", UserWarning, stacklevel=3)
             self.bin_weights_ = effective_number_weights(y, bins=edges, beta=self.cb_beta)
         else:
-            counts = np.asarray(self.cb_counts, dtype=float)
+            counts = np.asarray(counts, dtype=float)
             if counts.shape != (len(edges),):
-                raise ValueError(f"cb_counts must hold one count per age bin ({len(edges)}), "
+                what = "cb_counts" if self.cb_counts is not None else "bin_counts (the resampler's bins)"
+                raise ValueError(f"{what} must hold one count per age bin ({len(edges)}) of the loss, "
                                  f"got shape {counts.shape}")
             weights = effective_number_weights_from_counts(counts, beta=self.cb_beta)
             # Scaled to average 1 over the ages actually trained on, as without cb_counts, so that
@@ -633,7 +636,7 @@ class AgeNet(RegressorMixin, NeuralNet):
             seen = weights[age_bin_indices(y, edges)].mean()
             self.bin_weights_ = weights / seen if seen > 0 else weights
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, bin_counts=None, **fit_params):
         """Build the network for ``X`` and train it.
 
         Parameters
@@ -641,6 +644,12 @@ class AgeNet(RegressorMixin, NeuralNet):
         X : ndarray of shape (n_samples, H, W, 3 + K), dtype uint8
         y : array-like of shape (n_samples,)
             Ages in years.
+        bin_counts : array-like of shape (n_bins,), default=None
+            Training samples per age bin of the loss *before* resampling, from
+            which the class-balanced weights are computed when ``cb_counts``
+            is None. A skage pipeline passes its ``balance`` step's
+            ``bin_counts_`` (:class:`skage.pipeline.AgePipeline`), so that the
+            weights are not counted from the resampled, equal bins.
         **fit_params : passed to skorch (e.g. ``train_split`` groups).
 
         Returns
@@ -651,7 +660,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         self._check_params()
         with self._on_device(), self._seeded():
             if not self.warm_start or not self.initialized_:
-                self._fit_data_attributes(X, y)  # NeuralNet.fit initializes in the same case
+                self._fit_data_attributes(X, y, bin_counts)  # NeuralNet.fit initializes in the same case
             token = _FITTING.set(self)
             try:
                 super().fit(X, y, **fit_params)

@@ -2,7 +2,9 @@
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ._chips import CHIP_CONSTRAINTS, chip_steps, with_chip_options
 
 #: The fine-tuning recipe (issue 22's protocol, docs/results.md): the network keeps its trained age
 #: layer as the head and a frozen copy of itself as a teacher (``distill``), so that what it learned
@@ -12,28 +14,24 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 RECIPE = dict(backbone="cydral_age", attention=False, max_age=100, lr=1e-4, label_sigma=3.0, test_time_flip=True)
 
 
+@with_chip_options
 @validate_params(
     {
+        **CHIP_CONSTRAINTS,
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "distill": [Interval(Real, 0, None, closed="left")],
         "degrade": [Interval(Real, 0, None, closed="neither"), None],
-        "detector": [StrOptions({"auto", "hog", "cnn", "none"})],
-        "no_face": [StrOptions({"blank", "center"})],
         "device": [str],
-        "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
-        "memory": [None, str, HasMethods(["cache"])],
         "verbose": ["verbose"],
-        "progress": ["boolean"],
         "net_params": [dict, None],
     },
     prefer_skip_nested_validation=True,
 )
-def make_age_network_pipeline(*, max_epochs=8, batch_size=128, distill=3.0, degrade=1.0, detector="auto",
-                              no_face="blank", device="auto", random_state=None, n_jobs=None, memory=None, verbose=1,
-                              progress=False, net_params=None):
-    """dlib's CC0 age network fine-tuned on the training faces: check → align → faces → degrade → model.
+def make_age_network_pipeline(*, max_epochs=8, batch_size=128, distill=3.0, degrade=1.0, device="auto", verbose=1,
+                              net_params=None, detector="auto", no_face="blank", equalize=False, random_state=None,
+                              n_jobs=None, memory=None, progress=False):
+    """dlib's CC0 age network fine-tuned on the training faces: the chip front-end → degrade → model.
 
     The network (Cydral's ``dnn_age_predictor_v1``, trained on ~110k varied
     faces; the ``pretrained`` extra) predicts ages on old, gray and loose
@@ -56,32 +54,19 @@ def make_age_network_pipeline(*, max_epochs=8, batch_size=128, distill=3.0, degr
         the network forget what it knew.
     degrade : float or None, default=1.0
         Degraded copies per training chip; None trains on the chips as they are.
-    detector : {"auto", "hog", "cnn", "none"}, default="auto"
-        The aligner's face detector.
-    no_face : {"blank", "center"}, default="blank"
-        A photo without a face found gets no age (NaN) with ``"blank"``, a
-        centre crop's age with ``"center"``; training leaves such photos out.
     device : str, default="auto"
         Torch device of the network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the degraded copies and the network.
-    n_jobs : int, optional
-        Reading and alignment workers.
-    memory : str or joblib.Memory, optional
-        Caches the input check and the aligned chips.
     verbose : int, default=1
         The network's training log; 0 is silent.
-    progress : bool, default=False
-        A progress bar while aligning.
     net_params : dict, optional
         Further :class:`skage.nn.AgeNet` parameters; they override the
         recipe (:data:`RECIPE`), e.g. ``{"lr": 3e-4}``.
-
+    {chip_options}
     Returns
     -------
     pipeline : AgePipeline
         Steps ``check``, ``align`` (dlib's 64-px chips, padding 0.2: the
-        network's own), ``faces``, ``degrade``, ``model`` (the
+        network's own), ``faces``, ``equalize``, ``degrade``, ``model`` (the
         :class:`~skage.nn.AgeNet`), e.g. ``set_params(model__max_epochs=4)``.
 
     Raises
@@ -94,26 +79,18 @@ def make_age_network_pipeline(*, max_epochs=8, batch_size=128, distill=3.0, degr
     >>> from skage.pipeline import make_age_network_pipeline
     >>> pipe = make_age_network_pipeline(max_epochs=2)
     >>> [name for name, _ in pipe.steps]
-    ['check', 'align', 'faces', 'degrade', 'model']
+    ['check', 'align', 'faces', 'equalize', 'degrade', 'model']
     >>> pipe.named_steps["model"].distill, pipe.named_steps["model"].backbone
     (3.0, 'cydral_age')
     """
-    from ..alignment import FaceAligner
     from ..augment import DegradedCopies
     from ..features import AGE_CHIP_PADDING, AGE_CHIP_SIZE
     from ..nn import AgeNet
-    from ..sampling import DropNoFace, DropUnreadable
     from ._factory import AgePipeline
 
     net = AgeNet(**{**RECIPE, "max_epochs": max_epochs, "batch_size": batch_size, "distill": distill,
                     "device": device, "random_state": random_state, "verbose": verbose, **(net_params or {})})
     copies = DegradedCopies(n_copies=degrade, random_state=random_state) if degrade else "passthrough"
-    return AgePipeline([
-        ("check", DropUnreadable(n_jobs=n_jobs, memory=memory)),
-        ("align", FaceAligner(detector=detector, on_failure=no_face, landmarks=5, geometry="dlib",
-                              output_size=AGE_CHIP_SIZE, margin=AGE_CHIP_PADDING, n_jobs=n_jobs, memory=memory,
-                              progress=progress)),
-        ("faces", DropNoFace()),  # blank chips: no face found; never trained on
-        ("degrade", copies),
-        ("model", net),
-    ])
+    chips = chip_steps(geometry="dlib", landmarks=5, size=AGE_CHIP_SIZE, margin=AGE_CHIP_PADDING, detector=detector,
+                       no_face=no_face, equalize=equalize, n_jobs=n_jobs, memory=memory, progress=progress)
+    return AgePipeline([*chips, ("degrade", copies), ("model", net)])

@@ -81,9 +81,9 @@ def test_audit_without_calibration_and_bad_level(labelled_folder, model_file, tm
 
 def test_audit_leaves_out_faces_without_an_age_and_says_so(labelled_folder, model_file, tmp_path, capsys,
                                                             monkeypatch):
-    import skage.cli._main as cli_main
+    import skage.cli._audit as cli_audit
 
-    real = cli_main._predict
+    real = cli_audit._predict
 
     def predict_missing_three(model, X, quiet, **kwargs):
         ages = real(model, X, quiet, **kwargs)
@@ -91,9 +91,33 @@ def test_audit_leaves_out_faces_without_an_age_and_says_so(labelled_folder, mode
         ages[:3] = np.nan  # the pipeline's answer for files without a face
         return ages
 
-    monkeypatch.setattr(cli_main, "_predict", predict_missing_three)
+    monkeypatch.setattr(cli_audit, "_predict", predict_missing_three)
     data = f"folder:{labelled_folder}:labels.csv"
     assert main(["audit", str(model_file), "--data", data, "--n-boot", "0", "--out", str(tmp_path / "a"),
                  "--quiet"]) == 0
     assert "3 of 240 faces got no age" in capsys.readouterr().err
     assert len(pd.read_csv(tmp_path / "a" / "audit_faces.csv")) == 237
+
+
+def test_audit_reads_the_calibration_column_from_the_model_file(labelled_folder, model_file, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from skage.cli._audit import _calibration_groups
+    from skage.pipeline import load_model
+
+    data = f"folder:{labelled_folder}:labels.csv"
+    calibrated = tmp_path / "by_race.skage"
+    assert main(["calibrate", str(model_file), "--data", data, "--holdout", "0.5", "--by", "race",
+                 "--out", str(calibrated), "--quiet"]) == 0
+    assert load_model(calibrated, return_info=True)[1]["by"] == "race"
+    assert main(["audit", str(calibrated), "--data", data, "--holdout", "0.5", "--n-boot", "0", "--min-n", "10",
+                 "--out", str(tmp_path / "audit"), "--quiet"]) == 0
+    assert "calibrated per group" not in capsys.readouterr().err
+
+    # The column the file names, even where another column's labels match the calibration's better.
+    model = SimpleNamespace(calibration_groups_=np.array(["a", "b"]))
+    groups = {"gender": np.array(["female", "male"]), "race": np.array(["a", "b"])}
+    assert _calibration_groups(model, {"by": "gender"}, groups) is groups["gender"]
+    assert _calibration_groups(model, {}, groups) is None  # not said: the age-bin strata, with a note
+    assert "does not say by which column" in capsys.readouterr().err
+    assert _calibration_groups(SimpleNamespace(calibration_groups_=None), {"by": "race"}, groups) is None

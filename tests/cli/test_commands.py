@@ -224,26 +224,31 @@ def test_non_utf8_file_names_survive_the_csv(model_file, tmp_path):
     assert "caf\\udce9.jpg" in out.read_text()  # the undecodable byte, escaped
 
 
-def test_fit_weighs_the_loss_by_the_ages_before_resampling(model_file, utkface_dir):
+def test_fit_trains_the_network_make_age_pipeline_trains(model_file, utkface_dir):
+    # One rule in the library: the class-balanced weights count the ages before resampling, whether the
+    # pipeline is fitted by skage fit or in Python.
     from skage.cli._main import _load_data
-    from skage.compare import train_bin_counts
-    from skage.pipeline import load_model
+    from skage.pipeline import load_model, make_age_pipeline
 
-    net = load_model(model_file).named_steps["model"].estimator_
-    _, y, _ = _load_data(f"utkface:{utkface_dir}", limit=40, seed=0)  # the fixture's training faces
-    np.testing.assert_array_equal(net.cb_counts, train_bin_counts(y))
-    assert net.cb_beta > 0
+    cli, info = load_model(model_file, return_info=True)
+    X, y, _ = _load_data(f"utkface:{utkface_dir}", limit=40, seed=0)  # the fixture's training faces
+    options = {**info["options"], "max_epochs": 0}  # the weights are set before the first epoch
+    python = make_age_pipeline(**options).set_params(model__n_neighbors=3).fit(X, y)
+    counts = [pipe.named_steps["balance"].bin_counts_ for pipe in (cli, python)]
+    weights = [pipe.named_steps["model"].estimator_.bin_weights_ for pipe in (cli, python)]
+    np.testing.assert_array_equal(*counts)
+    np.testing.assert_allclose(*weights)
+    assert counts[0].sum() <= len(y) and weights[0].max() / weights[0][weights[0] > 0].min() > 1.5
 
 
-@pytest.mark.parametrize("options, weighted", [({}, True), ({"model": "ensemble"}, True),
-                                               ({"model": "descriptor"}, False), ({"balance": False}, False)])
-def test_fit_passes_bin_counts_to_every_resampled_network(options, weighted):
-    from skage.cli._main import _build_pipeline, _with_bin_counts
+@pytest.mark.parametrize("model", ["resnet", "descriptor"])
+def test_quiet_silences_the_models_that_log_training(model):
+    from skage.cli._main import _build_pipeline, _pipeline_kwargs, build_parser
 
-    ages = np.array([4.0, 6, 30, 35, 64])
-    kwargs = _with_bin_counts({**options, "device": "cpu"}, ages)
-    assert ("cb_counts" in (kwargs.get("net_params") or {})) is weighted
-    _build_pipeline(kwargs, {})  # the options build a pipeline
+    args = build_parser().parse_args(["fit", "--data", "utkface:.", "--out", "m.skage", "--model", model, "--quiet"])
+    kwargs, params = _pipeline_kwargs(args, {})
+    assert kwargs.get("verbose") == (0 if model == "resnet" else None)
+    _build_pipeline(kwargs, params)  # options the model takes
 
 
 def test_fit_takes_a_bias_correction_strength():

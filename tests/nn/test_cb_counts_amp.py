@@ -54,6 +54,18 @@ def test_cb_counts_must_have_one_count_per_bin(balanced):
         AgeNet(**FAST, cb_counts=[1, 2, 3]).fit(X, y)
 
 
+def test_bin_counts_at_fit_weight_like_cb_counts_which_win(balanced):
+    # What a skage pipeline hands the net from its resampler (AgePipeline); cb_counts, when set, win.
+    X, y = balanced
+    counts, other = [400, 100, 800, 300, 100, 50, 20], [1, 1, 1, 1, 1, 1, 1]
+    quick = {**FAST, "max_epochs": 0}
+    handed = AgeNet(**quick).fit(X, y, bin_counts=counts).bin_weights_
+    np.testing.assert_allclose(handed, AgeNet(**quick, cb_counts=counts).fit(X, y).bin_weights_)
+    np.testing.assert_allclose(AgeNet(**quick, cb_counts=counts).fit(X, y, bin_counts=other).bin_weights_, handed)
+    with pytest.raises(ValueError, match="bin_counts .the resampler's bins. must hold one count per age bin"):
+        AgeNet(**quick).fit(X, y, bin_counts=[1, 2])
+
+
 def test_weights_follow_the_loss_bins(balanced):
     X, y = balanced
     bins = [0, 30, 50]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skage.nn import AgeNet, CydralAgeResNet, PretrainedModelMissing
-from skage.pipeline import load_model, make_age_network_pipeline, save_model
+from skage.pipeline import load_model, make_age_network_pipeline, make_age_pipeline, save_model
 
 
 def _wheel_or_skip():
@@ -17,12 +17,17 @@ def _wheel_or_skip():
 
 def test_steps_and_recipe():
     pipe = make_age_network_pipeline(max_epochs=3, random_state=0, net_params={"lr": 3e-4})
-    assert [name for name, _ in pipe.steps] == ["check", "align", "faces", "degrade", "model"]
+    assert [name for name, _ in pipe.steps] == ["check", "align", "faces", "equalize", "degrade", "model"]
     align, net = pipe.named_steps["align"], pipe.named_steps["model"]
     assert (align.geometry, align.landmarks, align.output_size, align.margin) == ("dlib", 5, 64, 0.2)
     assert isinstance(net, AgeNet)
     assert (net.backbone, net.attention, net.distill, net.max_epochs, net.lr) == ("cydral_age", False, 3.0, 3, 3e-4)
     assert make_age_network_pipeline(degrade=None).named_steps["degrade"] == "passthrough"
+    same = make_age_pipeline(model="age_network", max_epochs=3, random_state=0, net_params={"lr": 3e-4})
+    assert same.get_params(deep=False).keys() == pipe.get_params(deep=False).keys()
+    assert same.named_steps["model"].get_params(deep=False) == net.get_params(deep=False)
+    with pytest.raises(ValueError, match="does not take image_size"):
+        make_age_pipeline(model="age_network", image_size=224)
 
 
 @pytest.mark.parametrize("kwargs, name", [({"distill": -1}, "distill"), ({"degrade": 0}, "degrade"),

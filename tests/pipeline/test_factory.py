@@ -59,14 +59,38 @@ def test_grid_search_over_lambda_and_blend_with_cmae(faces, tmp_path):
     assert search.best_estimator_.predict(X[:3]).shape == (3,)
 
 
-def test_resampled_pipeline_says_its_class_weights_are_off_unless_given_counts():
-    # Behind the resampler every bin is equally frequent: weights from the resampled ages would all be 1.
-    net = make_age_pipeline(**TINY, knn=False).named_steps["model"]
-    assert net.cb_beta == 0.0
-    counts = [5, 9, 3, 2, 1, 1, 1]
-    weighted = make_age_pipeline(**{**TINY, "net_params": {"cb_counts": counts}}, knn=False).named_steps["model"]
-    assert weighted.cb_beta > 0 and list(weighted.cb_counts) == counts
-    assert make_age_pipeline(**TINY, balance=False, knn=False).named_steps["model"].cb_beta > 0
+def test_the_network_weighs_its_loss_by_the_ages_before_resampling(faces):
+    from skage.nn import effective_number_weights_from_counts
+
+    X, y = faces
+    pipe = make_age_pipeline(**{**TINY, "max_epochs": 0}, knn=False).fit(X[:28], y[:28])
+    counts, net = pipe.named_steps["balance"].bin_counts_, pipe.named_steps["model"]
+    # Behind the resampler every bin is equally frequent: weights counted there would all be 1.
+    assert len(set(counts[counts > 0])) > 1 and net.cb_counts is None  # handed at fit, parameters untouched
+    expected = effective_number_weights_from_counts(counts, beta=net.cb_beta)
+    seen = counts > 0
+    np.testing.assert_allclose(net.bin_weights_[seen] / expected[seen], net.bin_weights_[seen][0] / expected[seen][0])
+    assert net.bin_weights_[seen].max() / net.bin_weights_[seen].min() > 1.5
+
+
+def test_builders_take_only_their_own_options():
+    from skage.pipeline import (make_descriptor_pipeline, make_ensemble_pipeline, make_resnet_pipeline,
+                                make_two_networks_pipeline)
+    from skage.pipeline._factory import builder_options
+
+    for builder in (make_resnet_pipeline, make_descriptor_pipeline, make_ensemble_pipeline,
+                    make_two_networks_pipeline):
+        with pytest.raises(TypeError):
+            builder(no_such_option=1)
+    assert "net_params" in builder_options("resnet") and "regressor" not in builder_options("resnet")
+    assert "regressor" in builder_options("descriptor") and "max_epochs" not in builder_options("descriptor")
+    assert "bias_correction" not in builder_options("two_networks")
+    with pytest.raises(ValueError, match="model='resnet' does not take degrade"):
+        make_age_pipeline(degrade=1.0)
+    with pytest.raises(ValueError, match="'max_epochs' parameter of make_age_pipeline must be an int"):
+        make_age_pipeline(max_epochs=-1)
+    pipe = make_resnet_pipeline(**TINY)
+    assert pipe.get_params(deep=False).keys() == make_age_pipeline(**TINY).get_params(deep=False).keys()
 
 
 def test_dlib_backbone_gets_dlib_face_chips():

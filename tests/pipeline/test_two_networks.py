@@ -32,7 +32,7 @@ def test_the_descriptor_recipe_and_a_frozen_age_network():
     assert descriptor.named_steps["balance"] == "passthrough"  # weights instead of over-sampling
     assert type(descriptor.named_steps["model"].estimator).__name__ == "AgeBinWeightedRegressor"
     assert isinstance(vote.named_estimators["age_network"], FrozenEstimator)
-    with pytest.raises(ValueError, match="bias_correction is not measured"):
+    with pytest.raises(ValueError, match="model='two_networks' does not take bias_correction"):
         make_age_pipeline(model="two_networks", bias_correction=0.5)
 
 

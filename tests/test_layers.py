@@ -12,14 +12,6 @@ import skage
 
 ROOT = Path(skage.__file__).parent
 
-# Module cycles still on this branch, as (importer, imported) pairs within one subpackage; each pair
-# is left out of the module graph. The cli and pipeline modules are being rewritten on branch builders.
-KNOWN_MODULE_CYCLES = {
-    ("skage.cli._audit", "skage.cli._main"),  # removed on branch builders
-    ("skage.cli._overlap", "skage.cli._main"),  # CLIError, imported back by _main
-    ("skage.pipeline._two_networks", "skage.pipeline._factory"),  # AgePipeline, imported back by _factory
-}
-
 
 def _module_name(path):
     parts = ["skage", *path.relative_to(ROOT).with_suffix("").parts]
@@ -130,7 +122,7 @@ def test_no_cycle_between_modules_of_a_subpackage():
     for module, targets in GRAPH.items():
         for target, _ in targets:
             same = _unit(target) == _unit(module) and MODULES[target].name != "__init__.py"
-            if same and MODULES[module].name != "__init__.py" and (module, target) not in KNOWN_MODULE_CYCLES:
+            if same and MODULES[module].name != "__init__.py":
                 edges[module].add(target)
     assert not _cycles(edges)
 

@@ -4,7 +4,8 @@ saving/loading pipelines, and a pretrained one (``load_model("pretrained")``).""
 from ._age_network import make_age_network_pipeline
 from ._descriptor import make_descriptor_pipeline
 from ._ensemble import make_ensemble_pipeline
-from ._factory import MODELS, AgePipeline, make_age_pipeline
+from ._age_pipeline import AgePipeline
+from ._factory import MODELS, make_age_pipeline
 from ._parts import fitted_model, fitted_model_input
 from ._persist import ModelFileError, load_model, save_model
 from ._predict import predict_faces

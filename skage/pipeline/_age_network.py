@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ._age_pipeline import AgePipeline
 from ._chips import CHIP_CONSTRAINTS, chip_steps, with_chip_options
 
 #: The fine-tuning recipe (issue 22's protocol, docs/results.md): the network keeps its trained age
@@ -86,7 +87,6 @@ def make_age_network_pipeline(*, max_epochs=8, batch_size=128, distill=3.0, degr
     from ..augment import DegradedCopies
     from ..features import AGE_CHIP_PADDING, AGE_CHIP_SIZE
     from ..nn import AgeNet
-    from ._factory import AgePipeline
 
     net = AgeNet(**{**RECIPE, "max_epochs": max_epochs, "batch_size": batch_size, "distill": distill,
                     "device": device, "random_state": random_state, "verbose": verbose, **(net_params or {})})

@@ -5,6 +5,7 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..alignment import FaceAligner
+from ._age_pipeline import AgePipeline
 
 #: The front-end's step names, in order: every trained model's pipeline starts with them, and the
 #: ensemble's members take the steps after ``equalize``.
@@ -106,7 +107,6 @@ def steps_through(pipeline, name):
 def bias_corrected(pipe, strength, random_state):
     """``pipe`` with everything after its chip front-end inside an :class:`~skage.refine.AgeBiasCorrector`."""
     from ..refine import AgeBiasCorrector
-    from ._factory import AgePipeline
 
     refuse_bool(bias_correction=strength)
     if strength is None:

@@ -4,6 +4,7 @@ from numbers import Real
 
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
+from ._age_pipeline import AgePipeline
 from ._chips import CHIP_CONSTRAINTS, STRENGTH, bias_corrected, chip_steps, refuse_bool, with_chip_options
 
 # The descriptor model's features and KNN stage. dlib's inner stages 3 and 4 (averaged over
@@ -90,7 +91,6 @@ def make_descriptor_pipeline(*, balance=True, knn=True, regressor=None, bin_weig
     from ..features._baselines import SVR_C, SVR_EPSILON
     from ..refine import KNNAgeRefiner
     from ..sampling import AgeBinResampler, AgeBinWeightedRegressor
-    from ._factory import AgePipeline
 
     refuse_bool(degrade=degrade)
     # 5 landmarks: dlib's descriptor chip is defined on them, and the 5-point model is CC0.

@@ -2,6 +2,7 @@
 
 from sklearn.utils._param_validation import validate_params
 
+from ._age_pipeline import AgePipeline
 from ._chips import CHIP_CONSTRAINTS, CHIP_STEPS, STRENGTH, bias_corrected, steps_after, steps_through, \
     with_chip_options
 from ._descriptor import DESCRIPTOR_CONSTRAINTS, make_descriptor_pipeline
@@ -66,7 +67,6 @@ def make_ensemble_pipeline(*, attention=True, balance=True, knn=True, max_epochs
     """
     from sklearn.ensemble import VotingRegressor
 
-    from ._factory import AgePipeline
 
     net_params = dict(net_params or {})
     if net_params.setdefault("backbone", BACKBONE) != BACKBONE:

@@ -4,6 +4,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ._age_pipeline import AgePipeline
 from ._chips import CHIP_CONSTRAINTS, STRENGTH, bias_corrected, chip_steps, with_chip_options
 
 # Chip geometry per AgeNet backbone: dlib's pretrained face ResNet saw dlib's own 150-px face
@@ -111,7 +112,6 @@ def make_resnet_pipeline(*, image_size=None, align=True, attention=True, balance
     from ..parsing import FaceParser
     from ..refine import KNNAgeRefiner
     from ..sampling import AgeBinResampler
-    from ._factory import AgePipeline
 
     net_params = {**_BACKBONE_RECIPES.get((net_params or {}).get("backbone"), {}), **(net_params or {})}
     chips = _BACKBONE_CHIPS.get(net_params.get("backbone"), _DEFAULT_CHIPS)

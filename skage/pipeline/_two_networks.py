@@ -2,6 +2,7 @@
 
 from sklearn.utils._param_validation import validate_params
 
+from ._age_pipeline import AgePipeline
 from ._chips import CHIP_CONSTRAINTS, steps_after, with_chip_options
 from ._descriptor import DESCRIPTOR_CONSTRAINTS, make_descriptor_pipeline
 
@@ -64,7 +65,6 @@ def make_two_networks_pipeline(*, balance=True, knn=True, regressor=None, degrad
     from sklearn.ensemble import VotingRegressor
     from sklearn.frozen import FrozenEstimator
 
-    from ._factory import AgePipeline
     from ._pretrained import pretrained_model
 
     descriptor = make_descriptor_pipeline(balance=False, bin_weights=balance, knn=knn, regressor=regressor,

@@ -38,7 +38,8 @@ def test_every_pipeline_checks_its_training_ages_first(model, bias_correction):
         return
     if model == "two_networks":
         pytest.importorskip("onnx")  # its age network comes with the pretrained extra
-    pipe = make_age_pipeline(model=model, bias_correction=bias_correction)
+    options = {} if bias_correction is None else {"bias_correction": bias_correction}  # two_networks takes none
+    pipe = make_age_pipeline(model=model, **options)
     assert isinstance(pipe.steps[0][1], DropUnreadable)
 
 

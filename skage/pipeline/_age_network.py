@@ -6,6 +6,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 
 from ._age_pipeline import AgePipeline
 from ._chips import CHIP_CONSTRAINTS, chip_steps, with_chip_options
+from ._resnet import with_progress_bar
 
 #: The fine-tuning recipe (issue 22's protocol, docs/results.md): the network keeps its trained age
 #: layer as the head and a frozen copy of itself as a teacher (``distill``), so that what it learned
@@ -88,8 +89,9 @@ def make_age_network_pipeline(*, max_epochs=8, batch_size=128, distill=3.0, degr
     from ..features import AGE_CHIP_PADDING, AGE_CHIP_SIZE
     from ..nn import AgeNet
 
-    net = AgeNet(**{**RECIPE, "max_epochs": max_epochs, "batch_size": batch_size, "distill": distill,
-                    "device": device, "random_state": random_state, "verbose": verbose, **(net_params or {})})
+    params = {**RECIPE, "max_epochs": max_epochs, "batch_size": batch_size, "distill": distill, "device": device,
+              "random_state": random_state, "verbose": verbose, **(net_params or {})}
+    net = AgeNet(**(with_progress_bar(params) if progress else params))
     copies = DegradedCopies(n_copies=degrade, random_state=random_state) if degrade else "passthrough"
     chips = chip_steps(geometry="dlib", landmarks=5, size=AGE_CHIP_SIZE, margin=AGE_CHIP_PADDING, detector=detector,
                        no_face=no_face, equalize=equalize, n_jobs=n_jobs, memory=memory, progress=progress)

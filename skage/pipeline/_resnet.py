@@ -119,12 +119,7 @@ def make_resnet_pipeline(*, image_size=None, align=True, attention=True, balance
                        size=chips["size"] if image_size is None else image_size, align=align, detector=detector,
                        no_face=no_face, equalize=equalize, n_jobs=n_jobs, memory=memory, progress=progress)
     if progress:
-        from skorch.callbacks import ProgressBar
-
-        from ..nn import TrainingTimeEstimate
-
-        net_params["callbacks"] = [*net_params.get("callbacks", []), ("progress", ProgressBar()),
-                                   ("time_estimate", TrainingTimeEstimate())]
+        net_params = with_progress_bar(net_params)
     net = AgeNet(attention=attention, max_epochs=max_epochs, batch_size=batch_size, device=device,
                  random_state=random_state, verbose=verbose, **net_params)
     parse = FaceParser(geometry=chips["geometry"], margin=chips.get("margin"), n_jobs=n_jobs) if attention \
@@ -136,3 +131,13 @@ def make_resnet_pipeline(*, image_size=None, align=True, attention=True, balance
         ("model", KNNAgeRefiner(estimator=net) if knn else net),
     ])
     return bias_corrected(pipe, bias_correction, random_state)
+
+
+def with_progress_bar(net_params):
+    """``net_params`` plus AgeNet callbacks for a bar over each epoch's batches and the estimated training time."""
+    from skorch.callbacks import ProgressBar
+
+    from ..nn import TrainingTimeEstimate
+
+    return {**net_params, "callbacks": [*net_params.get("callbacks", []), ("progress", ProgressBar()),
+                                        ("time_estimate", TrainingTimeEstimate())]}

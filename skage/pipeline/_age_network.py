@@ -39,7 +39,8 @@ def make_age_network_pipeline(*, max_epochs=8, batch_size=128, distill=3.0, degr
     faces; the ``pretrained`` extra) predicts ages on old, gray and loose
     photos well out of the box, and on sharp colour chips less well. Trained
     further on the user's faces, it learns their look and forgets the rest:
-    fine-tuned on UTKFace chips alone, its FG-NET MAE went from 3.8 to 6.0.
+    fine-tuned on UTKFace chips alone, its FG-NET MAE went from 3.8 to 6.0
+    (``benchmarks/explore_age_network.py``).
     This recipe keeps both: the head starts as the network's own age layer,
     a frozen copy of the starting network teaches the one in training
     (:class:`skage.nn.AgeNet`'s ``distill``), and every chip gets a degraded

@@ -37,6 +37,24 @@ def test_bad_options_name_the_parameter(kwargs, name):
         make_age_network_pipeline(**kwargs)
 
 
+def test_bias_correction_wraps_degrade_and_the_network():
+    from skage.refine import AgeBiasCorrector
+
+    pipe = make_age_network_pipeline(bias_correction=0.5, max_epochs=2, random_state=0)
+    corrector = pipe.named_steps["model"]
+    assert [name for name, _ in pipe.steps] == ["check", "align", "faces", "equalize", "model"]
+    assert isinstance(corrector, AgeBiasCorrector) and corrector.strength == 0.5
+    # the copies are made inside, so the held-out fifth is real faces
+    assert [name for name, _ in corrector.estimator.steps] == ["degrade", "model"]
+    assert pipe.get_params()["model__estimator__model__max_epochs"] == 2
+
+
+def test_degrade_refuses_true():
+    # scikit-learn's Interval(Real) takes True as 1 copy (False fails as 0); the descriptor builder refuses it too
+    with pytest.raises(ValueError, match="degrade must be a number or None, got True"):
+        make_age_network_pipeline(degrade=True)
+
+
 def test_fit_predict_save_on_real_chips(utkface_sample, tmp_path):
     _wheel_or_skip()
     X, y = utkface_sample(10, seed=3)

@@ -97,7 +97,7 @@ def make_age_network_pipeline(*, max_epochs=8, batch_size=128, distill=3.0, degr
     from ..features import AGE_CHIP_PADDING, AGE_CHIP_SIZE
     from ..nn import AgeNet
 
-    refuse_bool(degrade=degrade, bias_correction=bias_correction)
+    refuse_bool(degrade=degrade)  # bias_corrected checks its own strength
     params = {**RECIPE, "max_epochs": max_epochs, "batch_size": batch_size, "distill": distill, "device": device,
               "random_state": random_state, "verbose": verbose, **(net_params or {})}
     net = AgeNet(**(with_progress_bar(params) if progress else params))

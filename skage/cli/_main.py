@@ -315,10 +315,11 @@ def _add_common(p, defaults=None):
     p.add_argument("--model", choices=MODELS, default=defaults.get("model"),
                    help="resnet: the paper's network (wants a GPU); descriptor: dlib's pretrained face "
                         "descriptors under an SVR (trains in minutes on a CPU); ensemble: both averaged, the "
-                        "network fine-tuned from dlib's face ResNet (about 20 min on a CPU with --max-epochs 12); "
+                        "network fine-tuned from dlib's face ResNet (--max-epochs 12: 90 min for 15,452 chips "
+                        "on a 2-core CPU); "
                         "two_networks: descriptors on degraded chips averaged with dlib's CC0 age network; "
                         "age_network: that network fine-tuned without forgetting (users' photos, children; "
-                        "about 13 min on a CPU)")
+                        "12 min for 15,452 chips on a 2-core CPU)")
     p.add_argument("--image-size", type=_positive_int, default=defaults.get("image_size"), help="chip side in pixels")
     p.add_argument("--max-epochs", type=_positive_int, default=defaults.get("max_epochs"))
     p.add_argument("--batch-size", type=_positive_int, default=defaults.get("batch_size"))

@@ -31,9 +31,10 @@ def make_ensemble_pipeline(*, attention=True, balance=True, knn=True, max_epochs
     ``model__deep__model__estimator__max_epochs``. The two err differently,
     so the average beats either (dev split:
     benchmarks/results/dlib_backbone_cpu.md). At ``max_epochs=12``, with
-    ``degrade=1`` and ``bin_weights=True``, it trained on all 15,452 UTKFace
-    chips in 90 minutes on a 2-core CPU (docs/results.md; peak memory 15.6
-    GiB), on 4,493 chips in about 20.
+    ``degrade=1``, ``bin_weights=True`` and the descriptor member not
+    over-sampled, it trained on all 15,452 UTKFace chips in 90 minutes on a
+    2-core CPU (docs/results.md; peak memory 15.6 GiB); on 4,493 chips, in
+    about 20.
 
     Parameters
     ----------

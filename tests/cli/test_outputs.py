@@ -190,9 +190,9 @@ def test_fifos_get_an_error_row_and_are_never_read(dummy_model, tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "real.png")
     out = tmp_path / "p.csv"
     # a subprocess: on a read of a FIFO it would hang, and the timeout ends it
-    result = subprocess.run([sys.executable, "-m", "skage.cli", "predict", str(dummy_model), str(tmp_path / "direct.jpg"),
-                             str(tmp_path / "glob*.png"), str(folder), "--out", str(out), "--quiet"],
-                            capture_output=True, text=True, timeout=120)
+    argv = ["predict", str(dummy_model), str(tmp_path / "direct.jpg"), str(tmp_path / "glob*.png"), str(folder),
+            "--out", str(out), "--quiet"]
+    result = subprocess.run([sys.executable, "-m", "skage.cli", *argv], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out, keep_default_na=False)
     assert [p.rsplit("/", 1)[-1] for p in table["input"]] == ["direct.jpg", "globbed.png", "inside.jpg", "real.png"]

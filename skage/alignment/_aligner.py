@@ -296,13 +296,14 @@ def _empty_fields(config):
             "landmarks": np.full((config.n_points, 2), np.nan)}
 
 
-def _align_one(item, index, config):
+def _align_one(item, index, config, source=None):
     """Align one input; returns the chip and the per-image fields.
 
     Never raises for a bad image: exceptions would have to travel back from
     joblib workers by pickle. ``on_failure="raise"`` is applied by the caller.
+    ``source`` names the input in messages (default: its path, or ``array[index]``).
     """
-    source = describe_source(item, index)
+    source = describe_source(item, index) if source is None else source
     try:
         image = read_image(item, source=source)
     except ImageReadError as exc:
@@ -356,7 +357,7 @@ def _chip_from_landmarks(image, landmarks, out, config):
 def _align_every_face(image, source, config):
     """One (chip, fields) per face the detector finds in ``image``, largest first; one failure row without."""
     if config.detector == "none" or min(image.shape[:2]) < MIN_IMAGE_SIZE:
-        return [_align_one(image, 0, config)]
+        return [_align_one(image, 0, config, source)]  # the image is read already: its name comes along
     found, stage = _detect_all(image, config)
     if not found:
         return [_no_face(image, dict(_empty_fields(config)), "no_face", source, config)]

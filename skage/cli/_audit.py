@@ -40,12 +40,12 @@ def _add_data_options(p):
                         "e.g. 0.3 for the faces a model fitted on the 70%% part has not seen")
 
 
-def _data(args, model_info, out=None):
+def _data(args, model_info):
     """``X, y, groups`` of ``--data`` (its ``--holdout`` part when given), without the model's training faces
-    (per ``--training-faces``); ``out`` as in ``_load_data``."""
+    (per ``--training-faces``); none of them a file the command writes."""
     from sklearn.model_selection import train_test_split
 
-    X, y, meta = _load_data(args.data, args.limit, args.seed, out=out)
+    X, y, meta = _load_data(args.data, args.limit, args.seed, writes=args)
     if args.holdout is not None:
         if not 0 < args.holdout < 1:
             raise CLIError(f"--holdout must be a fraction in (0, 1), got {args.holdout}")
@@ -113,7 +113,7 @@ def cmd_calibrate(args):
     model, info = _load_model(args.model, args.quiet, args.trusted, return_info=True)
     if isinstance(model, ConformalAgeRegressor):
         model = model.estimator_  # recalibrate the wrapped model
-    X, y, groups = _data(args, info, out=args.out)
+    X, y, groups = _data(args, info)
     if args.by and args.by not in groups:
         raise CLIError(f"--by {args.by}: {args.data} has no {args.by} labels")
     if "training_faces" not in info:  # nothing to check against: say what the intervals rest on

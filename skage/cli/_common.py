@@ -17,11 +17,23 @@ class CLIError(Exception):
     """A user error: printed without a traceback, exit status 2."""
 
 
-def _load_data(spec, limit=None, seed=0, out=None):
+#: Commands whose ``--out`` is a file; the others' is a folder they write files into.
+FILE_OUT_COMMANDS = ("fit", "predict", "calibrate")
+
+#: The attention grids ``skage report`` adds to write_report's plots for models with parsing attention.
+ATTENTION_FILES = {"attention_grid": "attention_grid.png", "grad_cam_grid": "grad_cam_grid.png"}
+
+#: What ``skage demo`` leaves in its ``--out`` folder beside the comparison's files: the model, the report
+#: folder, and for synthetic faces (no --data, so no input to overwrite) ``faces/`` and its labels ``faces.csv``.
+DEMO_MODEL, DEMO_REPORT, DEMO_FACES = "model.skage", "report", "faces"
+
+
+def _load_data(spec, limit=None, seed=0, writes=None):
     """``X, y, metadata`` of the dataset ``spec``, a seeded subset of ``limit`` faces when given.
 
-    ``out``, the file a command will write, may not be one of the dataset's files (any of
-    them, not only the subset) or its label file: refused before the work starts.
+    ``writes``, the parsed arguments of the command: none of the files it will write may be one of
+    the dataset's files (any of them, not only the subset) or its label file; refused before the
+    work starts.
     """
     from ..datasets import SkippedFileWarning, load_dataset
 
@@ -39,8 +51,8 @@ def _load_data(spec, limit=None, seed=0, out=None):
         print(f"note: {len(caught)} file(s) in {spec} could not be parsed and were left out "
               f"(first: {caught[0].message})", file=sys.stderr)
     X, y, meta = ds.X, ds.y, ds.metadata
-    if out is not None:
-        _refuse_overwriting(out, _data_files(spec, X), "a file of the data")
+    if writes is not None:
+        _refuse_overwriting(writes, _data_files(spec, X), "a file of the data")
     if limit and limit < len(y):
         keep = np.sort(np.random.default_rng(seed).choice(len(y), size=limit, replace=False))
         X, y, meta = X[keep], y[keep], meta.iloc[keep].reset_index(drop=True)
@@ -86,35 +98,80 @@ def _positive_int(text):
     return value
 
 
-def _refuse_overwriting(out, read, what):
-    """Refuse an ``--out`` file that is one of the files the command reads, before any work.
+def _outputs(args):
+    """Every file the command ``args`` writes: its ``--out`` file, or the files it writes in its ``--out`` folder."""
+    from ..compare._run import COMPARISON_FILES
+    from ..metrics._audit import AUDIT_FILES
+    from ..viz._audit import HEATMAP_FILE
+    from ..viz._report import REPORT_FILES
 
+    out = getattr(args, "out", None)
+    if out is None:
+        return []
+    if args.command in FILE_OUT_COMMANDS:
+        return [Path(out)]
+    names = {
+        "benchmark": COMPARISON_FILES.values(),
+        "demo": [*COMPARISON_FILES.values(), DEMO_MODEL, f"{DEMO_FACES}.csv",
+                 *(f"{DEMO_REPORT}/{name}" for name in REPORT_FILES.values())],
+        "report": [*REPORT_FILES.values(), *ATTENTION_FILES.values()],
+        "audit": [name.format(prefix="audit") for name in (*AUDIT_FILES.values(), HEATMAP_FILE)],
+    }[args.command]  # a new command with --out must say here what it writes
+    return [Path(out) / name for name in names]
+
+
+def _refuse_overwriting(args, read, what):
+    """Refuse, before any work, a command that would write over one of the files it reads.
+
+    Every file the command writes (:func:`_outputs`) is checked against every file of ``read``.
     Existing files are compared as files (device and inode: any spelling, symbolic or hard
     link); names of missing files resolved (``..``, links), so that no spelling of an input or
-    of the model lets the output replace it.
+    of the model lets an output replace it.
 
     Parameters
     ----------
-    out : str
-        The ``--out`` file.
+    args : argparse.Namespace
+        The command's arguments (``command``, ``out``).
     read : iterable of str or path-like
         Files the command reads.
     what : str
         What they are, for the message ("the model", "an input").
     """
-    out_path = Path(out)
-    out_stat = _stat(out_path)
-    target = _resolved(out_path) if out_stat is None else None
+    existing, missing = {}, {}
+    for written in _outputs(args):
+        written_stat = _stat(written)
+        if written_stat is None:
+            missing[_resolved(written)] = written
+        else:
+            existing[written_stat.st_dev, written_stat.st_ino] = written
+    if not existing and not missing:
+        return
     for path in read:
         path = Path(path)
         path_stat = _stat(path)  # one stat per input: cheaper than resolving thousands of names
         if path_stat is not None:
-            same = out_stat is not None and os.path.samestat(out_stat, path_stat)
+            written = existing.get((path_stat.st_dev, path_stat.st_ino))
         else:
-            same = out_stat is None and _resolved(path) == target
-        if same:
-            raise CLIError(f"--out {out} is {what} ({path}): writing there would overwrite it; "
+            written = missing.get(_resolved(path)) if missing else None
+        if written is None:
+            continue
+        if args.command in FILE_OUT_COMMANDS:
+            raise CLIError(f"--out {args.out} is {what} ({path}): writing there would overwrite it; "
                            "give another file name")
+        raise CLIError(f"--out {args.out}: {written} is {what} ({path}): writing there would overwrite it; "
+                       "give another folder")
+
+
+def _write_failure(exc, args):
+    """One line for an :class:`OSError` ending a command, e.g. a full disk, naming the file.
+
+    Every file skage writes goes through :func:`skage.io.atomic_write`, which names the file it
+    failed to write: for one of the command's outputs the line says that what was there is intact.
+    """
+    name, reason = exc.filename, exc.strerror or str(exc)
+    if isinstance(name, (str, os.PathLike)) and Path(name) in _outputs(args):
+        return f"cannot write {name} ({reason}); {name} keeps what it held before, nothing half-written is left"
+    return f"{reason}: {name}" if name is not None else reason
 
 
 def _resolved(path):

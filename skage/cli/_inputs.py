@@ -10,10 +10,10 @@ def expand_inputs(items):
     Every file of a folder is kept, images or not, so that a stray text file
     gets an error row instead of vanishing; so are broken symbolic links
     (dangling, or in a loop) and links to folders, which are not followed
-    (a link to a parent folder would recurse forever): each gets an error row.
-    Hidden names (starting with ``.``) and special files such as FIFOs, which
-    reading would block on, are skipped. A name that matches nothing is kept
-    too (its row will say "file not found").
+    (a link to a parent folder would recurse forever), and special files such
+    as FIFOs, which are never read (they would block): each gets an error row.
+    Hidden names (starting with ``.``) are skipped. A name that matches
+    nothing is kept too (its row will say "file not found").
 
     Parameters
     ----------
@@ -45,11 +45,7 @@ def expand_inputs(items):
 
 
 def _folder_entries(folder):
-    # rglob descends into real folders only (not into links to folders) and lists broken links.
-    entries = []
-    for p in folder.rglob("*"):
-        if p.name.startswith(".") or (p.is_dir() and not p.is_symlink()):
-            continue
-        if p.is_file() or p.is_dir() or not p.exists():  # a file, a link to a folder, a broken link
-            entries.append(str(p))
-    return sorted(entries)
+    # rglob descends into real folders only (not into links to folders) and lists broken links; all but
+    # those real folders is an entry: files, links to folders, broken links, FIFOs and other special files.
+    return sorted(str(p) for p in folder.rglob("*")
+                  if not p.name.startswith(".") and not (p.is_dir() and not p.is_symlink()))

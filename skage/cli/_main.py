@@ -9,8 +9,9 @@ import numpy as np
 
 from .. import __version__
 from ._audit import add_interval_columns, add_parsers
-from ._common import (CLIError, _add_command, _add_data, _add_model, _aligner_of, _load_data, _load_model,
-                      _positive_int, _predict, _refuse_overwriting)
+from ._common import (ATTENTION_FILES, DEMO_FACES, DEMO_MODEL, DEMO_REPORT, FILE_OUT_COMMANDS, CLIError,
+                      _add_command, _add_data, _add_model, _aligner_of, _load_data, _load_model, _positive_int,
+                      _predict, _refuse_overwriting, _write_failure)
 from ._overlap import add_training_faces_option, only_unseen, training_record
 
 #: make_age_pipeline options that have their own command-line flags.
@@ -75,7 +76,7 @@ def _build_pipeline(kwargs, params):
 
 def _unseen_data(args, model_info):
     """The dataset of ``--data``, without the faces that trained the model (per ``--training-faces``)."""
-    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    X, y, meta = _load_data(args.data, args.limit, args.seed, writes=args)
     return only_unseen(args, model_info, X, y, meta)
 
 
@@ -107,7 +108,7 @@ def cmd_demo(args):
     """Compare models, then leave the best CPU-friendly one behind with a report and the commands that reuse it."""
     out = Path(args.out)
     if args.data:
-        X, y, meta = _load_data(args.data, args.limit, args.seed)
+        X, y, meta = _load_data(args.data, args.limit, args.seed, writes=args)
         source, data_spec = args.data, args.data
         # The descriptor rows share one cache: each face is aligned and described once.
         params = {"random_state": args.seed, "memory": str(out / "cache"), "progress": not args.quiet}
@@ -140,19 +141,19 @@ def _leave_model_behind(args, model, X, y, meta, out, data_spec):
     test = split_indices(np.asarray(y, dtype=float), args.split, args.test_size, args.seed,
                          meta["subject_id"] if "subject_id" in meta else None)[1]
     if data_spec is None:  # synthetic faces live in memory: write the held-out ones where the commands can read them
-        data_spec = _write_faces(out / "faces", X[test], np.asarray(y)[test])
+        data_spec = _write_faces(out / DEMO_FACES, X[test], np.asarray(y)[test])
     train = np.setdiff1d(np.arange(len(y)), test)
     X_train, X_test = ((X[train], X[test]) if isinstance(X, np.ndarray)
                        else ([X[i] for i in train], [X[i] for i in test]))
-    model_path = save_model(model, out / "model.skage", data=data_spec, n_train=int(len(train)),
+    model_path = save_model(model, out / DEMO_MODEL, data=data_spec, n_train=int(len(train)),
                             **training_record(X_train))
-    pngs = write_report(np.asarray(y)[test], model.predict(X_test), out / "report",
+    pngs = write_report(np.asarray(y)[test], model.predict(X_test), out / DEMO_REPORT,
                         groups=_groups(meta.iloc[test].reset_index(drop=True)))
     print(f"\nmodel saved to {model_path}; report on the {len(test)} held-out faces: "
           f"{', '.join(str(p) for p in pngs.values())}")
     print("reuse them:")
     print(f"  skage predict {model_path} PHOTOS_OR_FOLDERS... [--out predictions.csv]")
-    print(f"  skage report {model_path} --data {data_spec} --out {out / 'report'}")
+    print(f"  skage report {model_path} --data {data_spec} --out {out / DEMO_REPORT}")
 
 
 def _write_faces(folder, images, ages):
@@ -161,12 +162,16 @@ def _write_faces(folder, images, ages):
     import pandas as pd
     from PIL import Image
 
+    from ..io import atomic_write
+
     folder.mkdir(parents=True, exist_ok=True)
     names = [f"face_{i:04d}.png" for i in range(len(images))]
     for name, image in zip(names, images):
-        Image.fromarray(np.asarray(image)[..., :3]).save(folder / name)
+        with atomic_write(folder / name, "wb") as f:
+            Image.fromarray(np.asarray(image)[..., :3]).save(f, format="PNG")
     labels = folder.with_suffix(".csv")
-    pd.DataFrame({"file": names, "age": ages}).to_csv(labels, index=False)
+    with atomic_write(labels, newline="") as f:
+        pd.DataFrame({"file": names, "age": ages}).to_csv(f, index=False)
     return f"folder:{folder}:{labels}"
 
 
@@ -177,7 +182,7 @@ def cmd_fit(args):
     if args.calibrate is not None and not 0 < args.calibrate < 1:
         raise CLIError(f"--calibrate must be a fraction in (0, 1), e.g. 0.2, got {args.calibrate}")
     config = _load_config(args.config)
-    X, y, _ = _load_data(args.data, args.limit, args.seed, out=args.out)
+    X, y, _ = _load_data(args.data, args.limit, args.seed, writes=args)
     kwargs, params = _pipeline_kwargs(args, config)
     pipe = _build_pipeline(kwargs, params)
     if args.calibrate is None:
@@ -209,7 +214,7 @@ def cmd_predict(args):
     for folder in empty:
         print(f"note: no files to predict in {folder} (hidden files are skipped)", file=sys.stderr)
     if args.out:  # the model and the data were checked with the other --out checks
-        _refuse_overwriting(args.out, inputs, "an input")
+        _refuse_overwriting(args, inputs, "an input")
     model = _load_model(args.model, args.quiet, args.trusted)
     if args.no_face is not None and _aligner_of(model) is not None:
         _aligner_of(model).set_params(on_failure=args.no_face)  # a prediction-time switch: nothing is refitted
@@ -217,8 +222,11 @@ def cmd_predict(args):
     if args.interval is not None:
         table = add_interval_columns(table, model, args.interval)
     if args.out:
+        from ..io import atomic_write
+
         # file names that are not valid UTF-8 keep their bytes as backslash escapes instead of failing
-        table.to_csv(args.out, index=False, errors="backslashreplace")
+        with atomic_write(args.out, newline="", errors="backslashreplace") as f:
+            table.to_csv(f, index=False)
         print(f"{len(table)} rows written to {args.out} ({(table['error'] != '').sum()} with errors or flags)")
     else:
         shown = table.assign(face=table["face"].astype(object).where(table["face"].notna(), ""))  # blank, not <NA>
@@ -273,13 +281,13 @@ def _attention_pngs(model, X, y, out_dir, per_bin=3):
     chips = fitted_model_input(model, X[pick])  # aligned and parsed, as the net predicts from them
     paths = {}
     for method in ("attention", "grad_cam"):
-        paths[f"{method}_grid"] = path = Path(out_dir) / f"{method}_grid.png"
+        paths[f"{method}_grid"] = path = Path(out_dir) / ATTENTION_FILES[f"{method}_grid"]
         plt.close(plot_attention_grid(net, chips, y[pick], path=path, per_bin=per_bin, method=method))
     return paths
 
 
 def cmd_benchmark(args):
-    X, y, meta = _load_data(args.data, args.limit, args.seed)
+    X, y, meta = _load_data(args.data, args.limit, args.seed, writes=args)
     config = _load_config(args.config)
     kwargs, _ = _pipeline_kwargs(args, config)
     kwargs.setdefault("random_state", args.seed)
@@ -288,24 +296,28 @@ def cmd_benchmark(args):
 
 # ---------------------------------------------------------------- parser
 
+#: Commands whose first argument is a model file (the others' --model is a kind of model to train).
+_MODEL_FILE_COMMANDS = ("predict", "evaluate", "report", "calibrate", "audit")
+
+
 def _check_out(args):
     """Refuse an unusable --out before any work is done, not after it."""
     out = getattr(args, "out", None)
     if out is None:
         return
     path = Path(out)
-    if args.command in ("fit", "predict", "calibrate"):  # a file
+    if args.command in FILE_OUT_COMMANDS:
         if path.is_dir():
             raise CLIError(f"--out {out} is a directory; give a file name, e.g. {path / 'model.skage'}")
         if not path.parent.is_dir():
             raise CLIError(f"--out {out}: folder {path.parent} does not exist")
-        # the files read; predict's inputs once expanded (cmd_predict), the data's once listed (_load_data)
-        if args.command != "fit":
-            _refuse_overwriting(out, [args.model], "the model")
-        if getattr(args, "config", None):
-            _refuse_overwriting(out, [args.config], "the config file")
     elif path.exists() and not path.is_dir():  # a folder (demo, benchmark, report, audit)
         raise CLIError(f"--out {out} is a file; give a folder")
+    # the files read; predict's inputs once expanded (cmd_predict), the data's once listed (_load_data)
+    if args.command in _MODEL_FILE_COMMANDS:
+        _refuse_overwriting(args, [args.model], "the model")
+    if getattr(args, "config", None):
+        _refuse_overwriting(args, [args.config], "the config file")
 
 
 def _add_common(p, defaults=None):
@@ -404,8 +416,10 @@ def build_parser():
 def main(argv=None):
     """Run ``skage`` with ``argv`` (default: the command line); returns the exit status.
 
-    0 on success, 2 for a user error (one line, no traceback), 130 when
-    interrupted with Ctrl-C (one line, as shells report SIGINT).
+    0 on success, 2 for a user error (one line, no traceback), 1 when the
+    system fails it, e.g. a full disk (one line naming the file: outputs are
+    replaced whole or not at all, so what was there before is intact), 130
+    when interrupted with Ctrl-C (one line, as shells report SIGINT).
     """
     args = build_parser().parse_args(argv)
     try:
@@ -414,6 +428,9 @@ def main(argv=None):
     except CLIError as exc:
         print(f"skage {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"skage {args.command}: error: {_write_failure(exc, args)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         from tqdm import tqdm
 

@@ -277,13 +277,22 @@ def comparison_markdown(table, header=""):
     return "\n".join(lines) + "\n"
 
 
+#: Files :func:`write_comparison` writes, by the keys of the paths it returns.
+COMPARISON_FILES = {"csv": "results.csv", "markdown": "results.md", "per_bin_png": "per_bin_mae.png"}
+
+
 def write_comparison(table, out_dir, y_test, predictions, header=""):
-    """Write results.md, results.csv and per_bin_mae.png into ``out_dir``; returns the paths."""
+    """Write results.md, results.csv and per_bin_mae.png into ``out_dir``, each whole or not at all
+    (:func:`skage.io.atomic_write`); returns the paths."""
+    from ..io import atomic_write
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": out / "results.csv", "markdown": out / "results.md", "per_bin_png": out / "per_bin_mae.png"}
-    table.to_csv(paths["csv"], index=False)
-    paths["markdown"].write_text(comparison_markdown(table, header))
+    paths = {key: out / name for key, name in COMPARISON_FILES.items()}
+    with atomic_write(paths["csv"], newline="") as f:
+        table.to_csv(f, index=False)
+    with atomic_write(paths["markdown"]) as f:
+        f.write(comparison_markdown(table, header))
     from ..viz import plot_per_bin_mae
 
     plot_per_bin_mae(y_test, predictions, path=paths["per_bin_png"])

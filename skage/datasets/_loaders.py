@@ -208,7 +208,16 @@ def _normalise(value, table):
 def _from_csv(name, folder, csv, subject_from_name=None, races=None, description=""):
     folder = check_folder(folder)
     csv_path = _resolve_csv(folder, csv)
-    frame = pd.read_csv(csv_path)
+    try:
+        frame = pd.read_csv(csv_path)
+    except pd.errors.EmptyDataError:  # pandas' own message ("No columns to parse from file") names no file
+        raise ValueError(f"label CSV {csv_path} is empty: expected a header row (e.g. file,age) and one row "
+                         "per image") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"label CSV {csv_path} is not UTF-8 text (it holds the byte "
+                         f"{exc.object[exc.start]:#04x}); save it as UTF-8") from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"label CSV {csv_path} cannot be parsed: {exc}") from None
     if frame.empty:
         raise ValueError(f"label CSV {csv_path} has no rows")
     file_col = _pick(frame, FILE_COLUMNS, "file", csv_path)

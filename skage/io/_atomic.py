@@ -50,7 +50,10 @@ def atomic_write(path, mode="w", **open_kwargs):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+            # a full disk's write() error names no file; the temporary name would mean nothing to the user
+            exc.filename, exc.filename2 = path, None
         raise

@@ -1,6 +1,7 @@
 """One image reader for all stages, so every stage sees the same pixels."""
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,11 @@ def _array_to_rgb(arr, source):
 
 def _read_file(path):
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):  # a FIFO, a device, a socket: opening one would block (a FIFO forever)
+            raise ImageReadError(path, "not a regular file")
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img)  # phone photos store rotation in EXIF
             if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
@@ -75,6 +81,8 @@ def _read_file(path):
                 arr = np.asarray(img)
             else:  # P, LA, RGBA, CMYK, YCbCr, ...
                 arr = np.asarray(img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB"))
+    except ImageReadError:
+        raise
     except FileNotFoundError:
         raise ImageReadError(path, "file not found") from None
     except IsADirectoryError:
@@ -154,6 +162,9 @@ def as_image_list(X):
         X = X.iloc[:, 0]
     if isinstance(X, (str, os.PathLike)):
         raise TypeError("X must be a sequence of images or paths, not a single path; wrap it in a list")
+    if X is None or not hasattr(X, "__iter__"):
+        raise TypeError(f"X must be a sequence of images or paths (a list of file names, or an array of "
+                        f"images), got {type(X).__name__}")
     if isinstance(X, np.ndarray) and X.dtype.kind in "US":  # numpy string arrays of paths
         return [str(x) for x in X.reshape(-1)]
     if isinstance(X, np.ndarray) and X.dtype != object:

@@ -12,6 +12,9 @@ from ._bins import age_bin_counts, age_bin_indices, age_bin_labels, check_bins
 from ._groups import group_labels
 from ._report import _check_pair
 
+#: Files :meth:`FairnessAudit.write` writes, by the keys of the paths it returns; ``{prefix}`` is its prefix.
+AUDIT_FILES = {"faces": "{prefix}_faces.csv", "groups": "{prefix}_groups.csv", "markdown": "{prefix}.md"}
+
 #: Metrics of every audited group; the ones in _BOOTSTRAPPED get 95 % bootstrap intervals.
 _BOOTSTRAPPED = ("mae", "signed_error", "cmae", "std_mae", "coverage")
 
@@ -79,19 +82,23 @@ class FairnessAudit:
     def write(self, out_dir, prefix="audit"):
         """Write ``<prefix>_faces.csv``, ``<prefix>_groups.csv`` and ``<prefix>.md``.
 
+        Each file is replaced whole or not at all (:func:`skage.io.atomic_write`).
         The heat-map is a plot, written by :func:`skage.viz.write_audit` with these files.
 
         Returns
         -------
         paths : dict of str to Path
         """
+        from ..io import atomic_write
+
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"faces": out / f"{prefix}_faces.csv", "groups": out / f"{prefix}_groups.csv",
-                 "markdown": out / f"{prefix}.md"}
-        self.faces.to_csv(paths["faces"], index=False)
-        self.table.to_csv(paths["groups"], index=False)
-        paths["markdown"].write_text(self.to_markdown() + "\n")
+        paths = {key: out / name.format(prefix=prefix) for key, name in AUDIT_FILES.items()}
+        for key, frame in (("faces", self.faces), ("groups", self.table)):
+            with atomic_write(paths[key], newline="") as f:
+                frame.to_csv(f, index=False)
+        with atomic_write(paths["markdown"]) as f:
+            f.write(self.to_markdown() + "\n")
         return paths
 
     def __str__(self):

@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
+from ..io import atomic_write
 from ._pretrained import PRETRAINED, pretrained_model
 from ._records import UnsupportedObjectError, swap_in, swap_out
 from ._trust import trusted_types
@@ -145,14 +146,13 @@ def save_model(estimator, path, *, dtype="float32", for_training=False, **info):
                 "sha256": {name: _sha256(data) for name, data in members.items()}}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    with zipfile.ZipFile(tmp, "w") as zf:
+    # Whole or not at all: a crash or a full disk mid-write leaves the old file and no temporary one behind.
+    with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w") as zf:
         zf.writestr(_MANIFEST, json.dumps(manifest, indent=1), compress_type=zipfile.ZIP_DEFLATED)
         for name, data in members.items():
             # Tensors hardly compress; storing them keeps saving and loading fast.
             stored = name in (_WEIGHTS, _TRAINING)
             zf.writestr(name, data, compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
-    tmp.replace(path)  # a crash mid-write never leaves a half model under the real name
     return path
 
 

@@ -5,6 +5,9 @@ from matplotlib.patches import Rectangle
 
 from ._common import new_figure, save_figure
 
+#: The heat-map's file, written by :func:`write_audit` beside :data:`skage.metrics._audit.AUDIT_FILES`.
+HEATMAP_FILE = "{prefix}_heatmap.png"
+
 
 def plot_audit_heatmap(audit, path=None):
     """Heat-map of MAE (and interval coverage) per demographic group × age bin.
@@ -78,6 +81,6 @@ def write_audit(audit, out_dir, prefix="audit"):
         ``faces``, ``groups``, ``markdown`` and ``heatmap``.
     """
     paths = audit.write(out_dir, prefix=prefix)
-    paths["heatmap"] = paths["markdown"].with_name(f"{prefix}_heatmap.png")
+    paths["heatmap"] = paths["markdown"].with_name(HEATMAP_FILE.format(prefix=prefix))
     plot_audit_heatmap(audit, paths["heatmap"])
     return paths

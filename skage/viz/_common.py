@@ -10,6 +10,8 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..io import atomic_write
+
 #: Resolution of the written PNGs; an 8x5 inch figure gives 1200x750 pixels.
 DPI = 150
 
@@ -35,7 +37,8 @@ def save_figure(fig, path=None):
 
     Every skage plot ends here, so that all of them return their Figure and
     write files the same way: parent folders are created, the background is
-    white whatever the style.
+    white whatever the style, and the file is replaced whole or not at all
+    (:func:`skage.io.atomic_write`): a full disk leaves the old PNG intact.
 
     Parameters
     ----------
@@ -59,7 +62,8 @@ def save_figure(fig, path=None):
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, format="png", facecolor="white")
+        with atomic_write(path, "wb") as f:
+            fig.savefig(f, dpi=DPI, format="png", facecolor="white")
     return fig
 
 

@@ -298,3 +298,11 @@ def test_dlib_geometry_is_dlibs_own_face_chip(chip_paths):
         template = dlib.get_face_chip_details(shape, 150, 0.25)
         assert template.rows == 150 and np.isfinite(landmarks).all()
         assert (landmarks > 0).all() and (landmarks < 150).all()
+
+
+def test_a_tiny_file_is_named_in_its_message_not_array_0(tmp_path):
+    path = tmp_path / "one_pixel.png"
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(path)
+    result = FaceAligner(output_size=64).fit().align_faces(str(path))
+    assert result.flags.tolist() == ["too_small"]
+    assert result.errors[0].startswith(f"{path}: ") and "array[" not in result.errors[0]

@@ -163,12 +163,15 @@ def test_out_may_not_overwrite_what_the_command_reads(argv, what, tmp_path, caps
 
 
 def test_out_may_replace_an_older_model_in_the_data_folder(tmp_path):
+    from argparse import Namespace
+
     from skage.cli._main import _load_data
 
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "in.png")
     (tmp_path / "labels.csv").write_text("file,age\nin.png,30\n")
     (tmp_path / "model.skage").write_bytes(b"last week's model")  # not a file of the data: may be replaced
-    _, y, _ = _load_data(f"folder:{tmp_path}:labels.csv", out=str(tmp_path / "model.skage"))
+    fit = Namespace(command="fit", out=str(tmp_path / "model.skage"))
+    _, y, _ = _load_data(f"folder:{tmp_path}:labels.csv", writes=fit)
     assert y.tolist() == [30.0]
 
 

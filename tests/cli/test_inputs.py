@@ -23,10 +23,10 @@ def test_broken_links_and_empty_folders_are_accounted_for(tmp_path):
     os.symlink(folder / "loop2", folder / "loop1")
     os.symlink(folder / "loop1", folder / "loop2")
     os.symlink(tmp_path, folder / "up")  # a link to a parent folder: listed, not followed (no endless walk)
-    os.mkfifo(folder / "fifo")  # reading it would block: skipped
+    os.mkfifo(folder / "fifo")  # listed, for an error row; never read (that would block)
     (tmp_path / "empty").mkdir()
     out, empty = expand_inputs([str(folder), str(tmp_path / "empty")])
-    assert [p.rsplit("/", 1)[-1] for p in out] == ["dangling.jpg", "loop1", "loop2", "a.jpg", "up"]
+    assert [p.rsplit("/", 1)[-1] for p in out] == ["dangling.jpg", "fifo", "loop1", "loop2", "a.jpg", "up"]
     assert empty == [str(tmp_path / "empty")]
 
 

@@ -102,3 +102,29 @@ def test_ensemble_row_keeps_its_dlib_chips():
     assert params["model__deep__model__estimator__max_epochs"] == DEEP["max_epochs"]
     assert params["model__deep__model__estimator__backbone"] == "dlib_resnet"
     assert params["align__output_size"] == 150 and params["align__n_jobs"] == 1
+
+
+def _full_disk_to_csv(monkeypatch):
+    """DataFrame.to_csv writes the header, then the disk is full."""
+    import errno
+    import os
+
+    def full(frame, target, **kwargs):
+        with open(target, "w") if isinstance(target, (str, os.PathLike)) else target as f:
+            f.write(",".join(map(str, frame.columns)) + "\n")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+
+
+def test_a_full_disk_keeps_the_old_results(tmp_path, monkeypatch):
+    import os
+
+    from skage.compare import write_comparison
+
+    (tmp_path / "results.csv").write_text("model,mae\nlast week,4.2\n")
+    _full_disk_to_csv(monkeypatch)
+    with pytest.raises(OSError, match="No space left on device"):
+        write_comparison(pd.DataFrame({"model": ["m"], "mae": [3.0]}), tmp_path, [20.0], {"m": [21.0]})
+    assert (tmp_path / "results.csv").read_text() == "model,mae\nlast week,4.2\n"
+    assert os.listdir(tmp_path) == ["results.csv"]

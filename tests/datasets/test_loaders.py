@@ -171,3 +171,13 @@ def test_written_synthetic_faces_load_as_utkface(tmp_path):
     ages = [float(p.replace("\\", "/").split("/")[-1].split("_")[0]) for p in paths]
     assert [by_name[p] for p in paths] == ages
     assert set(data.metadata.gender) <= {"male", "female"}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"file,age\nin.jpg,30\n\xe9t\xe9.jpg,40\n", r"is not UTF-8 text \(it holds the byte 0xe9\); save it as UTF-8"),
+])
+def test_an_empty_or_non_utf8_label_csv_is_named(tmp_path, content, message):
+    (tmp_path / "labels.csv").write_bytes(content)
+    with pytest.raises(ValueError, match=f"label CSV {tmp_path / 'labels.csv'} {message}"):
+        load_folder(tmp_path, "labels.csv")

@@ -45,3 +45,12 @@ def test_binary_mode_and_a_bad_mode(tmp_path):
     with pytest.raises(ValueError, match="mode"):
         with atomic_write(tmp_path / "b", "a"):
             pass
+
+
+def test_a_full_disk_error_names_the_file_not_the_temporary_one(tmp_path):
+    path = tmp_path / "ages.csv"
+    with pytest.raises(OSError) as info:
+        with atomic_write(path) as f:
+            f.write("half")
+            raise OSError(28, "No space left on device")  # write() errors name no file
+    assert info.value.filename == str(path) and str(path) in str(info.value) and ".tmp" not in str(info.value)

@@ -89,3 +89,35 @@ def test_an_image_array_is_not_read_as_a_batch():
     assert len(as_image_list(np.zeros((5, 20, 30)))) == 5  # a batch of gray images
     assert len(as_image_list(np.zeros((2, 20, 30, 7)))) == 2  # chips with mask channels
     assert as_image_list([]) == as_image_list(np.empty(0)) == as_image_list(np.empty((0, 8, 8, 3))) == []
+
+
+def test_a_fifo_is_not_a_regular_file_and_is_never_opened(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    result = {}
+
+    def read():
+        try:
+            read_image(fifo)
+        except ImageReadError as exc:
+            result["error"] = exc
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # blocked opening the FIFO: a writer end releases it
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(10)
+        pytest.fail("read_image blocked on a FIFO")
+    assert result["error"].source == str(fifo) and result["error"].reason == "not a regular file"
+
+
+@pytest.mark.parametrize("X", [None, 5])
+def test_no_images_at_all_is_a_type_error_naming_x(X):
+    from skage.io import as_image_list
+
+    with pytest.raises(TypeError, match=f"X must be a sequence of images or paths .*got {type(X).__name__}"):
+        as_image_list(X)

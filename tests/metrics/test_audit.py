@@ -103,3 +103,22 @@ def test_bad_input():
         fairness_audit(age, pred, {"age_bin": groups["race"]})
     with pytest.raises(ValueError, match="NaN"):
         fairness_audit(age, np.full(100, np.nan), groups)
+
+
+def test_a_full_disk_keeps_the_old_audit_files(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    y, pred, groups, _ = _data(300)
+    audit = fairness_audit(y, pred, groups, n_boot=0)
+    (tmp_path / "audit_faces.csv").write_text("last week\n")
+
+    def full(frame, target, **kwargs):  # the header, then the disk is full
+        with open(target, "w") if isinstance(target, (str, os.PathLike)) else target as f:
+            f.write(",".join(map(str, frame.columns)) + "\n")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    with pytest.raises(OSError, match="No space left on device"):
+        audit.write(tmp_path)
+    assert (tmp_path / "audit_faces.csv").read_text() == "last week\n" and os.listdir(tmp_path) == ["audit_faces.csv"]

@@ -451,3 +451,20 @@ def test_objects_the_format_cannot_hold_are_refused_at_save(tmp_path):
     assert not (tmp_path / "p.skage").exists()
     with pytest.raises(ModelFileError, match="joblib.memory.Memory.*not one of the types"):
         save_model({"memory": joblib.Memory(None)}, tmp_path / "mem.skage")
+
+
+def test_a_full_disk_leaves_the_old_model_and_no_partial_file(tmp_path, monkeypatch):
+    path = tmp_path / "model.skage"
+    path.write_bytes(b"last week's model")
+    real = zipfile.ZipFile.writestr
+
+    def full(self, name, data, **kwargs):  # the file on disk fills after its first member (skops' are in memory)
+        if self.filename is not None and name != "manifest.json":
+            raise OSError(28, "No space left on device")
+        return real(self, name, data, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", full)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        save_model(Ridge().fit([[0.0], [1.0]], [20.0, 40.0]), path)
+    assert info.value.filename == str(path)
+    assert path.read_bytes() == b"last week's model" and os.listdir(tmp_path) == ["model.skage"]

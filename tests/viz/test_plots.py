@@ -226,3 +226,23 @@ def test_audit_heatmap_is_written_with_the_audit(tmp_path):
     assert set(paths) == {"faces", "groups", "markdown", "heatmap"}
     with Image.open(paths["heatmap"]) as image:  # written at the one dpi of every plot
         assert image.format == "PNG" and image.size[0] == pytest.approx(fig.get_figwidth() * DPI, abs=1)
+
+
+def test_a_full_disk_keeps_the_old_png_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from skage.viz import save_figure
+
+    path = tmp_path / "per_bin_mae.png"
+    path.write_bytes(b"last week's plot")
+
+    def full(fig, target, **kwargs):  # the disk fills after a few bytes of the new PNG
+        with open(target, "wb") if isinstance(target, (str, os.PathLike)) else target as f:
+            f.write(b"\x89PNG")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    with pytest.raises(OSError, match="No space left on device"):
+        plot_per_bin_mae([5, 15, 25], [7, 14, 30], path=path)
+    assert path.read_bytes() == b"last week's plot" and os.listdir(tmp_path) == ["per_bin_mae.png"]

@@ -38,7 +38,9 @@ _OTHER_TYPES = {
     "torch.optim.lr_scheduler": ("CosineAnnealingLR", "StepLR", "OneCycleLR", "ReduceLROnPlateau"),
     "torch.utils.data": ("DataLoader",),
     "skorch.dataset": ("ValidSplit",),
-    "skorch.callbacks": ("LRScheduler", "ProgressBar", "EarlyStopping", "Checkpoint"),
+    # not Checkpoint: it writes files where its ``dirname`` says (AgeNet's ``checkpoint``, a location, is
+    # reset to None instead; see LOCATION_PARAMS)
+    "skorch.callbacks": ("LRScheduler", "ProgressBar", "EarlyStopping"),
     "sklearn.utils": ("Bunch",),
     "sklearn.model_selection": ("KFold", "ShuffleSplit", "StratifiedKFold", "GroupShuffleSplit", "GroupKFold"),
     "sklearn.metrics._scorer": ("_Scorer", "_PassthroughScorer"),
@@ -57,6 +59,38 @@ _FUNCTIONS = {
     "skage.metrics": ("cmae_score", "bias_score", "acc_at_k"),
     "sklearn.metrics": ("mean_absolute_error",),
 }
+
+#: Parameters that name a place on disk: ``memory`` (a joblib cache: joblib unpickles the ``output.pkl``
+#: files it finds there, and writes chips and embeddings there), ``cache_dir`` (memory-mapped chips) and
+#: ``checkpoint`` (where AgeNet's training writes). Where an estimator reads and writes is the user's
+#: choice at run time, never a model file's: they are saved as None and set to None again on load, whatever
+#: the file says (``set_params(align__memory=...)`` after loading turns a cache back on).
+LOCATION_PARAMS = ("memory", "cache_dir", "checkpoint")
+
+#: What AgeNet's ``weights`` may stay in a model file; any other value is a file to read (set to None).
+#: ``"imagenet"`` names torchvision's own download, used only when a loaded network is fitted again.
+_WEIGHT_KEYWORDS = ("random", "imagenet")
+
+
+def without_locations(params, network=False):
+    """Set every location parameter in ``params`` to None, in place, and return it.
+
+    Parameters
+    ----------
+    params : dict
+        An estimator's ``__dict__`` or a network's parameters.
+    network : bool, default=False
+        ``params`` are a skorch network's: its ``weights``, when a file, is
+        reset too (other estimators' ``weights`` are not files).
+    """
+    for name in LOCATION_PARAMS:
+        if params.get(name) is not None:
+            params[name] = None
+    weights = params.get("weights")
+    if network and weights is not None and not (isinstance(weights, str) and weights in _WEIGHT_KEYWORDS):
+        params["weights"] = None
+    return params
+
 
 #: skorch networks skage rebuilds from a :class:`~skage.pipeline._records.NetRecord` (parameters and
 #: safetensors weights); never from a state in the skops tree, which skorch would unpickle.

@@ -1,11 +1,14 @@
 """Model files are data: round trips, sizes, checksums, trust, and refusals that run nothing."""
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import pickle
 import subprocess
 import sys
+import warnings
 import zipfile
 
 import joblib
@@ -451,3 +454,119 @@ def test_objects_the_format_cannot_hold_are_refused_at_save(tmp_path):
     assert not (tmp_path / "p.skage").exists()
     with pytest.raises(ModelFileError, match="joblib.memory.Memory.*not one of the types"):
         save_model({"memory": joblib.Memory(None)}, tmp_path / "mem.skage")
+
+
+# ------------------------------------------------------------------ locations (issue 31, item 1)
+
+def _files(root):
+    """Every file under ``root`` with its size and modification time."""
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+def _locations(model):
+    """Every ``memory`` and ``cache_dir`` parameter of ``model`` and its steps."""
+    return {k: v for k, v in model.get_params().items() if k.rpartition("__")[2] in ("memory", "cache_dir")}
+
+
+def test_model_naming_a_poisoned_cache_folder_runs_nothing_and_writes_nothing(synthetic, tmp_path, monkeypatch):
+    """The hostile bundle of issue 31: ``evil.skage`` whose ``align__memory`` and ``describe__memory`` name the
+    folder ``cache`` shipped beside it, holding joblib cache entries (``output.pkl``) that run code when
+    unpickled. Neither ``load_model(...).predict`` nor ``skage predict`` may read them or write anywhere."""
+    import skops.io as sio
+    from PIL import Image
+
+    import skage.pipeline
+    from skage.cli import main
+    from skage.pipeline._records import swap_out
+
+    X, y = synthetic
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    inputs = []
+    for i, image in enumerate(X[N_TRAIN:]):
+        inputs.append(str(faces / f"face{i}.png"))
+        Image.fromarray(image).save(inputs[-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fewer training faces than neighbours
+        model = make_age_pipeline(model="descriptor", no_face="center", n_jobs=1, random_state=0).fit(
+            X[:N_TRAIN], y[:N_TRAIN])
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    monkeypatch.chdir(bundle)  # the victim runs the shipped model where it was unpacked
+    marker = tmp_path / "PWNED"
+    located = {"check__memory": "cache", "align__memory": "cache", "describe__memory": "cache"}
+
+    # The bundle's cache: the entries joblib writes for these inputs (through the API and the CLI), each
+    # output.pkl replaced by a pickle that writes the marker.
+    real_load = skage.pipeline.load_model
+    with_cache = lambda *a, **k: _with_params(real_load(*a, **k), located)  # noqa: E731
+    monkeypatch.setattr(skage.pipeline, "load_model", with_cache)
+    path = save_model(model, bundle / "plain.skage")
+    skage.pipeline.load_model(path).predict(inputs)
+    assert main(["predict", str(path), *inputs, "--quiet"]) == 0
+    poisoned = list((bundle / "cache").rglob("output.pkl"))
+    assert poisoned
+    for entry in poisoned:
+        entry.write_bytes(pickle.dumps(_Exploit(marker)))
+    # the bundle is hostile: a model that uses the folder as its cache runs the code, both ways (and then
+    # fails: the "cached" result is None)
+    with contextlib.suppress(Exception):
+        skage.pipeline.load_model(path).predict(inputs)
+    assert marker.exists()
+    marker.unlink()
+    with contextlib.suppress(Exception):
+        main(["predict", str(path), *inputs, "--quiet"])
+    assert marker.exists()
+    marker.unlink()
+    monkeypatch.undo()
+    monkeypatch.chdir(bundle)
+
+    # evil.skage: the saved model, its tree naming the folder (a forger's file, checksums recomputed)
+    members = _members(path)
+    tree, _, _ = swap_out(model)
+    for name, value in located.items():
+        step, param = name.split("__")
+        setattr(tree.named_steps[step], param, value)
+    members["estimator.skops"] = sio.dumps(tree)
+    _rewrite(bundle / "evil.skage", members)
+    path.unlink()
+    before = _files(tmp_path)
+
+    loaded = load_model(bundle / "evil.skage")
+    assert {"memory", "align__memory", "describe__memory"} <= set(_locations(loaded))
+    assert set(_locations(loaded).values()) == {None}
+    assert np.isfinite(loaded.predict(inputs)).all()
+    out = tmp_path / "ages.csv"
+    assert main(["predict", "evil.skage", *inputs, "--out", str(out), "--quiet"]) == 0
+    assert not marker.exists()
+    after = _files(tmp_path)
+    assert set(after) - set(before) == {out}  # nothing written but the output
+    assert {p: after[p] for p in before} == before  # nothing changed
+
+
+def _with_params(loaded, params):
+    """``load_model``'s result (a model, or a model and its info) with ``params`` set on the model."""
+    (loaded[0] if isinstance(loaded, tuple) else loaded).set_params(**params)
+    return loaded
+
+
+def test_locations_are_not_saved(synthetic, tmp_path):
+    """memory, cache_dir and AgeNet's checkpoint and weights file are the user's choice at run time: not
+    saved, and not used by the loaded model (skorch's Checkpoint would create its folder when loading)."""
+    from skage.nn import AgeNet
+
+    X, y = synthetic
+    model = make_age_pipeline(**TINY, attention=False, align=False).fit(X[:N_TRAIN], y[:N_TRAIN])
+    net = model.named_steps["model"].estimator_
+    # as if fitted with them (set_params would re-initialize the network, creating the folder now)
+    vars(net).update(checkpoint=str(tmp_path / "ckpt"), weights=str(tmp_path / "w.pt"))
+    model.set_params(check__memory=str(tmp_path / "cache"), memory=tmp_path / "cache")
+    path = save_model(model, tmp_path / "m.skage")
+    with zipfile.ZipFile(io.BytesIO(_members(path)["estimator.skops"])) as tree:
+        assert not [name for name in tree.namelist() if str(tmp_path).encode() in tree.read(name)]
+    assert model.named_steps["check"].memory == str(tmp_path / "cache")  # the saved model is left as it was
+    loaded = load_model(path)
+    assert loaded.memory is None and loaded.named_steps["check"].memory is None
+    net = loaded.named_steps["model"].estimator_
+    assert isinstance(net, AgeNet) and net.checkpoint is None and net.weights is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skage"]

@@ -50,7 +50,8 @@ _OTHER_TYPES = {
     "imblearn.under_sampling": ("RandomUnderSampler", "TomekLinks", "EditedNearestNeighbours"),
     "imblearn.combine": ("SMOTEENN", "SMOTETomek"),
     "pathlib": ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath"),
-    "builtins": ("frozenset", "range", "slice", "bytearray"),
+    # not bytearray or range: skops builds them by calling them with numbers from the file
+    "builtins": ("frozenset", "slice"),
 }
 
 #: The only functions a model file may name: the metrics behind :func:`skage.metrics.get_age_scorer`
@@ -59,6 +60,36 @@ _FUNCTIONS = {
     "skage.metrics": ("cmae_score", "bias_score", "acc_at_k"),
     "sklearn.metrics": ("mean_absolute_error",),
 }
+
+#: The only classes a model file may build by calling them with arguments it supplies (skops'
+#: ``ConstructorFromReduceNode``): paths, whose arguments are the strings stored in the file. Any
+#: other class called so would take its sizes, or a file to read, from the file
+#: (``bytearray(2000000000)``, ``AgeResNet(n_classes=10**9)``, ``AgeResNet(weights="/some/file")``).
+_CONSTRUCTED = {"pathlib": ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")}
+
+
+def constructor_refusals(schema):
+    """``{name: reason}`` for every object a skops schema builds from arguments it supplies, bar paths.
+
+    Parameters
+    ----------
+    schema : dict
+        The parsed ``schema.json`` of a skops archive.
+    """
+    allowed, refused, stack = _names(_CONSTRUCTED), {}, [schema]
+    while stack:  # iterative: a deep schema must not exhaust Python's recursion limit
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            loader, name = node.get("__loader__"), f"{node.get('__module__')}.{node.get('__class__')}"
+            if loader == "ConstructorFromReduceNode" and name not in allowed:
+                refused[name] = "built by calling it with arguments from the file"
+            elif loader == "BytearrayNode":
+                refused[name] = "a bytearray (skage stores none)"
+            stack.extend(node.values())
+    return refused
+
 
 #: Parameters that name a place on disk: ``memory`` (a joblib cache: joblib unpickles the ``output.pkl``
 #: files it finds there, and writes chips and embeddings there), ``cache_dir`` (memory-mapped chips) and

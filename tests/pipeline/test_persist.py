@@ -570,3 +570,115 @@ def test_locations_are_not_saved(synthetic, tmp_path):
     net = loaded.named_steps["model"].estimator_
     assert isinstance(net, AgeNet) and net.checkpoint is None and net.weights is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skage"]
+
+
+# ------------------------------------------------------------------ bounded allocation (issue 31, item 2)
+
+def _tree_archive(schema, members=()):
+    """A hand-written skops tree: ``schema`` and ``(name, bytes)`` members, deflated."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("schema.json", json.dumps(schema))
+        for name, data in members:
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _forged(tmp_path, tree=None, extra=()):
+    """A Ridge model file with another skops tree and more members, its manifest's checksums matching."""
+    members = _members(save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage"))
+    if tree is not None:
+        members["estimator.skops"] = tree
+    members.update(extra)
+    _rewrite(tmp_path / "forged.skage", members)
+    return tmp_path / "forged.skage"
+
+
+def _load_measured(path):
+    """(the ModelFileError of ``load_model(path)``, or None; peak bytes allocated meanwhile)."""
+    import tracemalloc
+
+    error = None
+    tracemalloc.start()
+    try:
+        load_model(path)
+    except ModelFileError as exc:
+        error = exc
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return error, peak
+
+
+@pytest.mark.parametrize("module, cls, args", [
+    ("builtins", "bytearray", ["2000000000"]),  # the issue's 1.6 KB file: +1.7 GB when loaded
+    ("skage.nn._module", "AgeResNet", ["0", "false"]),  # any trusted class called with the file's arguments
+])
+def test_no_constructor_takes_its_arguments_from_the_file(module, cls, args, tmp_path):
+    import skops.io as sio
+
+    with zipfile.ZipFile(io.BytesIO(sio.dumps(__import__("pathlib").Path("a")))) as zf:
+        schema = json.loads(zf.read("schema.json"))  # PosixPath("a"): built as PosixPath(*("a",))
+    schema.update(__class__=cls, __module__=module)
+    template = schema["content"]["content"][0]
+    schema["content"]["content"] = [{**template, "content": arg} for arg in args]
+    path = _forged(tmp_path, _tree_archive(schema))
+    assert path.stat().st_size < 2000
+    error, peak = _load_measured(path)
+    assert error is not None and f"{module}.{cls}" in str(error) and "arguments from the file" in str(error)
+    assert peak < 20 * 1024**2
+
+
+def test_members_outside_the_manifest_are_refused_before_reading(tmp_path):
+    """The issue's 2 MB file of 1,600 deflated 1 MiB members (+2.9 GB when loaded), and a member the
+    manifest does not list."""
+    mib = bytes(1024**2)
+    path = tmp_path / "padded.skage"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        members = _members(save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage"))
+        manifest = json.loads(members.pop("skage-model.json"))
+        manifest["sha256"].update({f"pad{i:04d}": hashlib.sha256(mib).hexdigest() for i in range(1600)})
+        zf.writestr("skage-model.json", json.dumps(manifest))
+        for name, data in members.items():
+            zf.writestr(name, data)
+        for i in range(1600):
+            zf.writestr(f"pad{i:04d}", mib)
+    assert path.stat().st_size < 3 * 1024**2
+    error, peak = _load_measured(path)
+    assert error is not None and "members skage does not write (pad0000" in str(error)
+    assert peak < 20 * 1024**2
+    # a member skage writes, but not listed by the manifest
+    members = _members(tmp_path / "m.skage")
+    with zipfile.ZipFile(tmp_path / "unlisted.skage", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        zf.writestr("training.pt", b"x")
+    with pytest.raises(ModelFileError, match="manifest does not list training.pt"):
+        load_model(tmp_path / "unlisted.skage")
+
+
+def test_skops_tree_allocation_is_bounded_before_reading(tmp_path):
+    """The issue's 1,000 x 1 MiB arrays in the skops tree (each at the per-member floor, deflated), and an
+    array whose header declares far more than its member holds (numpy allocates the declared shape)."""
+    import skops.io as sio
+
+    with zipfile.ZipFile(io.BytesIO(sio.dumps([np.full(1, i) for i in range(1000)]))) as zf:
+        schema = json.loads(zf.read("schema.json"))
+        names = [n for n in zf.namelist() if n.endswith(".npy")]
+    big = io.BytesIO()
+    np.save(big, np.zeros(1024**2 - 128, np.uint8))
+    assert len(big.getvalue()) == 1024**2  # exactly the floor below which one member is not ratio-checked
+    path = _forged(tmp_path, _tree_archive(schema, [(name, big.getvalue()) for name in names]))
+    assert path.stat().st_size < 3 * 1024**2
+    error, peak = _load_measured(path)
+    assert error is not None and "1001 deflated members would inflate" in str(error)
+    assert peak < 50 * 1024**2
+    # one array declaring 8 GB in 128 bytes
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**9,)})
+    with zipfile.ZipFile(io.BytesIO(sio.dumps([np.zeros(1)]))) as zf:
+        schema, (name,) = json.loads(zf.read("schema.json")), [n for n in zf.namelist() if n.endswith(".npy")]
+    error, peak = _load_measured(_forged(tmp_path, _tree_archive(schema, [(name, header.getvalue())])))
+    assert error is not None and f"array {name} declares 8000000000 bytes" in str(error)
+    assert peak < 20 * 1024**2
+

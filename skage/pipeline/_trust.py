@@ -68,15 +68,22 @@ _FUNCTIONS = {
 _CONSTRUCTED = {"pathlib": ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")}
 
 
-def constructor_refusals(schema):
-    """``{name: reason}`` for every object a skops schema builds from arguments it supplies, bar paths.
+def schema_refusals(schema):
+    """``{name: reason}`` for what a skops schema may not do even with trusted types.
+
+    Build an object by calling its class with arguments from the file (skops'
+    ``ConstructorFromReduceNode``), bar paths; hold a bytearray; name skorch's ``LRScheduler`` policy
+    by a string, which skorch resolves by name in its module when the network is built (give the class:
+    it is then checked like any other).
 
     Parameters
     ----------
     schema : dict
         The parsed ``schema.json`` of a skops archive.
     """
-    allowed, refused, stack = _names(_CONSTRUCTED), {}, [schema]
+    from skorch.callbacks import LRScheduler
+
+    allowed, scheduler, refused, stack = _names(_CONSTRUCTED), _qualified(LRScheduler), {}, [schema]
     while stack:  # iterative: a deep schema must not exhaust Python's recursion limit
         node = stack.pop()
         if isinstance(node, list):
@@ -87,8 +94,17 @@ def constructor_refusals(schema):
                 refused[name] = "built by calling it with arguments from the file"
             elif loader == "BytearrayNode":
                 refused[name] = "a bytearray (skage stores none)"
+            elif name == scheduler and _policy_loader(node) == "JsonNode":
+                refused[name] = "its policy is a string, resolved by name when training; give the class"
             stack.extend(node.values())
     return refused
+
+
+def _policy_loader(node):
+    state = node.get("content")
+    fields = state.get("content") if isinstance(state, dict) else None
+    policy = fields.get("policy") if isinstance(fields, dict) else None
+    return policy.get("__loader__") if isinstance(policy, dict) else None
 
 
 #: Parameters that name a place on disk: ``memory`` (a joblib cache: joblib unpickles the ``output.pkl``

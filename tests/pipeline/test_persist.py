@@ -721,3 +721,18 @@ def test_pretrained_always_means_the_built_in_model(tmp_path, monkeypatch, capsy
     with pytest.raises(ModelFileError, match="does not hold a skage model"):
         load_model("./pretrained", trusted=True)
     assert marker.exists()  # the file, read because it was named as a file and trusted
+
+
+def test_lr_policy_named_by_a_string_is_refused(tmp_path):
+    """skorch resolves ``LRScheduler(policy="name")`` by looking the name up in its module when the network
+    is built: a string from a file that becomes a lookup, refused like a function (the class is checked)."""
+    import skops.io as sio
+    from skorch.callbacks import LRScheduler
+
+    with pytest.raises(ModelFileError, match="LRScheduler.*policy is a string"):
+        save_model({"callback": LRScheduler(policy="CosineAnnealingLR")}, tmp_path / "refused.skage")
+    by_class = LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR)
+    assert isinstance(load_model(save_model({"callback": by_class}, tmp_path / "class.skage"))["callback"], LRScheduler)
+    path = _forged(tmp_path, sio.dumps({"callback": LRScheduler(policy="WarmRestartLR")}))
+    with pytest.raises(ModelFileError, match="LRScheduler.*policy is a string"):
+        load_model(path)

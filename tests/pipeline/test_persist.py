@@ -655,6 +655,14 @@ def test_members_outside_the_manifest_are_refused_before_reading(tmp_path):
         zf.writestr("training.pt", b"x")
     with pytest.raises(ModelFileError, match="manifest does not list training.pt"):
         load_model(tmp_path / "unlisted.skage")
+    # a member twice (zipfile reads the last one, a checker may look at the first)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile: "Duplicate name"
+        with zipfile.ZipFile(tmp_path / "twice.skage", "w") as zf:
+            for name, data in [*members.items(), ("estimator.skops", members["estimator.skops"])]:
+                zf.writestr(name, data)
+    with pytest.raises(ModelFileError, match="holds a member twice"):
+        load_model(tmp_path / "twice.skage")
 
 
 def test_skops_tree_allocation_is_bounded_before_reading(tmp_path):

@@ -42,7 +42,7 @@ _MAX_TOTAL = 2 * 1024**3
 # A real skops tree deflates about 2.5-fold; deflate cannot exceed about 1000-fold, which zip bombs use.
 # Members below the floor (the manifest, small trees) may compress well and are harmless anyway.
 _MAX_RATIO, _RATIO_FLOOR = 100, 1024**2
-# skops stores one member per array; skage's largest trees hold a few hundred.
+# skops stores one member per array: skage's pipelines hold a few dozen (35 for the descriptor pipeline).
 _MAX_TREE_MEMBERS = 10_000
 
 __all__ = ["ModelFileError", "load_model", "save_model"]

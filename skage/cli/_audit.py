@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from ._common import CLIError, _add_command, _add_data, _add_model, _load_data, _load_model, _predict
-from ._overlap import add_training_faces_option, only_unseen
+from ._overlap import RECORD_KEYS, add_training_faces_option, only_unseen
 
 #: Group columns of the datasets' metadata that the audit disaggregates by.
 GROUP_COLUMNS = ("gender", "race")
@@ -121,7 +121,7 @@ def cmd_calibrate(args):
               "will be too narrow", file=sys.stderr)
     wrapped = ConformalAgeRegressor(model, prefit=True).fit(X, y, groups=groups.get(args.by) if args.by else None)
     # What the file says about training carries over, so the calibrated model is checked like the original.
-    carried = {k: info[k] for k in ("data", "n_train", "options", "training_faces") if k in info}
+    carried = {k: info[k] for k in ("data", "n_train", "options", *RECORD_KEYS) if k in info}
     path = save_model(wrapped, args.out, **carried, calibration_data=args.data, n_calibration=int(len(y)),
                       by=args.by)
     print(f"calibrated on {len(y)} faces; model saved to {path}")

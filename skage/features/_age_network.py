@@ -5,9 +5,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.utils.validation import check_memory
 
 from .._dlib_networks import AGE_CHIP_PADDING, AGE_CHIP_SIZE, AGE_OUTPUT_WIDTHS
+from .._params import check_fitted
 from .._stateless import StatelessFitMixin
 from ._descriptor import _check_chips
 
@@ -149,7 +150,7 @@ class CydralAgeFeatures(_AgeNetworkParams, StatelessFitMixin, TransformerMixin, 
         features : ndarray of shape (N, n_features_out_), float32
             NaN rows for blank chips.
         """
-        check_is_fitted(self, "n_features_out_")
+        check_fitted(self, "n_features_out_")
         chips = self._chips(X)
         compute = check_memory(self.memory).cache(_age_outputs, ignore=["batch_size", "device"])
         return compute(chips, tuple(self.outputs), bool(self.flip), int(self.batch_size), str(self.device))
@@ -165,7 +166,7 @@ class CydralAgeFeatures(_AgeNetworkParams, StatelessFitMixin, TransformerMixin, 
         -------
         names : ndarray of str
         """
-        check_is_fitted(self, "n_features_out_")
+        check_fitted(self, "n_features_out_")
         names = [name if AGE_OUTPUT_WIDTHS[name] == 1 else f"{name}_{i}"
                  for name in self.outputs for i in range(AGE_OUTPUT_WIDTHS[name])]
         return np.asarray(names, dtype=object)
@@ -242,7 +243,7 @@ class CydralAgeRegressor(_AgeNetworkParams, StatelessFitMixin, RegressorMixin, B
         ages : ndarray of shape (N,), float64
             NaN for blank chips.
         """
-        check_is_fitted(self, "class_ages_")
+        check_fitted(self, "class_ages_")
         chips = self._chips(X)
         ages = _age_outputs(chips, ("age",), bool(self.flip), int(self.batch_size), str(self.device))
         return ages[:, 0].astype(np.float64)

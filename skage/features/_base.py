@@ -8,8 +8,8 @@ from skimage.color import rgb2gray
 from skimage.transform import resize
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
+from .._params import check_fitted
 from .._stateless import StatelessFitMixin
 from ..io import as_image_list, read_images
 
@@ -57,7 +57,7 @@ class _ImageFeatures(StatelessFitMixin, TransformerMixin, BaseEstimator):
         -------
         features : ndarray of shape (N, n_features)
         """
-        check_is_fitted(self, "n_features_out_")
+        check_fitted(self, "n_features_out_")
         items = as_image_list(X)
         if not items:
             return np.empty((0, self.n_features_out_))
@@ -88,7 +88,7 @@ class _ImageFeatures(StatelessFitMixin, TransformerMixin, BaseEstimator):
         -------
         names : ndarray of str
         """
-        check_is_fitted(self, "n_features_out_")
+        check_fitted(self, "n_features_out_")
         return np.asarray(self._feature_names(), dtype=object)
 
     def __sklearn_tags__(self):

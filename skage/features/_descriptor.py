@@ -6,9 +6,10 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.utils.validation import check_memory
 
 from .._dlib_networks import CHIP_SIZE, LAYER_WIDTHS
+from .._params import check_fitted
 from .._stateless import StatelessFitMixin
 
 # Chips handed to one dlib call: big enough for its batched forward pass,
@@ -177,6 +178,15 @@ class FaceDescriptor(StatelessFitMixin, TransformerMixin, BaseEstimator):
         self.memory = memory
 
     def _fit_setup(self):
+        self._check_options()
+        if self.engine == "dlib":
+            from ..alignment._models import get_face_recognizer
+
+            get_face_recognizer()  # fail here, not in a worker, when the model file is missing
+        self.n_features_out_ = sum(LAYER_WIDTHS[name] for name in self.layers)
+
+    def _check_options(self):
+        """What the constraints cannot say; at fit, and at transform (``set_params`` after fit)."""
         unknown = [name for name in self.layers if name not in LAYER_WIDTHS]
         if unknown or not self.layers or len(set(self.layers)) != len(self.layers):
             raise ValueError(f"FaceDescriptor: layers must be distinct names from {list(LAYER_WIDTHS)}, "
@@ -187,11 +197,6 @@ class FaceDescriptor(StatelessFitMixin, TransformerMixin, BaseEstimator):
         if self.engine == "torch" and self.jitter:
             raise ValueError("FaceDescriptor: jitter is dlib's own augmentation (engine='dlib'); "
                              "with engine='torch' use flip=True")
-        if self.engine == "dlib":
-            from ..alignment._models import get_face_recognizer
-
-            get_face_recognizer()  # fail here, not in a worker, when the model file is missing
-        self.n_features_out_ = sum(LAYER_WIDTHS[name] for name in self.layers)
 
     def transform(self, X):
         """One feature row per chip, in order.
@@ -207,7 +212,12 @@ class FaceDescriptor(StatelessFitMixin, TransformerMixin, BaseEstimator):
         features : ndarray of shape (N, n_features_out_), float32
             NaN rows for blank chips (see Notes).
         """
-        check_is_fitted(self, "n_features_out_")
+        check_fitted(self, "n_features_out_")
+        self._check_options()
+        width = sum(LAYER_WIDTHS[name] for name in self.layers)
+        if width != self.n_features_out_:
+            raise ValueError(f"FaceDescriptor: layers={self.layers!r} give {width} features, but it was fitted "
+                             f"for {self.n_features_out_}: fit again after changing layers")
         chips = _check_chips(X)
         options = (self.engine, tuple(self.layers), bool(self.flip), int(self.jitter), self.n_jobs,
                    int(self.batch_size), str(self.device))
@@ -229,7 +239,7 @@ class FaceDescriptor(StatelessFitMixin, TransformerMixin, BaseEstimator):
         -------
         names : ndarray of str
         """
-        check_is_fitted(self, "n_features_out_")
+        check_fitted(self, "n_features_out_")
         return np.asarray([f"{name}_{i}" for name in self.layers for i in range(LAYER_WIDTHS[name])], dtype=object)
 
     def __sklearn_tags__(self):

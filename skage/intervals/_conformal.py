@@ -11,7 +11,11 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._params import check_fitted
 from ..metrics import age_bin_indices, age_bin_labels, check_ages, check_bins, group_labels
+
+#: The miscoverage of predict_interval's default, 90 % intervals.
+_DEFAULT_ALPHA = 0.1
 
 
 class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -76,14 +80,33 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     bin_edges_ : ndarray of float
         Lower bin edges.
     bin_labels_ : list of str
+    calibration_counts_ : ndarray of int, shape (n_bins,)
+        Calibration faces per age bin (true age, or predicted age with
+        ``condition="predicted_age"``).
+    min_alpha_ : float
+        The smallest ``alpha`` whose intervals every age bin can bound:
+        ``2 / (n + 1)`` for the smallest bin's ``n`` faces (see Notes). Below
+        it, :meth:`predict_interval` warns; 1 or more means some bin has fewer
+        than 2 faces and no level can be bounded there. :meth:`fit` warns when
+        it is above 0.1 (the default 90 % intervals).
 
     Notes
     -----
-    - A stratum with too few calibration faces for the requested ``alpha``
-      (MAPIE needs about ``2 / alpha``) cannot bound its residuals. With
-      groups, it falls back to the whole age bin across groups; an age bin too
-      small on its own is covered in full (``condition="age"``) or falls back
-      to all calibration faces (``condition="predicted_age"``).
+    - A stratum needs at least ``ceil(2 / alpha) - 1`` calibration faces to
+      bound its residuals: the residual quantiles are taken at ``alpha / 2``
+      and ``1 - alpha / 2`` with the split-conformal correction, level
+      ``ceil((1 - alpha / 2) * (n + 1)) / n``, which exceeds 1 (an infinite
+      bound) for fewer faces. That is 19 faces for 90 % intervals
+      (``alpha=0.1``), 9 for 80 %, 39 for 95 %. With groups, a stratum too
+      small falls back to the whole age bin across groups; an age bin too
+      small on its own is covered in full (``condition="age"``: every
+      interval then reaches across that bin) or falls back to all calibration
+      faces (``condition="predicted_age"``), with a warning at :meth:`fit`
+      (for 90 % intervals) and at :meth:`predict_interval` (for the level
+      asked).
+    - A prediction that is NaN (a pipeline's age of an input without a face
+      found or unreadable) gets a NaN interval, in its row; infinite
+      predictions are an error.
     - Groups seen at predict time but not in calibration use the bin-only
       strata. Missing labels (``None``/NaN) form the group ``"unknown"``.
     - When no bin's piece is left for a face (its prediction is far from
@@ -178,14 +201,17 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self.calibration_age_ = y[cal][usable]
         self.calibration_groups_ = None if labels is None else labels[cal][usable]
         self.calibration_indices_ = np.sort(cal)
+        self.calibration_counts_ = np.bincount(self._calibration_bins(), minlength=len(self.bin_edges_))
+        self.min_alpha_ = float(2 / (self.calibration_counts_.min() + 1))
+        self._warn_thin_bins(_DEFAULT_ALPHA, stacklevel=4)
         return self
 
     def predict(self, X):
         """Point predictions of the wrapped estimator."""
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         return self.estimator_.predict(X)
 
-    def predict_interval(self, X, alpha=0.1, groups=None):
+    def predict_interval(self, X, alpha=_DEFAULT_ALPHA, groups=None):
         """Age intervals that hold the true age with probability ``1 - alpha``.
 
         Parameters
@@ -200,28 +226,31 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         Returns
         -------
         intervals : ndarray of shape (n_samples, 2)
-            Lower and upper ages.
+            Lower and upper ages; NaN in the rows whose prediction is NaN
+            (no face found, unreadable input), as :meth:`predict` gives.
         """
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         return self.interval_from_predictions(self.predict(X), alpha=alpha, groups=groups)
 
-    def interval_from_predictions(self, y_pred, alpha=0.1, groups=None):
+    def interval_from_predictions(self, y_pred, alpha=_DEFAULT_ALPHA, groups=None):
         """Intervals around predictions already made by :attr:`estimator_`.
 
         Lets callers that predict in batches (the command line, the audit)
         add intervals without predicting twice. Same parameters and result
         as :meth:`predict_interval`, with ``y_pred`` instead of ``X``.
         """
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         if not (isinstance(alpha, Real) and 0 < alpha < 1):
             raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
         y_pred = np.asarray(y_pred, dtype=float).reshape(-1)
-        if not np.all(np.isfinite(y_pred)):
-            raise ValueError("y_pred has NaN or infinite predictions; intervals need finite ones")
+        if np.isinf(y_pred).any():
+            raise ValueError("y_pred has infinite predictions; intervals need finite ones (NaN: no age)")
         labels = self._predict_groups(groups, len(y_pred))
-        out = np.empty((len(y_pred), 2))
-        for group in pd.unique(labels):
-            rows = labels == group
+        self._warn_thin_bins(alpha)
+        has_age = ~np.isnan(y_pred)  # NaN: no face found or unreadable; its row stays, with no interval
+        out = np.full((len(y_pred), 2), np.nan)
+        for group in pd.unique(labels[has_age]):
+            rows = has_age & (labels == group)
             out[rows] = self._intervals(y_pred[rows], alpha, group)
         return np.clip(out, *self.age_range)
 
@@ -241,9 +270,28 @@ class ConformalAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         upper = np.where(any_valid, np.where(valid, high, -np.inf).max(axis=1), y_pred)
         return np.column_stack([lower, upper])
 
+    def _calibration_bins(self):
+        return age_bin_indices(np.clip(self._strata_age(), 0, None), self.bin_edges_)
+
+    def _warn_thin_bins(self, alpha, stacklevel=3):
+        """Warn when ``alpha`` asks more of some age bin than its calibration faces can bound."""
+        counts = getattr(self, "calibration_counts_", None)  # absent in models fitted before it was recorded
+        if counts is None:
+            counts = np.bincount(self._calibration_bins(), minlength=len(self.bin_edges_))
+        need = _min_faces(alpha)
+        thin = counts < need
+        if not thin.any():
+            return
+        consequence = ("every interval covers such a bin in full" if self.condition == "age"
+                       else "such a bin falls back to the residuals of all calibration faces")
+        have = ", ".join(f"{self.bin_labels_[b]} has {counts[b]}" for b in np.flatnonzero(thin))
+        warnings.warn(f"too few calibration faces for {(1 - alpha) * 100:g}% intervals (alpha={alpha:g}), which need "
+                      f"{need} per age bin (ceil(2 / alpha) - 1): {have}; {consequence}",
+                      UserWarning, stacklevel=stacklevel)
+
     def _offsets(self, alpha, group):
         """(n_bins, 2) residual bounds per age bin; infinite where a bin cannot be calibrated."""
-        cal_bins = age_bin_indices(np.clip(self._strata_age(), 0, None), self.bin_edges_)
+        cal_bins = self._calibration_bins()
         in_group = (np.ones(len(cal_bins), dtype=bool) if group is None
                     else self.calibration_groups_ == group)
         offsets = np.empty((len(self.bin_edges_), 2))
@@ -298,6 +346,17 @@ class _Predictions(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         return np.asarray(X, dtype=float)[:, 0]
+
+
+def _min_faces(alpha):
+    """The fewest calibration faces whose residuals bound ``1 - alpha`` intervals: ``ceil(2 / alpha) - 1``.
+
+    MAPIE's quantile of the upper residuals is at level
+    ``ceil((1 - alpha / 2) * (n + 1)) / n`` (the lower side mirrors it), finite
+    only while that is at most 1, i.e. ``n >= 2 / alpha - 1``.
+    ``tests/intervals/test_conformal.py`` checks it against MAPIE.
+    """
+    return int(np.ceil(round(2 / alpha - 1, 9)))
 
 
 def _residual_bounds(y_pred, y_true, mask, alpha):

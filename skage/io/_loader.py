@@ -7,6 +7,7 @@ from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
+from .._params import check_params
 from ._read import as_image_list, read_images
 
 
@@ -59,6 +60,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        check_params(self)  # fit is optional (requires_fit=False): the parameters are checked here too
         images = read_images(as_image_list(X), n_jobs=self.n_jobs)
         out = np.empty((len(images), self.image_size, self.image_size, 3), np.uint8)
         for i, rgb in enumerate(images):

@@ -3,6 +3,7 @@
 
 import torch
 from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from skorch.hf import AccelerateMixin
 
 from ._estimator import AgeNet
@@ -76,6 +77,13 @@ class AcceleratedAgeNet(AccelerateMixin, AgeNet):
     >>> net.predict(X).shape
     (8,)
     """
+
+    _parameter_constraints = {
+        **AgeNet._parameter_constraints,
+        "accelerator": [HasMethods(["prepare"])],
+        "unwrap_after_train": ["boolean"],
+        "callbacks__print_log__sink": [StrOptions({"auto"}), callable],
+    }
 
     def _check_params(self):
         super()._check_params()

@@ -28,7 +28,7 @@ from ..sampling import effective_number_weights, effective_number_weights_from_c
 from ._data import ChipDataset, collate_chips, to_model_input
 from ._heads import expected_age, mean_output
 from ._loss import AgeLoss
-from ._module import AgeResNet
+from ._module import BACKBONES, STAGES, AgeResNet
 from ._skorch_private import LOADER_PREFIXES, component_names, reinitialize
 
 # The net whose fit() is running: NeuralNet.fit goes on to self.partial_fit, which must not check the
@@ -40,14 +40,42 @@ _FITTING = ContextVar("skage_agenet_fit", default=None)
 _MODULE_PARAMS = ("attention", "attention_layers", "head", "backbone", "weights", "max_age", "freeze_stages")
 _CRITERION_PARAMS = ("head", "max_age", "label_sigma", "lambda_cb", "gamma_knn")
 #: AgeNet's own parameters that can be checked one at a time (skorch checks its own).
+#: Every parameter of AgeNet's signature; skorch's own (callbacks, iterator_*, ...) skorch checks.
 _PARAMETER_CONSTRAINTS = {
-    "amp": [StrOptions({"auto"}), "boolean"],
+    "module": [type, torch.nn.Module],
+    "criterion": [type, torch.nn.Module, callable],
+    "optimizer": [type, callable],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "max_epochs": [Interval(Integral, 0, None, closed="left")],  # 0 builds the network without training it
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "attention": ["boolean"],
+    "attention_layers": [tuple, list],
+    "head": [StrOptions({"dex", "regression"})],
+    "backbone": [StrOptions(set(BACKBONES))],
+    "weights": [str, os.PathLike, None],
     "backbone_lr_scale": [Interval(Real, 0, None, closed="neither")],
+    "freeze_stages": [Interval(Integral, 0, len(STAGES), closed="both")],
+    "max_age": [Interval(Integral, 1, None, closed="left")],
+    "label_sigma": [Interval(Real, 0, None, closed="left")],
+    "lambda_cb": [Interval(Real, 0, None, closed="left")],
+    "gamma_knn": [Interval(Real, 0, None, closed="left")],
+    "cb_beta": [Interval(Real, 0, 1, closed="left")],
+    "cb_counts": ["array-like", None],
+    "distill": [Interval(Real, 0, None, closed="left")],
+    "augment": ["boolean"],
+    "aug_rotation": [Interval(Real, 0, 180, closed="both")],
+    "aug_brightness": [Interval(Real, 0, 1, closed="both")],
+    "aug_flip": [Interval(Real, 0, 1, closed="both")],
+    "aug_scale": [tuple, list],  # 0 < low <= high <= 1, checked in _check_params
+    "test_time_flip": ["boolean"],
+    "amp": [StrOptions({"auto"}), "boolean"],
     "lr_schedule": [StrOptions({"cosine"}), None],
     "early_stopping": [Interval(Integral, 0, None, closed="left"), None],
-    "cb_beta": [Interval(Real, 0, 1, closed="left")],
-    "test_time_flip": ["boolean"],
-    "distill": [Interval(Real, 0, None, closed="left")],
+    "checkpoint": [str, os.PathLike, None],
+    "random_state": ["random_state"],
+    "train_split": [callable, None],
+    "dataset": [type, callable],
+    "device": [str, torch.device, None],
 }
 
 
@@ -273,6 +301,10 @@ class AgeNet(RegressorMixin, NeuralNet):
     ((8,), (8, 101), (8, 512))
     """
 
+    #: Checked by :meth:`_check_params` at fit and before each prediction (skorch's own
+    #: ``_validate_params`` shadows scikit-learn's, so ``_fit_context`` cannot check them).
+    _parameter_constraints = _PARAMETER_CONSTRAINTS
+
     def __init__(
             self,
             module=AgeResNet,
@@ -447,7 +479,7 @@ class AgeNet(RegressorMixin, NeuralNet):
         # skorch's NeuralNet._validate_params checks argument *names* (it shadows scikit-learn's method of
         # the same name), so _fit_context cannot be used here: the declared constraints are checked directly.
         validate_parameter_constraints(
-            _PARAMETER_CONSTRAINTS, {name: getattr(self, name) for name in _PARAMETER_CONSTRAINTS},
+            self._parameter_constraints, {name: getattr(self, name) for name in self._parameter_constraints},
             caller_name=type(self).__name__)
         if self.early_stopping and not self.train_split:
             raise ValueError("early_stopping needs a validation set: set train_split, e.g. ValidSplit(0.1)")
@@ -703,6 +735,7 @@ class AgeNet(RegressorMixin, NeuralNet):
     # --------------------------------------------------------- predict API
 
     def forward_iter(self, X, training=False, device="cpu"):
+        self._check_params()  # set_params after fit (a loaded model) is not checked by fit
         X = self._check_X(X)
         with self._on_device():
             yield from super().forward_iter(X, training=training, device=device)

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
+from .._params import check_fitted
 from .._stateless import ChipsFitMixin
 from ._regions import REGIONS
 
@@ -230,7 +230,7 @@ class BiSeNetParser(ChipsFitMixin, TransformerMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Per-pixel label probabilities, ``(N, S, S, n_classes)`` float32."""
-        check_is_fitted(self, "module_")
+        check_fitted(self, "module_")
         X = self._check_chips(X)
         size = X.shape[1]
         out = []
@@ -248,7 +248,7 @@ class BiSeNetParser(ChipsFitMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """The chips with region masks appended, uint8 ``(N, S, S, C + len(REGIONS))``."""
-        check_is_fitted(self, "module_")
+        check_fitted(self, "module_")
         X = self._check_fitted_chips(X)
         regions = np.clip(self.predict_proba(X) @ self.label_matrix_, 0, 1)
         masks = (regions * 255 + 0.5).astype(np.uint8)

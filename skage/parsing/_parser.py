@@ -8,11 +8,11 @@ import numpy as np
 from joblib import Parallel
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from PIL import Image
 
 from skage._parallel import chunked_results
+from skage._params import check_fitted
 from skage._stateless import ChipsFitMixin
 from skage.alignment._aligner import DEFAULT_MARGIN, fit_landmarks
 from skage.alignment._cache import ArrayCache, input_fingerprint
@@ -238,7 +238,7 @@ class FaceParser(ChipsFitMixin, TransformerMixin, BaseEstimator):
         -------
         result : ParsingResult
         """
-        check_is_fitted(self, "regions_")
+        check_fitted(self, "regions_")
         self._check_setup()
         X = self._check_chips(X)
         if landmarks is not None:
@@ -280,7 +280,7 @@ class FaceParser(ChipsFitMixin, TransformerMixin, BaseEstimator):
             Masks scaled 0..255 in :data:`REGIONS` order; a read-only
             ``np.memmap`` when ``cache_dir`` is set.
         """
-        check_is_fitted(self, "regions_")
+        check_fitted(self, "regions_")
         self._check_setup()
         X = self._check_fitted_chips(X)
         shape = X.shape[:3] + (X.shape[3] + len(REGIONS),)

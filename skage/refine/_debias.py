@@ -11,8 +11,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt
 from sklearn.utils.metadata_routing import (MetadataRouter, MethodMapping, _routing_enabled,
                                             process_routing)
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_method_params, check_is_fitted
+from sklearn.utils.validation import _check_method_params
 
+from .._params import check_fitted
 from ..metrics import age_bin_indices, check_ages, check_bins
 from ._knn import _estimator_has
 
@@ -195,7 +196,7 @@ class AgeBiasCorrector(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         ages : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "slope_")
+        check_fitted(self, "slope_")
         strength = self.strength if strength is None else strength
         if not isinstance(strength, Real) or not 0 <= strength <= 1:
             raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
@@ -216,13 +217,13 @@ class AgeBiasCorrector(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         return self.correct(self.estimator_.predict(X))
 
     @available_if(_estimator_has("transform"))
     def transform(self, X):
         """The estimator's ``transform`` (e.g. each ensemble member's uncorrected ages)."""
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         return self.estimator_.transform(X)
 
     def get_metadata_routing(self):

@@ -10,8 +10,9 @@ from sklearn.neighbors._base import _get_weights
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
+from .._params import check_fitted
 from ..metrics import check_ages
 
 
@@ -295,7 +296,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         distances, indices : ndarray of shape (n_samples, n_neighbors)
             Indices point into ``train_ages_``; nearest first.
         """
-        check_is_fitted(self, "index_")
+        check_fitted(self, "index_")
         return self._kneighbors(self._embed(X), n_neighbors or self.n_neighbors_)
 
     def _searches_input(self):
@@ -340,7 +341,7 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             Only with ``return_mask=True``: True where the KNN age was blended
             in (all True without ``uncertainty_threshold``).
         """
-        check_is_fitted(self, "index_")
+        check_fitted(self, "index_")
         if self._searches_input():
             features = check_array(X, dtype=[np.float32, np.float64], ensure_all_finite=False)
             usable = np.isfinite(features).all(axis=1)
@@ -386,13 +387,13 @@ class KNNAgeRefiner(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
         """The estimator's age distribution (passthrough)."""
-        check_is_fitted(self, "index_")
+        check_fitted(self, "index_")
         return np.asarray(self.estimator_.predict_proba(X), dtype=float)
 
     @available_if(_estimator_has("transform"))
     def transform(self, X):
         """The estimator's embeddings (passthrough)."""
-        check_is_fitted(self, "index_")
+        check_fitted(self, "index_")
         return self.estimator_.transform(X)
 
     @available_if(_estimator_has("transform"))

@@ -9,8 +9,8 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted
 
+from .._params import check_fitted
 from ..metrics import age_bin_counts, age_bin_indices, check_ages, check_bins
 
 
@@ -165,7 +165,7 @@ class AgeBinWeightedRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "estimator_")
+        check_fitted(self, "estimator_")
         return np.asarray(self.estimator_.predict(X), dtype=float)
 
     def __sklearn_tags__(self):

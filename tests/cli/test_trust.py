@@ -36,7 +36,7 @@ def test_fit_calibrate_holds_faces_apart_and_records_the_training_faces(calibrat
     held = model.calibration_indices_
     train = np.setdiff1d(np.arange(40), held)
     assert info["n_train"] == len(train) == 20 and info["n_calibration"] == len(held) == 20
-    assert set(info["training_faces"]) == set(face_fingerprints(X[train]))
+    assert set(info["training_faces"]) == set(face_fingerprints(X[train])) - {""}
     assert not set(face_fingerprints(X[held])) & set(info["training_faces"])
     # intervals straight from the fitted model, no separate calibration step
     out = tmp_path / "p.csv"
@@ -84,15 +84,67 @@ def test_recalibrating_keeps_the_training_record(calibrated_at_fit, data, tmp_pa
     assert main(["evaluate", str(out), "--data", data, *LIMIT]) == 2  # still refused
 
 
-def test_fingerprints_follow_content_not_path(tmp_path):
-    from skage.cli._overlap import face_fingerprints
+def test_fingerprints_follow_the_pixels_not_the_path_nor_the_bytes(utkface_sample, tmp_path):
+    from PIL import Image
 
-    (tmp_path / "a.jpg").write_bytes(b"face one")
-    (tmp_path / "copy.jpg").write_bytes(b"face one")
-    (tmp_path / "b.jpg").write_bytes(b"face two")
-    prints = face_fingerprints([tmp_path / "a.jpg", str(tmp_path / "copy.jpg"), tmp_path / "b.jpg",
-                                tmp_path / "missing.jpg", np.zeros((2, 2, 3), np.uint8)])
-    assert prints[0] == prints[1] != prints[2] and prints[3] == "" and len(prints[4]) == 16
+    from skage.cli._overlap import MAX_DISTANCE, _bits, face_fingerprints, seen_before
+
+    (a, b), _ = utkface_sample(2, 0)
+    (tmp_path / "copy.jpg").write_bytes(open(a, "rb").read() + b"\0")  # a byte after the JPEG's end
+    Image.open(a).save(tmp_path / "q95.jpg", quality=95)
+    Image.open(a).save(tmp_path / "a.png")
+    Image.fromarray(np.full((50, 50, 3), 7, np.uint8)).save(tmp_path / "flat.png")
+    (tmp_path / "text.jpg").write_bytes(b"face one")
+    X = [a, tmp_path / "copy.jpg", str(tmp_path / "q95.jpg"), tmp_path / "a.png", np.asarray(Image.open(a)),
+         b, tmp_path / "missing.jpg", tmp_path / "text.jpg", tmp_path / "flat.png"]
+    prints = face_fingerprints(X)
+    assert prints[0] == prints[1] == prints[3] == prints[4] != prints[5]  # same pixels: same print
+    distance = np.bitwise_count(_bits(prints[:6]) ^ _bits(prints[:1])).sum(axis=1)
+    assert distance[2] <= MAX_DISTANCE < distance[5] and len(prints[0]) == 64
+    assert list(prints[6:]) == ["", "", ""]  # nothing to recognise: never a match
+    assert list(seen_before(prints, [prints[0]])) == [True] * 5 + [False] * 4
+
+
+def test_altered_copies_of_training_faces_are_refused(calibrated_at_fit, data, tmp_path, capsys):
+    """Issue 31 item 5: one byte appended, a JPEG re-save or a resized copy passed the byte hash (MAE 1.17)."""
+    from PIL import Image
+
+    from skage.cli._main import _load_data
+    from skage.pipeline import load_model
+
+    model, info = load_model(calibrated_at_fit, return_info=True)
+    X, _, _ = _load_data(data, limit=40, seed=0)
+    trained = X[np.setdiff1d(np.arange(40), model.calibration_indices_)]
+    for i, how in enumerate(("append", "q95", "q75", "double")):
+        folder = tmp_path / how
+        folder.mkdir()
+        copy = folder / f"{30 + i}_0_0_2017010100000000{i}.jpg.chip.jpg"  # a UTKFace name: age 30 + i
+        if how == "append":
+            copy.write_bytes(open(trained[i], "rb").read() + b"\0")
+        elif how == "double":
+            Image.open(trained[i]).resize((400, 400)).save(copy, quality=90)
+        else:
+            Image.open(trained[i]).save(copy, quality=int(how[1:]))
+        assert main(["evaluate", str(calibrated_at_fit), "--data", f"utkface:{folder}", "--quiet"]) == 2, how
+        err = capsys.readouterr().err
+        assert "1 of 1 faces of" in err and "trained this model" in err and copy.name in err, how
+    assert info["training_faces_hash"] == "dct255"  # the record says how its fingerprints were made
+
+
+def test_model_files_with_byte_records_are_still_checked_by_bytes(calibrated_at_fit, data, tmp_path, capsys):
+    from skage.cli._main import _load_data
+    from skage.cli._overlap import _byte_fingerprints
+    from skage.pipeline import load_model, save_model
+
+    model, info = load_model(calibrated_at_fit, return_info=True)
+    X, _, _ = _load_data(data, limit=40, seed=0)
+    trained = X[np.setdiff1d(np.arange(40), model.calibration_indices_)]
+    old = save_model(model, tmp_path / "old.skage", data=info["data"], n_train=info["n_train"],
+                     training_faces=sorted(_byte_fingerprints(trained)))  # what skage fit recorded before
+    assert main(["evaluate", str(old), "--data", data, *LIMIT]) == 2
+    assert "20 of 40 faces" in capsys.readouterr().err
+    assert main(["evaluate", str(old), "--data", data, *LIMIT, "--training-faces", "leave-out"]) == 0
+    assert "20 remain" in capsys.readouterr().err
 
 
 def test_predict_gives_no_age_and_no_interval_where_no_face_is_found(calibrated_at_fit, tmp_path):

@@ -135,8 +135,8 @@ def test_bad_input():
     with pytest.raises(ValueError, match="samples but y"):
         ConformalAgeRegressor(LinearRegression()).fit(X[:10], y)
     model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="NaN"):
-        model.interval_from_predictions([1.0, np.nan])
+    with pytest.raises(ValueError, match="infinite"):
+        model.interval_from_predictions([1.0, np.inf])
 
 
 def test_clone_and_pickle_roundtrip():
@@ -153,7 +153,7 @@ def test_clone_and_pickle_roundtrip():
 
 def test_works_on_a_pipeline_with_paths_like_inputs():
     # X as a list (the pipelines take lists of paths): split and calibration must not need an array.
-    X, y, _ = _faces(600, 0)
+    X, y, _ = _faces(2000, 0)  # enough for every age bin to bound 90 % intervals: no warning expected
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
@@ -176,3 +176,78 @@ def test_faces_without_a_prediction_are_left_out_of_calibration_with_a_warning()
     with pytest.warns(UserWarning, match="3 of 200 calibration faces"):
         model = ConformalAgeRegressor(est, prefit=True).fit(X[:200], y[:200])
     assert len(model.calibration_age_) == 197
+
+
+# ------------------------------------------------------------------ issue 31 items 6 and 10
+
+@pytest.mark.parametrize("alpha", [0.5, 0.3, 0.2, 0.15, 0.1, 0.05, 0.01])
+def test_fewest_faces_per_bin_is_what_mapie_needs(alpha):
+    """The documented minimum, ceil(2 / alpha) - 1 faces, is MAPIE's: one face fewer gives an infinite bound."""
+    from skage.intervals._conformal import _min_faces, _residual_bounds
+
+    rng = np.random.default_rng(0)
+    need = _min_faces(alpha)
+    assert need == int(np.ceil(2 / alpha)) - 1
+    for n, finite in ((need, True), (need - 1, False)):
+        pred, age = rng.normal(30, 5, n), rng.normal(30, 5, n)
+        assert np.all(np.isfinite(_residual_bounds(pred, age, np.ones(n, bool), alpha))) == finite
+
+
+def test_too_few_calibration_faces_per_bin_warn_and_are_recorded():
+    # the issue's case: `fit --calibrate 0.2` on 60 faces gave every interval 0-120 ("coverage 1.00") silently
+    X, y, _ = _faces(60, 0)
+    with pytest.warns(UserWarning, match=r"too few calibration faces for 90% intervals .* need 19 per age bin"):
+        model = ConformalAgeRegressor(LinearRegression(), calibration_size=0.2, random_state=0).fit(X, y)
+    assert model.calibration_counts_.sum() == 12 and model.calibration_counts_.min() < 19
+    assert model.min_alpha_ == 2 / (model.calibration_counts_.min() + 1)
+    with pytest.warns(UserWarning, match=r"need 19 per age bin .*every interval covers such a bin in full"):
+        iv = model.predict_interval(X, alpha=0.1)
+    assert np.all(iv == [0, 120])  # what the warning explains
+    # enough faces for 90 % intervals: no warning, until a level asks for more than the bins hold
+    X, y, _ = _faces(3000, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ConformalAgeRegressor(LinearRegression(), random_state=0).fit(X, y)
+        model.predict_interval(X[:5], alpha=0.1)
+    assert model.min_alpha_ <= 0.1
+    with pytest.warns(UserWarning, match=r"99.9% intervals \(alpha=0.001\), which need 1999 per age bin"):
+        model.predict_interval(X[:5], alpha=0.001)
+
+
+def test_no_prediction_gives_a_nan_interval_in_its_row():
+    class Blind(LinearRegression):
+        """NaN for inputs whose feature is NaN, as a pipeline gives an image without a face."""
+
+        def predict(self, X):
+            X = np.asarray(X, float)
+            pred = np.full(len(X), np.nan)
+            seen = np.isfinite(X[:, 0])
+            if seen.any():
+                pred[seen] = super().predict(X[seen])
+            return pred
+
+    X, y, _ = _faces(3000, 0)
+    model = ConformalAgeRegressor(Blind(), random_state=0).fit(X, y)
+    X_new = np.vstack([X[:2], [[np.nan]], X[2:3]])
+    iv = model.predict_interval(X_new)  # main: ValueError "y_pred has NaN or infinite predictions"
+    assert iv.shape == (4, 2) and np.isnan(iv[2]).all() and np.isnan(model.predict(X_new)[2])
+    np.testing.assert_array_equal(np.delete(iv, 2, axis=0), model.predict_interval(X[:3]))
+    np.testing.assert_array_equal(model.interval_from_predictions([np.nan, np.nan]), np.full((2, 2), np.nan))
+
+
+def test_descriptor_pipeline_gives_a_nan_interval_to_an_image_without_a_face(utkface_sample, tmp_path):
+    from PIL import Image
+
+    from skage.pipeline import make_age_pipeline
+
+    X, y = utkface_sample(40, 0)
+    Image.fromarray(np.zeros((200, 200, 3), np.uint8)).save(tmp_path / "blank.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # 20 calibration faces: thin age bins
+        model = ConformalAgeRegressor(make_age_pipeline(model="descriptor"), calibration_size=0.5,
+                                      random_state=0).fit(X, y)
+        inputs = [X[0], str(tmp_path / "blank.png"), X[1]]
+        iv = model.predict_interval(inputs)  # main: ValueError "y_pred has NaN or infinite predictions"
+    ages = model.predict(inputs)
+    assert iv.shape == (3, 2) and np.isnan(ages[1]) and np.isnan(iv[1]).all()
+    assert np.all(np.isfinite(iv[[0, 2]])) and np.all((iv[[0, 2], 0] <= ages[[0, 2]]) & (ages[[0, 2]] <= iv[[0, 2], 1]))

@@ -54,6 +54,8 @@ def _stat(path):
 def draw_photos(table, paths):
     """Draw each photo of ``table`` (rows of ``iter_predict_faces``, indexed by input position) to its
     path; photos that could not be read have nothing to draw. Returns how many were drawn."""
+    from tqdm import tqdm
+
     from ..io import ImageReadError
     from ..viz import draw_faces
 
@@ -65,7 +67,7 @@ def draw_photos(table, paths):
             draw_faces(faces["input"].iloc[0], faces, paths[position])
         except Exception as exc:  # e.g. the file changed since it was read, a full disk: the rows still count
             reason = exc if isinstance(exc, ImageReadError) else f"{type(exc).__name__}: {exc}"
-            print(f"note: {faces['input'].iloc[0]} not drawn: {reason}", file=sys.stderr)
+            tqdm.write(f"note: {faces['input'].iloc[0]} not drawn: {reason}", file=sys.stderr)  # not into the bar
             continue
         drawn += 1
     return drawn

@@ -225,7 +225,8 @@ def cmd_predict(args):
 
     def tables():
         nonlocal n_drawn
-        for table in iter_predict_faces(model, inputs, n_jobs=args.jobs, progress=not args.quiet):
+        for table in iter_predict_faces(model, inputs, batch_size=args.batch_size, n_jobs=args.jobs,
+                                        progress=not args.quiet):
             if alpha is not None:
                 table = add_interval_columns(table, model, alpha)
             if pictures is not None:
@@ -404,6 +405,8 @@ def build_parser():
     p.add_argument("--no-face", choices=("blank", "center"),
                    help="images without a face found: blank gives them no age (flag no_face), center the age "
                         "of a centre crop, still flagged no_face (default: the model's own setting)")
+    p.add_argument("--batch-size", type=_positive_int, default=256,
+                   help="faces per prediction call (default 256); the CSV grows a batch at a time")
     p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                    help="processes that read photos and find their faces in parallel (default 1); "
                         "rows keep the input order")

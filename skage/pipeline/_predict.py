@@ -167,7 +167,8 @@ def iter_predict_faces(model, inputs, *, batch_size=256, n_jobs=None, progress=F
         As in :func:`predict_faces`.
     inputs : sequence or iterator of paths or arrays
         An iterator (e.g. a generator) is consumed as the photos are
-        predicted, not read ahead.
+        predicted, not read ahead (beyond the photos in flight with
+        ``n_jobs``).
     batch_size : int, default=256
         Faces per prediction call, and photos per table at most.
     n_jobs : int, default=None

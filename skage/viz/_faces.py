@@ -76,10 +76,11 @@ def draw_faces(image, faces, path=None, *, max_side=MAX_SIDE):
 
     The picture is downsized for viewing (a large JPEG is decoded at reduced
     size, which is fast); each face found gets a box in its own colour and a
-    label ``#face age``, with the interval ``(low–high)`` where the rows have
+    label ``#face: age``, with the interval ``(low–high)`` where the rows have
     ``age_low`` and ``age_high`` (``skage predict --interval``). A photo
     without a face found is drawn with a note saying so (and the age of the
-    centre crop, where the model gave one).
+    centre crop, where the model gave one); a photo aged whole (a model
+    without an aligner) with a note giving its age.
 
     Parameters
     ----------
@@ -124,7 +125,7 @@ def draw_faces(image, faces, path=None, *, max_side=MAX_SIDE):
     picture, (sx, sy) = _viewing_copy(image, max_side)
     draw = ImageDraw.Draw(picture)
     long_side = max(picture.size)
-    font = ImageFont.load_default(size=max(12, round(long_side / 45)))
+    font = ImageFont.load_default(size=max(14, round(long_side / 36)))
     line = max(2, round(long_side / 320))
     drawn = 0
     for k, row in enumerate(faces.to_dict("records")):
@@ -135,14 +136,17 @@ def draw_faces(image, faces, path=None, *, max_side=MAX_SIDE):
         color = _COLORS[k % len(_COLORS)]
         draw.rectangle((left, top, right, bottom), outline=color, width=line)
         face = row.get("face", k)
-        text = " ".join(t for t in ("" if pd.isna(face) else f"#{face}", _age_text(row)) if t)
+        text = ": ".join(t for t in ("" if pd.isna(face) else f"#{face}", _age_text(row)) if t)
         _label(draw, (left, top), text, color, font)
         drawn += 1
     if not drawn:
         row = faces.iloc[0].to_dict() if len(faces) else {}
-        note = _NOTES.get(row.get("flag"), row.get("flag") or "no face found")
-        age = _age_text(row)
-        _label(draw, (0, 0), f"{note}; centre crop: {age}" if age else note, "white", font, above=False)
+        flag, age = row.get("flag", ""), _age_text(row)
+        if flag in _NOTES:
+            note = f"{_NOTES[flag]}; centre crop: {age}" if age else _NOTES[flag]
+        else:  # a model without an aligner ages the photo whole
+            note = f"whole photo: {age}" if age else (flag or "no age")
+        _label(draw, (0, 0), note, "white", font, above=False)
     if path is not None:
         with atomic_write(path, "wb") as f:
             picture.save(f, format="JPEG", quality=90)

@@ -39,16 +39,22 @@ def _box_text(box):
     return ",".join(f"{v:.0f}" for v in box) if np.isfinite(box).all() else ""
 
 
+def _row(name, **fields):
+    """A row of the table, without a face or an age unless ``fields`` give them."""
+    import pandas as pd
+
+    return {"input": name, "face": pd.NA, "box": "", "age": np.nan, "flag": "", "detected_by": "", "error": "",
+            **fields}
+
+
 def _detect(aligner, item, name):
     """``(rows, X)`` of one photo: its rows without ages, and what the model predicts from (one per row
     that gets an age). Never raises (bar Ctrl-C): any failure is the photo's error row, so that one odd
     file cannot end a batch, and nothing needs to travel back from a worker process as an exception."""
-    import pandas as pd
-
     from ..alignment import FaceNotFoundError
     from ..io import ImageReadError, read_image
 
-    row = {"input": name, "face": pd.NA, "box": "", "age": np.nan, "flag": "", "detected_by": "", "error": ""}
+    row = _row(name)
     try:
         if aligner is None:
             read_image(item, source=name)
@@ -59,7 +65,7 @@ def _detect(aligner, item, name):
     except FaceNotFoundError as exc:  # the aligner's on_failure="raise"
         return [dict(row, flag=exc.flag, error=str(exc))], []
     except Exception as exc:  # MemoryError (std::bad_alloc), a detector's RuntimeError, ...
-        return [dict(row, flag="error", error=f"{type(exc).__name__}: {exc}")], []
+        return [dict(row, flag="error", error=f"{type(exc).__name__}: {exc}".removesuffix(": "))], []
     rows = [dict(row, face=k if result.flags[k] == "ok" else pd.NA, box=_box_text(result.boxes[k]),
                  flag=result.flags[k], detected_by=result.detected_by[k], error=result.errors[k])
             for k in range(len(result))]
@@ -69,10 +75,7 @@ def _detect(aligner, item, name):
 # ---------------------------------------------------------------- worker processes
 
 def _died(name):
-    import pandas as pd
-
-    return [{"input": name, "face": pd.NA, "box": "", "age": np.nan, "flag": "error", "detected_by": "",
-             "error": "the worker process reading it died (killed, e.g. for lack of memory)"}], []
+    return [_row(name, flag="error", error="the worker process reading it died (killed, e.g. for lack of memory)")], []
 
 
 def _detected_photos(aligner, named_items, n_jobs):

@@ -51,6 +51,8 @@ def _detect(aligner, item, name):
     """``(rows, X)`` of one photo: its rows without ages, and what the model predicts from (one per row
     that gets an age). Never raises (bar Ctrl-C): any failure is the photo's error row, so that one odd
     file cannot end a batch, and nothing needs to travel back from a worker process as an exception."""
+    import pandas as pd
+
     from ..alignment import FaceNotFoundError
     from ..io import ImageReadError, read_image
 

@@ -15,9 +15,9 @@ from skage.pipeline import iter_predict_faces, predict_faces
 
 
 class StubAligner(FaceAligner):
-    """Finds one face per photo (two where the name says "two"), the whole photo split in columns; fails
-    as the name says: "bad_alloc" (MemoryError, dlib's std::bad_alloc), "detector" (RuntimeError), "dies"
-    (the process ends: a worker killed for lack of memory), "ctrl_c" (KeyboardInterrupt)."""
+    """Finds one face per photo (two where the name says "two", none where "blank"), the whole photo split
+    in columns; fails as the name says: "bad_alloc" (MemoryError, dlib's std::bad_alloc), "detector"
+    (RuntimeError), "dies" (the process ends: a worker killed for lack of memory), "ctrl_c" (KeyboardInterrupt)."""
 
     def align_faces(self, image, source=None):
         name = str(source)
@@ -30,6 +30,10 @@ class StubAligner(FaceAligner):
         if "ctrl_c" in name:
             raise KeyboardInterrupt
         rgb = read_image(image, source=name)
+        if "blank" in name:
+            return AlignmentResult(chips=np.zeros((1, 16, 16, 3), np.uint8), boxes=np.full((1, 4), np.nan),
+                                   detected_by=np.array([""]), flags=np.array(["no_face"]),
+                                   errors=np.array([f"{name}: no face found"]))
         n = 2 if "two" in name else 1
         width = rgb.shape[1] // n
         chips = np.stack([np.asarray(Image.fromarray(rgb[:, k * width:(k + 1) * width]).resize((16, 16)))
@@ -78,6 +82,12 @@ def test_every_photo_keeps_its_row_whatever_fails(batch):
     assert table["age"].tolist()[::3] == [10.0, 30.0, 50.0] and table["age"][4] == 30.0
     assert table["age"].isna().tolist() == [False, True, True, False, False, True, False]
     assert table["face"].tolist()[3:5] == [0, 1] and table.index.tolist() == list(range(7))
+
+
+def test_a_photo_without_a_face_keeps_its_flagged_row(tmp_path):
+    table = predict_faces(stub_model(), [photo(tmp_path / "blank.png", 10), photo(tmp_path / "a.png", 20)])
+    assert table["flag"].tolist() == ["no_face", "ok"] and table["face"].isna().tolist() == [True, False]
+    assert table["box"][0] == "" and table["error"][0].endswith("no face found") and table["age"][1] == 20.0
 
 
 def test_ctrl_c_is_never_an_error_row(tmp_path):

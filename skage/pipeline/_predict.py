@@ -83,23 +83,24 @@ def _died(name):
 def _detected_photos(aligner, named_items, n_jobs):
     """``_detect`` over ``(item, name)`` pairs, results in input order.
 
-    With ``n_jobs > 1``, in worker processes: joblib's loky executor, which
-    (unlike multiprocessing's spawn) does not re-run an unguarded script in
-    each worker, and whose workers stay up between calls. Processes, not
-    threads: dlib's detectors shared between threads corrupt the heap. At
-    most ``_IN_FLIGHT_PER_JOB * n_jobs`` photos are submitted ahead of the
-    one awaited, so memory stays bounded however many inputs there are. A
-    photo whose worker dies (e.g. killed for lack of memory) is retried alone
-    once in a fresh pool and gets an error row if it kills that one too.
+    With ``n_jobs > 1``, in worker processes started by joblib's loky (which,
+    unlike multiprocessing's spawn, does not re-run an unguarded script in
+    each worker); a pool of its own, not joblib's shared one, so that a pool
+    broken here never breaks joblib's. Processes, not threads: dlib's
+    detectors shared between threads corrupt the heap. At most
+    ``_IN_FLIGHT_PER_JOB * n_jobs`` photos are submitted ahead of the one
+    awaited, so memory stays bounded however many inputs there are. A photo
+    whose worker dies (e.g. killed for lack of memory) is retried alone once
+    in a fresh pool and gets an error row if it kills that one too.
     """
     if n_jobs == 1:
         for item, name in named_items:
             yield _detect(aligner, item, name)
         return
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
     named_items, pending = iter(named_items), collections.deque()
-    executor = get_reusable_executor(max_workers=n_jobs)
+    executor = ProcessPoolExecutor(max_workers=n_jobs)
     try:
         while True:
             for item, name in itertools.islice(named_items, _IN_FLIGHT_PER_JOB * n_jobs - len(pending)):
@@ -110,17 +111,19 @@ def _detected_photos(aligner, named_items, n_jobs):
             try:
                 photo = future.result()
             except BrokenProcessPool:  # one of the photos in flight killed its worker: which one is unknown
+                executor.shutdown(wait=False, kill_workers=True)
+                executor = ProcessPoolExecutor(max_workers=n_jobs)
                 try:
-                    photo = get_reusable_executor(max_workers=n_jobs).submit(_detect, aligner, item, name).result()
+                    photo = executor.submit(_detect, aligner, item, name).result()
                 except BrokenProcessPool:
                     photo = _died(name)
-                executor = get_reusable_executor(max_workers=n_jobs)
+                    executor.shutdown(wait=False, kill_workers=True)
+                    executor = ProcessPoolExecutor(max_workers=n_jobs)
                 for entry in pending:
                     entry[2] = executor.submit(_detect, aligner, entry[0], entry[1])
             yield photo
-    finally:  # also on Ctrl-C, or when the caller stops early: nothing more is started
-        for entry in pending:
-            entry[2].cancel()
+    finally:  # also on Ctrl-C, or when the caller stops early: nothing goes on running
+        executor.shutdown(wait=False, kill_workers=True)
 
 
 # ---------------------------------------------------------------- public

@@ -127,8 +127,9 @@ def cmd_calibrate(args):
     print(f"calibrated on {len(y)} faces; model saved to {path}")
 
 
-def add_interval_columns(table, model, level):
-    """``age_low`` and ``age_high`` columns for the rows of ``skage predict`` that have an age."""
+def check_interval_model(model, level):
+    """The ``alpha`` of ``skage predict --interval LEVEL``, once the model is known to give intervals;
+    said before any photo is read."""
     from ..intervals import ConformalAgeRegressor
 
     alpha = _check_level(level)
@@ -139,6 +140,12 @@ def add_interval_columns(table, model, level):
     if model.calibration_groups_ is not None:
         print("note: the model was calibrated per group, but photos carry no group: intervals use the "
               "age-bin strata across groups", file=sys.stderr)
+    return alpha
+
+
+def add_interval_columns(table, model, alpha):
+    """``age_low`` and ``age_high`` columns for the rows of ``skage predict`` that have an age (a table of
+    them at a time, as they stream; ``alpha`` from :func:`check_interval_model`)."""
     table["age_low"], table["age_high"] = np.nan, np.nan
     has_age = table["age"].notna().to_numpy()
     if has_age.any():

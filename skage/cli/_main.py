@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ._audit import add_interval_columns, add_parsers
+from ._audit import add_interval_columns, add_parsers, check_interval_model
 from ._common import (ATTENTION_FILES, DEMO_FACES, DEMO_MODEL, DEMO_REPORT, FILE_OUT_COMMANDS, CLIError,
                       _add_command, _add_data, _add_model, _aligner_of, _load_data, _load_model, _positive_int,
                       _predict, _refuse_overwriting, _write_failure)
@@ -204,8 +204,14 @@ def cmd_fit(args):
 
 
 def cmd_predict(args):
-    """One row per face of every readable input, one error row per unreadable one; input order kept."""
-    from ..pipeline import predict_faces
+    """One row per face of every readable input, one error row per unreadable one; input order kept.
+
+    The rows are written as the photos finish (``--out``: to a temporary file, renamed over the
+    CSV at the end, so that an interrupted run leaves the old CSV as it was).
+    """
+    from ..io import atomic_write
+    from ..pipeline import iter_predict_faces
+    from ._draw import draw_photos, drawing_paths
     from ._inputs import expand_inputs
 
     inputs, empty = expand_inputs(args.paths)
@@ -215,22 +221,40 @@ def cmd_predict(args):
         print(f"note: no files to predict in {folder} (hidden files are skipped)", file=sys.stderr)
     if args.out:  # the model and the data were checked with the other --out checks
         _refuse_overwriting(args, inputs, "an input")
+    pictures = drawing_paths(args.draw, inputs) if args.draw else None
     model = _load_model(args.model, args.quiet, args.trusted)
+    alpha = check_interval_model(model, args.interval) if args.interval is not None else None
     if args.no_face is not None and _aligner_of(model) is not None:
         _aligner_of(model).set_params(on_failure=args.no_face)  # a prediction-time switch: nothing is refitted
-    table = predict_faces(model, inputs, progress=not args.quiet)
-    if args.interval is not None:
-        table = add_interval_columns(table, model, args.interval)
-    if args.out:
-        from ..io import atomic_write
+    n_drawn = 0
 
+    def tables():
+        nonlocal n_drawn
+        for table in iter_predict_faces(model, inputs, batch_size=args.batch_size, n_jobs=args.jobs,
+                                        progress=not args.quiet):
+            if alpha is not None:
+                table = add_interval_columns(table, model, alpha)
+            if pictures is not None:
+                n_drawn += draw_photos(table, pictures)
+            yield table
+
+    if args.out:
+        n_rows = n_flagged = 0
         # file names that are not valid UTF-8 keep their bytes as backslash escapes instead of failing
-        with atomic_write(args.out, newline="", errors="backslashreplace") as f:
-            table.to_csv(f, index=False)
-        print(f"{len(table)} rows written to {args.out} ({(table['error'] != '').sum()} with errors or flags)")
+        with atomic_write(args.out, "w", encoding="utf-8", errors="backslashreplace", newline="") as f:
+            for table in tables():
+                table.to_csv(f, header=n_rows == 0, index=False)
+                f.flush()
+                n_rows, n_flagged = n_rows + len(table), n_flagged + (table["error"] != "").sum()
+        print(f"{n_rows} rows written to {args.out} ({n_flagged} with errors or flags)")
     else:
+        import pandas as pd
+
+        table = pd.concat(list(tables()), ignore_index=True)
         shown = table.assign(face=table["face"].astype(object).where(table["face"].notna(), ""))  # blank, not <NA>
         print(shown.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.1f}"))
+    if pictures is not None:
+        print(f"{n_drawn} pictures drawn in {args.draw} (none for the inputs that could not be read)")
 
 
 def cmd_evaluate(args):
@@ -390,6 +414,15 @@ def build_parser():
     p.add_argument("--no-face", choices=("blank", "center"),
                    help="images without a face found: blank gives them no age (flag no_face), center the age "
                         "of a centre crop, still flagged no_face (default: the model's own setting)")
+    p.add_argument("--batch-size", type=_positive_int, default=256,
+                   help="faces per prediction call (default 256); the CSV grows a batch at a time")
+    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                   help="processes that read photos and find their faces in parallel (default 1); "
+                        "rows keep the input order")
+    p.add_argument("--draw", metavar="DIR",
+                   help="also write each photo to DIR as NAME.jpg (long side 1280 px), its faces boxed and "
+                        "labelled with their ages (and intervals with --interval); a photo without a face "
+                        "found says so; unreadable inputs get none")
 
     p = _add_command(sub, "evaluate", cmd_evaluate, "metrics of a saved model on a dataset")
     _add_model(p)

@@ -262,3 +262,97 @@ def test_fit_takes_a_bias_correction_strength():
     kwargs, params = _pipeline_kwargs(args, {})
     assert kwargs["bias_correction"] == 0.5
     assert _build_pipeline(kwargs, params).named_steps["model"].strength == 0.5
+
+
+def _failing_on(monkeypatch, name, exc):
+    """The aligner raises ``exc`` on the input named ``name`` (dlib's std::bad_alloc arrives as MemoryError)."""
+    from skage.alignment import FaceAligner
+
+    align_faces = FaceAligner.align_faces
+
+    def failing(self, image, source=None):
+        if os.path.basename(str(source)) == name:
+            raise exc() if isinstance(exc, type) else exc
+        return align_faces(self, image, source=source)
+
+    monkeypatch.setattr(FaceAligner, "align_faces", failing)
+
+
+def test_predict_keeps_every_row_when_a_photo_fails(model_file, mixed_folder, tmp_path, monkeypatch):
+    victim = sorted(p.name for p in mixed_folder.glob("*.chip.jpg"))[1]
+    _failing_on(monkeypatch, victim, MemoryError("std::bad_alloc"))
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(model_file), str(mixed_folder), "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    names = table["input"].map(os.path.basename)
+    assert len(table) == 7 and sorted(set(names)) == sorted(p.name for p in mixed_folder.iterdir())
+    row = table[names == victim].iloc[0]
+    assert (row["flag"], row["error"], row["age"]) == ("error", "MemoryError: std::bad_alloc", "")
+    assert (table["flag"] == "ok").sum() == 4  # two chips and both faces of two_faces.png
+
+
+def test_predict_jobs_2_gives_the_same_csv(model_file, mixed_folder, tmp_path):
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert main(["predict", str(model_file), str(mixed_folder), "--out", str(one), "--quiet"]) == 0
+    assert main(["predict", str(model_file), str(mixed_folder), "--out", str(two), "--jobs", "2", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(one), pd.read_csv(two))
+
+
+def test_predict_csv_grows_in_a_temporary_file_and_ctrl_c_keeps_the_old_one(model_file, mixed_folder, tmp_path,
+                                                                            monkeypatch):
+    from skage.alignment import FaceAligner
+
+    out = tmp_path / "p.csv"
+    out.write_text("old,csv\n")
+    seen, align_faces = [], FaceAligner.align_faces
+
+    def interrupted_at_the_fourth(self, image, source=None):
+        seen.append([p.read_text() for p in tmp_path.glob(".p.csv.*.tmp")])
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+        return align_faces(self, image, source=source)
+
+    monkeypatch.setattr(FaceAligner, "align_faces", interrupted_at_the_fourth)
+    inputs = sorted(str(p) for p in mixed_folder.glob("*.chip.jpg")) + [str(mixed_folder / "two_faces.png")]
+    assert main(["predict", str(model_file), *inputs, "--out", str(out), "--batch-size", "1", "--quiet"]) == 130
+    assert out.read_text() == "old,csv\n" and not list(tmp_path.glob(".p.csv.*"))  # old CSV intact, no leftover
+    (before_first,), (after_first,), _, (after_third,) = seen  # one temporary file, growing a photo at a time
+    assert before_first == "" and after_first.startswith("input,face,box,age,") and after_first.count("\n") == 2
+    assert after_third.count("\n") == 4 and all(os.path.basename(p) in after_third for p in inputs[:3])
+
+
+def test_predict_draw_writes_one_picture_per_readable_photo(model_file, mixed_folder, tmp_path):
+    gray = tmp_path / "gray.png"
+    Image.fromarray(np.full((120, 160, 3), 128, np.uint8)).save(gray)
+    out, pictures = tmp_path / "p.csv", tmp_path / "pictures"
+    assert main(["predict", str(model_file), str(mixed_folder), str(gray), "--out", str(out), "--draw",
+                 str(pictures), "--quiet"]) == 0
+    chips = sorted(p.name.removesuffix(".jpg") for p in mixed_folder.glob("*.chip.jpg"))
+    assert sorted(p.name for p in pictures.iterdir()) == sorted(f"{c}.jpg" for c in [*chips, "gray", "two_faces"])
+    table = pd.read_csv(out, keep_default_na=False)
+    drawn = np.asarray(Image.open(pictures / "two_faces.jpg").convert("RGB"), dtype=int)
+    photo = np.asarray(Image.open(mixed_folder / "two_faces.png").convert("RGB"), dtype=int)
+    assert drawn.shape == photo.shape  # under 1280 px: not resized
+    for box in table.loc[table["input"].str.endswith("two_faces.png"), "box"]:
+        left, top, right, bottom = map(int, box.split(","))
+        middle = (top + bottom) // 2
+        assert np.abs(drawn[middle, left] - photo[middle, left]).sum() > 100  # the box's left edge
+    note = np.asarray(Image.open(pictures / "gray.jpg").convert("RGB"), dtype=int)
+    assert (note[:5, :5] > 240).all() and (np.abs(note[-20:, -20:] - 128) < 8).all()  # "no face found", top left
+
+
+def test_predict_draw_names_each_picture_and_never_replaces_an_input(tmp_path, capsys):
+    from skage.cli._draw import drawing_paths
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.png").write_bytes(b"")
+    (tmp_path / "a" / "x.jpg").write_bytes(b"")
+    inputs = [str(tmp_path / f) for f in ("a/x.png", "b/x.png", "a/x.jpg")]
+    assert [p.name for p in drawing_paths(tmp_path / "pictures", inputs)] == ["x.jpg", "x-2.jpg", "x-3.jpg"]
+    # the picture of a/x.jpg would be a/x.jpg itself: refused before the model is read
+    assert main(["predict", "missing.skage", str(tmp_path / "a" / "x.jpg"), "--draw", str(tmp_path / "a")]) == 2
+    assert "is an input" in capsys.readouterr().err and (tmp_path / "a" / "x.jpg").read_bytes() == b""
+    (tmp_path / "file").write_text("")
+    assert main(["predict", "missing.skage", str(tmp_path / "a"), "--draw", str(tmp_path / "file")]) == 2
+    assert "--draw" in capsys.readouterr().err

@@ -262,7 +262,7 @@ def test_parallel_matches_serial_in_order(aligned):
 
 
 def _rotated_face(path, degrees=50):
-    """A chip padded with its edges and rotated: HOG (frontal, upright) misses it, the CNN does not."""
+    """A chip padded with its edges and rotated: HOG (frontal, upright) misses it, YuNet and the CNN do not."""
     from skage.io import read_image
 
     image = read_image(path)
@@ -270,13 +270,15 @@ def _rotated_face(path, degrees=50):
     return np.asarray(Image.fromarray(padded).rotate(degrees))
 
 
-def test_auto_cascade_reaches_the_cnn_only_for_misses(chip_paths):
+def test_auto_cascade_reaches_the_next_pass_only_for_misses(chip_paths):
     face = _rotated_face(chip_paths[1])
     hog = FaceAligner(detector="hog", output_size=64).fit().align([face, chip_paths[0]])
     auto = FaceAligner(output_size=64).fit().align([face, chip_paths[0]])
+    cnn = FaceAligner(detector="cnn", output_size=64).fit().align([face])
     assert hog.flags.tolist() == ["no_face", "ok"] and hog.detected_by.tolist() == ["", "hog"]
-    assert auto.flags.tolist() == ["ok", "ok"] and auto.detected_by.tolist() == ["cnn", "hog"]
-    assert auto.to_frame()["detected_by"].tolist() == ["cnn", "hog"]
+    assert auto.flags.tolist() == ["ok", "ok"] and auto.detected_by.tolist() == ["yunet", "hog"]
+    assert auto.to_frame()["detected_by"].tolist() == ["yunet", "hog"]
+    assert cnn.flags.tolist() == ["ok"] and cnn.detected_by.tolist() == ["cnn"]
     np.testing.assert_array_equal(auto.chips[1], hog.chips[1])  # a face HOG finds costs no more passes
 
 

@@ -17,7 +17,7 @@ from skage.io import ImageReadError, as_image_list, describe_source, read_image
 from skage.io._read import LazyImage
 
 from ._cache import ArrayCache, input_fingerprint
-from ._detect import DETECTOR_STAGES, WORKING_SIDE, Views, detect_all, detect_faces, hog_box  # noqa: F401 (re-exported)
+from ._detect import DETECTOR_STAGES, WORKING_SIDE, Views, detect_all, detect_faces, dlib_box  # noqa: F401 (re-exported)
 from ._geometry import (
     _chip_details_transform,
     apply_transform,
@@ -258,10 +258,10 @@ def _align_photo(photo, source, config, every):
 
 
 def _landmark_box(image, box, n_points):
-    """The box to fit dlib's landmarks in, for a face YuNet found at ``box``: HOG's box of it, as dlib's
-    landmark models were trained on; where HOG misses the face, the HOG-style box that the landmarks
-    fitted in YuNet's box imply (within 0.3% of the face of the landmarks in HOG's box, on UTKFace)."""
-    refined = hog_box(image, box)
+    """The box to fit dlib's landmarks in, for a face YuNet found at ``box``: dlib's box of it, as dlib's
+    landmark models were trained on; where dlib's detectors miss the face, the HOG-style box that the
+    landmarks fitted in YuNet's box imply."""
+    refined = dlib_box(image, box)
     if refined is not None:
         return refined
     return box_from_landmarks(fit_landmarks(image, box, n_points))
@@ -299,7 +299,7 @@ def _chip_in_view(image, to_full, landmarks, box, out, config):
         footprint = apply_transform(invert_transform(_chip_transform(landmarks, box, config)), corners)
         x0, y0 = np.maximum(np.floor(footprint.min(axis=0)).astype(int) - 2, 0)
         x1, y1 = np.ceil(footprint.max(axis=0)).astype(int) + 3
-        image = image[y0:y1, x0:x1]
+        image = np.ascontiguousarray(image[y0:y1, x0:x1])  # dlib takes contiguous arrays only
         offset = np.array([x0, y0], dtype=np.float64)
         landmarks, box = landmarks - offset, box - np.tile(offset, 2)
         to_full = compose(to_full, np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]))
@@ -435,15 +435,27 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    detector : {"auto", "hog", "cnn", "none"}, default="auto"
-        ``"auto"`` is a cascade: dlib's HOG detector, then HOG on the image
-        upsampled once more (faces half as large), then dlib's MMOD CNN
-        detector, each pass only for the images the previous ones missed.
-        ``"hog"`` and ``"cnn"`` run one detector (the CNN is more robust and
-        about 100x slower on a CPU); ``"none"`` is for inputs that already are
-        face crops: the landmarks are then fitted in the whole image, then
-        refined once. :attr:`AlignmentResult.detected_by` records the pass
-        that found each face.
+    detector : {"auto", "yunet", "hog", "cnn", "none"}, default="auto"
+        Faces are searched on a copy of the photo whose longer side is at
+        most 1280 px (decoded reduced where the format allows), so time and
+        memory stay bounded whatever the photo's size; boxes, transforms and
+        chips refer to the photo's own pixels, and landmarks and chips come
+        from a copy at least as sharp as the chip needs (the full photo for
+        small faces). ``"auto"`` is a cascade, each pass only for the photos
+        the previous ones missed: on photos up to 640 px (crops, scans),
+        dlib's HOG detector, then HOG on the image upsampled once more (faces
+        half as large), then dlib's MMOD CNN, then OpenCV's YuNet; on
+        larger photos YuNet on the 1280-px copy (it finds faces down to about
+        1/40 of the photo's longer side), then HOG on a 640-px copy.
+        ``"yunet"``, ``"hog"`` and ``"cnn"`` run one detector (the CNN, on a
+        copy of at most 640 px, is more robust to pose than HOG and about
+        100x slower on a CPU); ``"none"`` is for inputs that already are face
+        crops: the landmarks are then fitted in the whole image, then refined
+        once. A face YuNet finds gets its landmarks in dlib's box of it (HOG's,
+        else the CNN's, on a small crop): dlib's landmark models were trained
+        on dlib's boxes.
+        :attr:`AlignmentResult.detected_by` records the pass that found each
+        face.
     landmarks : {68, 5}, default=68
         dlib landmark model. The chips' landmarks feed
         :class:`skage.parsing.FaceParser`, which needs 68.
@@ -461,19 +473,23 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         dlib's face-chip framing (landmarks fitted to dlib's mean face), which
         with ``output_size=150`` and ``margin=0.25`` gives exactly dlib's chip.
     upsample : int, default=0
-        Times the detector upsamples the image; each finds faces half as
-        large (HOG's smallest is about 80 px) at about 4x the cost.
+        Times dlib's detectors upsample their copy; each finds faces half as
+        large (HOG's smallest is about 80 px) at about 4x the cost. For YuNet,
+        doubles the side of its copy as often (never beyond the photo's own
+        size).
     select : {"largest", "confident"}, default="largest"
         Face used when the detector finds several: the largest box or the
         highest detector score. ``n_faces`` records how many were found.
     detection_threshold : float, default=0.0
         Detector score a face needs (HOG: offset to its decision threshold,
-        negative finds more faces; CNN: minimum confidence).
+        negative finds more faces; CNN: minimum confidence; YuNet: added to
+        its score threshold of 0.6).
     retry_padded : bool, default=True
         When no face is found, detect once more in the image padded by a
         quarter of its size with replicated edges: faces that fill the frame
         (tight crops) lack the context dlib's detection window needs. On
-        1,000 UTKFace chips this found 10 of the 15 missed faces.
+        1,000 UTKFace chips this found 10 of the 15 missed faces. Only on
+        photos up to 640 px, where tight crops are; not for YuNet.
     on_failure : {"blank", "center", "raise"}, default="blank"
         What happens to an image without a usable face (see above):
         ``"blank"`` gives no age for it, ``"center"`` an age guessed from a

@@ -3,6 +3,7 @@
 import contextlib
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,10 @@ def _draft(img, path, shrink):
 def _reading(path):
     """Turn whatever opening or decoding ``path`` raises into an :class:`ImageReadError` naming it."""
     try:
-        yield
+        with warnings.catch_warnings():
+            # skage's own cap (MAX_PIXELS) decides what is decoded; PIL's warning below its error is noise
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
     except ImageReadError:
         raise
     except FileNotFoundError:

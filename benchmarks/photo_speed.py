@@ -71,13 +71,60 @@ def _face_boxes(paths):
     return boxes
 
 
+def _group(background, boxes, chosen, face):
+    """Six FG-NET photos pasted on ``background``, each scaled so its face box is ``face`` px."""
+    from PIL import Image
+
+    group = background.copy()
+    width, height = group.size
+    cols = 3
+    for i, path in enumerate(chosen):
+        left, top, right, bottom = boxes[path]
+        scale = face / (right - left)
+        img = Image.open(path).convert("RGB")
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         Image.Resampling.BICUBIC)
+        cell_w, cell_h = width // cols, height // 2
+        group.paste(img, ((i % cols) * cell_w + (cell_w - img.width) // 2, (i // cols) * cell_h + (cell_h - img.height) // 2))
+    return group
+
+
+def _people(fgnet):
+    paths = sorted(str(p) for p in Path(fgnet).glob("*.JPG"))
+    boxes = _face_boxes(paths[::97][:12])  # a spread of people and ages
+    return boxes, list(boxes)[:6]
+
+
+def sweep(fgnet, out, sides=(640, 960, 1280, 1600), faces=(60, 80, 100, 120, 160)):
+    """Faces found and CPU seconds of YuNet on 12 MP six-face canvases, by working-copy side and face size."""
+    from skage.alignment import FaceAligner, _detect
+
+    boxes, chosen = _people(fgnet)
+    background = _texture(*canvas_size(12), seed=120)
+    paths = {}
+    for face in faces:
+        paths[face] = str(Path(out) / f"sweep_{face}.jpg")
+        _group(background, boxes, chosen, face).save(paths[face], quality=90)
+    aligner = FaceAligner(detector="yunet", **CHIPS).fit()
+    rows = ["| working side | " + " | ".join(f"{f}-px faces: found, CPU s" for f in faces) + " |",
+            "|---" * (len(faces) + 1) + "|"]
+    for side in sides:
+        _detect.WORKING_SIDE = side
+        cells = []
+        for face in faces:
+            start = time.process_time()
+            result = aligner.align_faces(paths[face])
+            cells.append(f"{int((result.flags == 'ok').sum())}, {time.process_time() - start:.2f}")
+        rows.append(f"| {side} | " + " | ".join(cells) + " |")
+        print(rows[-1], flush=True)
+    return rows
+
+
 def build_photos(fgnet, out, sizes):
     """Write the benchmark photos as JPEGs (quality 90) into ``out``; returns ``{name: (path, faces put)}``."""
     from PIL import Image
 
-    paths = sorted(str(p) for p in Path(fgnet).glob("*.JPG"))
-    boxes = _face_boxes(paths[::97][:12])  # a spread of people and ages
-    chosen = list(boxes)[:6]
+    boxes, chosen = _people(fgnet)
     photos = {}
     for mp in sizes:
         width, height = canvas_size(mp)
@@ -87,20 +134,7 @@ def build_photos(fgnet, out, sizes):
         background = _texture(width, height, seed=int(mp * 10))
         photos[f"no_face_{tag}"] = (background, 0)
         photos[f"gray_{tag}"] = (Image.new("RGB", (width, height), (128, 128, 128)), 0)
-        group = background.copy()
-        face = max(120, max(width, height) // 32)
-        cols = 3
-        for i, path in enumerate(chosen):
-            left, top, right, bottom = boxes[path]
-            scale = face / (right - left)
-            img = Image.open(path).convert("RGB")
-            img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                             Image.Resampling.BICUBIC)
-            cell_w, cell_h = width // cols, height // 2
-            x = (i % cols) * cell_w + (cell_w - img.width) // 2
-            y = (i // cols) * cell_h + (cell_h - img.height) // 2
-            group.paste(img, (x, y))
-        photos[f"six_faces_{tag}"] = (group, 6)
+        photos[f"six_faces_{tag}"] = (_group(background, boxes, chosen, max(120, max(width, height) // 32)), 6)
     written = {}
     for name, (img, faces) in photos.items():
         path = Path(out) / f"{name}.jpg"
@@ -196,12 +230,18 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="2 and 12 MP, auto and hog, 200 FG-NET photos")
     parser.add_argument("--detectors", nargs="+", choices=DETECTORS)
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed for one photo's process")
+    parser.add_argument("--sweep", action="store_true",
+                        help="only YuNet's faces found and CPU time by working-copy side and face size (12 MP)")
     parser.add_argument("--one", nargs=3, metavar=("PHOTO", "DETECTOR", "WARM"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         return one_photo(*args.one)
     if not Path(args.fgnet).is_dir():
         sys.exit(f"FG-NET not found at {args.fgnet} (give --fgnet)")
+    if args.sweep:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join(sweep(args.fgnet, tmp)))
+        return
     sizes = (2, 12) if args.quick else SIZES_MP
     detectors = args.detectors or (("auto", "hog") if args.quick else DETECTORS)
     n_fgnet = 200 if args.quick else None

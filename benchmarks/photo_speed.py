@@ -125,25 +125,31 @@ def build_photos(fgnet, out, sizes):
     from PIL import Image
 
     boxes, chosen = _people(fgnet)
-    photos = {}
-    for mp in sizes:
-        width, height = canvas_size(mp)
-        tag = f"{mp:g}MP"
-        one = Image.open(chosen[0]).convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
-        photos[f"one_face_{tag}"] = (one, 1)
-        background = _texture(width, height, seed=int(mp * 10))
-        photos[f"no_face_{tag}"] = (background, 0)
-        photos[f"gray_{tag}"] = (Image.new("RGB", (width, height), (128, 128, 128)), 0)
-        photos[f"six_faces_{tag}"] = (_group(background, boxes, chosen, max(120, max(width, height) // 32)), 6)
     written = {}
-    for name, (img, faces) in photos.items():
+
+    def save(name, img, faces):  # one photo in memory at a time: the children's memory is measured
         path = Path(out) / f"{name}.jpg"
         img.save(path, quality=90)
         written[name] = (str(path), faces)
+
+    for mp in sizes:
+        width, height = canvas_size(mp)
+        tag = f"{mp:g}MP"
+        save(f"one_face_{tag}", Image.open(chosen[0]).convert("RGB").resize((width, height), Image.Resampling.BICUBIC), 1)
+        background = _texture(width, height, seed=int(mp * 10))
+        save(f"no_face_{tag}", background, 0)
+        save(f"gray_{tag}", Image.new("RGB", (width, height), (128, 128, 128)), 0)
+        save(f"six_faces_{tag}", _group(background, boxes, chosen, max(120, max(width, height) // 32)), 6)
+        del background
     return written
 
 
 def _rss_mb():
+    """Peak resident memory of this process so far, MB: VmHWM (``ru_maxrss`` would keep the parent's
+    peak across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -19,6 +19,7 @@ from skage.io._read import LazyImage
 from ._cache import ArrayCache, input_fingerprint
 from ._detect import DETECTOR_STAGES, WORKING_SIDE, Views, detect_all, detect_faces, dlib_box  # noqa: F401 (re-exported)
 from ._geometry import (
+    IDENTITY,
     _chip_details_transform,
     apply_transform,
     centre_crop_transform,
@@ -246,10 +247,10 @@ def _align_photo(photo, source, config, every):
         pick = (lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1])) if config.select == "largest" else (lambda f: f[1])
         found = [max(found, key=pick)]
     image, to_full = _detail_view(views, [box for box, _ in found], config)
-    to_view = invert_transform(to_full)
+    to_view = None if to_full is IDENTITY else invert_transform(to_full)
     rows = []
     for box, score in found:
-        box_view = apply_transform(to_view, box.reshape(2, 2)).reshape(4)
+        box_view = box if to_full is IDENTITY else apply_transform(to_view, box.reshape(2, 2)).reshape(4)
         if stage == "yunet":
             box_view = _landmark_box(image, box_view, config.n_points)
         landmarks = fit_landmarks(image, box_view, config.n_points)
@@ -269,7 +270,7 @@ def _landmark_box(image, box, n_points):
 
 #: A face's box side, in pixels of the copy its landmarks and chip come from, below which a sharper copy is
 #: decoded (at least the chip's own size): dlib's landmark models were trained on faces about this large.
-LANDMARK_BOX_SIDE = 160
+LANDMARK_BOX_SIDE = 100
 
 
 def _detail_view(views, boxes, config):
@@ -304,8 +305,9 @@ def _chip_in_view(image, to_full, landmarks, box, out, config):
         landmarks, box = landmarks - offset, box - np.tile(offset, 2)
         to_full = compose(to_full, np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]))
     chip, fields = _chip_from_landmarks(image, landmarks, dict(out, box=box), config)
-    fields["transform"] = compose(fields["transform"], invert_transform(to_full))
-    fields["box"] = apply_transform(to_full, np.reshape(box, (2, 2))).reshape(4)
+    if to_full is not IDENTITY:
+        fields["transform"] = compose(fields["transform"], invert_transform(to_full))
+        fields["box"] = apply_transform(to_full, np.reshape(box, (2, 2))).reshape(4)
     return chip, fields
 
 
@@ -444,7 +446,8 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         small faces). ``"auto"`` is a cascade, each pass only for the photos
         the previous ones missed: on photos up to 640 px (crops, scans),
         dlib's HOG detector, then HOG on the image upsampled once more (faces
-        half as large), then dlib's MMOD CNN, then OpenCV's YuNet; on
+        half as large), then OpenCV's YuNet (which replaced dlib's slow CNN
+        there); on
         larger photos YuNet on the 1280-px copy (it finds faces down to about
         1/40 of the photo's longer side), then HOG on a 640-px copy.
         ``"yunet"``, ``"hog"`` and ``"cnn"`` run one detector (the CNN, on a

@@ -19,14 +19,15 @@ from PIL import Image
 
 from skage.io._read import LazyImage
 
-from ._geometry import apply_transform, view_to_full
+from ._geometry import IDENTITY, apply_transform, view_to_full
 from ._models import YUNET_THRESHOLD, get_detector
 
 #: Longest side of the copy YuNet (and ``detector="hog"``) searches. Chosen by measurement
 #: (docs/results.md): the six 120-px faces of a 12 MP canvas are all found at 1280, not all at 640.
 WORKING_SIDE = 1280
-#: Photos up to this size get the whole ``"auto"`` cascade at their own size (dlib's passes and padded
-#: retries); larger ones get YuNet, then one HOG pass on a copy this size. dlib's CNN never searches more.
+#: Photos up to this size get the whole ``"auto"`` cascade at their own size (HOG's passes and padded
+#: retries, then YuNet); larger ones get YuNet, then one HOG pass on a copy this size. dlib's CNN
+#: (``detector="cnn"``) never searches more.
 SMALL_SIDE = 640
 
 #: Detection passes of each ``detector`` setting, tried in order until one finds a face:
@@ -35,9 +36,11 @@ DETECTOR_STAGES = {
     "yunet": (("yunet", 0),),
     "hog": (("hog", 0),),
     "cnn": (("cnn", 0),),
-    # small photos: dlib's passes in their old order, YuNet last. Before them it changed 16-19 of FG-NET's
-    # 1,002 ages, by up to 34 years (faces the CNN found get better dlib landmarks in the CNN's box).
-    "auto": (("hog", 0), ("hog", 1), ("cnn", 0), ("yunet", 0)),
+    # Small photos: HOG's passes first, as before (YuNet first changed 19 of FG-NET's 1,002 ages, by up to
+    # 34 years: it picks an adult beside the child HOG upsampled finds). YuNet replaces dlib's CNN, which
+    # cost 6.8 CPU s on a 0.3 MP photo without a face: FG-NET MAE 3.680 -> 3.729, 15 ages changed
+    # (docs/results.md).
+    "auto": (("hog", 0), ("hog", 1), ("yunet", 0)),
 }
 # "auto" on a photo larger than SMALL_SIDE: YuNet first (it searches the working copy for faces far
 # smaller than HOG finds there, 4x faster); the upsampled and CNN passes would cost seconds on a photo
@@ -152,6 +155,8 @@ def _iou(a, b):
 
 
 def _box_to_full(box, to_full):
+    if to_full is IDENTITY:
+        return np.asarray(box, dtype=np.float64)
     corners = apply_transform(to_full, np.reshape(box, (2, 2)))
     return corners.reshape(4)
 

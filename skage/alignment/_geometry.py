@@ -123,8 +123,15 @@ def view_to_full(view_shape, full_size):
     ``view_shape`` is the copy's array shape ``(h, w, ...)``; ``full_size`` the
     full image's ``(width, height)``. The identity when they are the same size.
     """
+    if (view_shape[1], view_shape[0]) == tuple(full_size):
+        return IDENTITY  # the same object, so callers can skip mapping with ``is IDENTITY``
     sx, sy = full_size[0] / view_shape[1], full_size[1] / view_shape[0]
     return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
+
+
+#: :func:`view_to_full` of a copy at full size.
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+IDENTITY.flags.writeable = False
 
 
 def compose(outer, inner):

@@ -120,6 +120,12 @@ def _reading(path):
 
 def _read_file(path, shrink=1.0):
     with _reading(path), Image.open(path) as img:
+        return _decode(img, path, shrink)
+
+
+def _decode(img, path, shrink=1.0):
+    """The pixels of an opened image as uint8 RGB, at most ``shrink`` times smaller (see :func:`_draft`)."""
+    with _reading(path):
         _draft(img, path, shrink)
         img = ImageOps.exif_transpose(img)  # phone photos store rotation in EXIF
         if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
@@ -133,10 +139,8 @@ def _read_file(path, shrink=1.0):
     return _array_to_rgb(arr, path)
 
 
-def _read_size(path):
-    """Displayed ``(width, height)`` of an image file, from its header only."""
-    with _reading(path), Image.open(path) as img:
-        return _display_size(img)
+# LazyImage decodes an image this small as soon as it reads the header: one opening of the file, not two.
+_EAGER_PIXELS = 1_000_000
 
 
 class LazyImage:
@@ -165,7 +169,12 @@ class LazyImage:
         if isinstance(image, (str, os.PathLike)):
             self._path = os.fspath(image)
             self._full = None
-            self.size = _read_size(self._path)
+            with _reading(self._path), Image.open(self._path) as img:
+                if img.size[0] * img.size[1] <= _EAGER_PIXELS:
+                    self._full = _decode(img, self._path)
+                    self.size = self._full.shape[1], self._full.shape[0]
+                else:
+                    self.size = _display_size(img)
         else:
             self._path = None
             self._full = read_image(image, source=source)

@@ -135,14 +135,14 @@ def test_a_jpeg_over_the_pixel_cap_is_decoded_reduced(tmp_path, monkeypatch):
 def test_lazy_image_reads_the_size_from_the_header_and_decodes_reduced(tmp_path):
     from skage.io._read import LazyImage
 
-    img = Image.fromarray((np.arange(600 * 800 * 3) % 251).astype(np.uint8).reshape(600, 800, 3))
+    img = Image.fromarray((np.arange(1200 * 1600 * 3) % 251).astype(np.uint8).reshape(1200, 1600, 3))
     exif = Image.Exif()
     exif[0x0112] = 6  # shown rotated by 90 degrees
     img.save(tmp_path / "photo.jpg", exif=exif)
     lazy = LazyImage(tmp_path / "photo.jpg")
-    assert lazy.size == (600, 800)
+    assert lazy.size == (1200, 1600)
     assert lazy.fit(100).shape == (100, 75, 3)
-    assert lazy.read(4).shape == (200, 150, 3)  # JPEG DCT scaling by 1/4: never decoded whole
-    assert lazy.read().shape == (800, 600, 3)
+    assert lazy.read(4).shape == (400, 300, 3)  # JPEG DCT scaling by 1/4: never decoded whole
+    assert lazy.read().shape == (1600, 1200, 3)
     with pytest.raises(ImageReadError, match="missing.jpg: file not found"):
         LazyImage(tmp_path / "missing.jpg")

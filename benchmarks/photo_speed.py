@@ -85,7 +85,8 @@ def _group(background, boxes, chosen, face):
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
                          Image.Resampling.BICUBIC)
         cell_w, cell_h = width // cols, height // 2
-        group.paste(img, ((i % cols) * cell_w + (cell_w - img.width) // 2, (i // cols) * cell_h + (cell_h - img.height) // 2))
+        x, y = (i % cols) * cell_w + (cell_w - img.width) // 2, (i // cols) * cell_h + (cell_h - img.height) // 2
+        group.paste(img, (x, y))
     return group
 
 
@@ -135,7 +136,8 @@ def build_photos(fgnet, out, sizes):
     for mp in sizes:
         width, height = canvas_size(mp)
         tag = f"{mp:g}MP"
-        save(f"one_face_{tag}", Image.open(chosen[0]).convert("RGB").resize((width, height), Image.Resampling.BICUBIC), 1)
+        one = Image.open(chosen[0]).convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
+        save(f"one_face_{tag}", one, 1)
         background = _texture(width, height, seed=int(mp * 10))
         save(f"no_face_{tag}", background, 0)
         save(f"gray_{tag}", Image.new("RGB", (width, height), (128, 128, 128)), 0)

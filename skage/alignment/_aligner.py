@@ -17,7 +17,7 @@ from skage.io import ImageReadError, as_image_list, describe_source, read_image
 from skage.io._read import LazyImage
 
 from ._cache import ArrayCache, input_fingerprint
-from ._detect import DETECTOR_STAGES, WORKING_SIDE, Views, detect_all, detect_faces, dlib_box  # noqa: F401 (re-exported)
+from ._detect import DETECTOR_STAGES, WORKING_SIDE, Views, detect_all, detect_faces, dlib_box  # noqa: F401
 from ._geometry import (
     IDENTITY,
     _chip_details_transform,

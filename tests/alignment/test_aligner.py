@@ -338,3 +338,15 @@ def test_yunet_model_file_is_checked_by_hash(monkeypatch):
             _models.get_detector("yunet")
     finally:
         _models.get_detector.cache_clear()
+
+
+def test_a_photo_over_the_pixel_cap_is_an_unreadable_row_not_a_crash(tmp_path, monkeypatch):
+    from skage.io import _read
+
+    Image.fromarray(np.full((200, 200, 3), 255, np.uint8)).save(tmp_path / "huge.png")
+    monkeypatch.setattr(_read, "MAX_PIXELS", 10_000)  # as a 10000 x 10000 PNG is over the real 64 MP cap
+    result = FaceAligner(output_size=32).fit().align([tmp_path / "huge.png", np.zeros((40, 40, 3), np.uint8)])
+    assert result.flags.tolist() == ["unreadable", "no_face"]
+    assert "huge.png: image too large: 200x200 pixels declared" in result.errors[0]
+    with pytest.raises(ImageReadError, match="huge.png: image too large"):
+        FaceAligner(output_size=32).fit().align_faces(tmp_path / "huge.png")

@@ -109,7 +109,7 @@ def detect_all(views, config):
 
 
 #: Side, in pixels, a YuNet face is scaled to for :func:`dlib_box` (HOG's window is 80 px).
-_REFINE_FACE_SIDE = 120
+_REFINE_FACE_SIDE = 100
 
 
 def dlib_box(image, box):
@@ -117,15 +117,17 @@ def dlib_box(image, box):
 
     dlib's landmark models were trained on dlib's boxes: landmarks fitted in a
     YuNet box, even mapped to HOG's convention, land off by several pixels on
-    a fifth of UTKFace chips. The detectors run on a crop around the face,
-    padded and scaled so the face is about 120 px (HOG: a few milliseconds
-    whatever its size; the CNN, only where HOG misses: a few tens).
+    a fifth of UTKFace chips. The detectors run on a crop of 1.6 times the
+    face, padded and scaled so the face is about 100 px (HOG: a few
+    milliseconds whatever its size; the CNN, only where HOG misses: about
+    0.15 CPU s). At 120 px and twice the face, FG-NET's MAE was 3.729, not
+    3.709, and the CNN took twice as long.
     """
     side = box[2] - box[0]
     scale = min(1.0, _REFINE_FACE_SIDE / side)
     centre = np.array([box[0] + box[2], box[1] + box[3]]) / 2
-    x0, y0 = np.floor(centre - side).astype(int)
-    x1, y1 = np.ceil(centre + side).astype(int)
+    x0, y0 = np.floor(centre - 0.8 * side).astype(int)
+    x1, y1 = np.ceil(centre + 0.8 * side).astype(int)
     height, width = image.shape[:2]
     crop = image[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]
     # replicated edges where the window leaves the image, as for tight crops

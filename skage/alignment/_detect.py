@@ -196,15 +196,16 @@ def _yunet_faces(image, threshold):
     return found
 
 
-def detect_faces(image, detector="auto", upsample=0, detection_threshold=0.0):
+def detect_faces(image, detector="hog", upsample=0, detection_threshold=0.0):
     """Every face found in one image, largest first, in the image's own pixels.
 
     Parameters
     ----------
     image : path or ndarray
-    detector : {"auto", "yunet", "hog", "cnn"}, default="auto"
+    detector : {"hog", "auto", "yunet", "cnn"}, default="hog"
         ``"auto"``: the faces of the first pass of :class:`FaceAligner`'s
-        cascade that finds any.
+        cascade that finds any. Each searches a bounded copy of the image,
+        as in :class:`FaceAligner`.
     upsample : int
     detection_threshold : float
 

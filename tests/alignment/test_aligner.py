@@ -262,7 +262,7 @@ def test_parallel_matches_serial_in_order(aligned):
 
 
 def _rotated_face(path, degrees=50):
-    """A chip padded with its edges and rotated: HOG (frontal, upright) misses it, the CNN does not."""
+    """A chip padded with its edges and rotated: HOG (frontal, upright) misses it, YuNet and the CNN do not."""
     from skage.io import read_image
 
     image = read_image(path)
@@ -270,13 +270,17 @@ def _rotated_face(path, degrees=50):
     return np.asarray(Image.fromarray(padded).rotate(degrees))
 
 
-def test_auto_cascade_reaches_the_cnn_only_for_misses(chip_paths):
+def test_auto_cascade_reaches_yunet_only_for_hogs_misses(chip_paths):
     face = _rotated_face(chip_paths[1])
     hog = FaceAligner(detector="hog", output_size=64).fit().align([face, chip_paths[0]])
     auto = FaceAligner(output_size=64).fit().align([face, chip_paths[0]])
+    yunet = FaceAligner(detector="yunet", output_size=64).fit().align([face])
     assert hog.flags.tolist() == ["no_face", "ok"] and hog.detected_by.tolist() == ["", "hog"]
-    assert auto.flags.tolist() == ["ok", "ok"] and auto.detected_by.tolist() == ["cnn", "hog"]
-    assert auto.to_frame()["detected_by"].tolist() == ["cnn", "hog"]
+    assert auto.flags.tolist() == ["ok", "ok"] and auto.detected_by.tolist() == ["yunet", "hog"]
+    assert auto.to_frame()["detected_by"].tolist() == ["yunet", "hog"]
+    assert yunet.flags.tolist() == ["ok"] and yunet.detected_by.tolist() == ["yunet"]
+    cnn = FaceAligner(detector="cnn", output_size=64).fit().align([face])
+    assert cnn.flags.tolist() == ["ok"] and cnn.detected_by.tolist() == ["cnn"]
     np.testing.assert_array_equal(auto.chips[1], hog.chips[1])  # a face HOG finds costs no more passes
 
 
@@ -306,3 +310,51 @@ def test_a_tiny_file_is_named_in_its_message_not_array_0(tmp_path):
     result = FaceAligner(output_size=64).fit().align_faces(str(path))
     assert result.flags.tolist() == ["too_small"]
     assert result.errors[0].startswith(f"{path}: ") and "array[" not in result.errors[0]
+
+
+def test_a_12_mp_photo_is_searched_and_cut_from_reduced_decodes(chip_paths, tmp_path, monkeypatch):
+    """Two 400-px faces on a 4000 x 3000 JPEG: found on a bounded copy, boxed in the photo's own pixels,
+    and the photo is never decoded whole (the old cascade searched, and upsampled, all 12 MP)."""
+    from skage.io import _read, read_image
+
+    rng = np.random.default_rng(0)
+    texture = Image.fromarray(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)).resize((4000, 3000))
+    places = [(600, 900), (2600, 1200)]
+    for (x, y), path in zip(places, chip_paths[:2]):
+        texture.paste(Image.fromarray(read_image(path)).resize((400, 400)), (x, y))
+    texture.save(tmp_path / "group.jpg", quality=90)
+    shrinks = []
+    read_file = _read._read_file
+    monkeypatch.setattr(_read, "_read_file", lambda path, shrink=1.0: shrinks.append(shrink) or read_file(path, shrink))
+    result = FaceAligner(landmarks=5, geometry="dlib", output_size=64, margin=0.2).fit().align_faces(
+        tmp_path / "group.jpg")
+    assert result.flags.tolist() == ["ok", "ok"] and set(result.detected_by) == {"yunet"}
+    assert min(shrinks) >= 2  # DCT-scaled decodes only
+    for (x, y) in places:  # each face's box lies inside the 400-px chip pasted there, in full-size pixels
+        inside = [(x - 20 <= b[0] and b[2] <= x + 420 and y - 20 <= b[1] and b[3] <= y + 420) for b in result.boxes]
+        assert sum(inside) == 1
+    assert ((result.boxes[:, 2] - result.boxes[:, 0]) > 150).all()
+
+
+def test_yunet_model_file_is_checked_by_hash(monkeypatch):
+    from skage.alignment import _models
+
+    _models.get_detector.cache_clear()
+    monkeypatch.setattr(_models, "YUNET_SHA256", "0" * 64)
+    try:
+        with pytest.raises(ValueError, match="face_detection_yunet_2023mar_int8bq.onnx has SHA-256 49f000ec"):
+            _models.get_detector("yunet")
+    finally:
+        _models.get_detector.cache_clear()
+
+
+def test_a_photo_over_the_pixel_cap_is_an_unreadable_row_not_a_crash(tmp_path, monkeypatch):
+    from skage.io import _read
+
+    Image.fromarray(np.full((200, 200, 3), 255, np.uint8)).save(tmp_path / "huge.png")
+    monkeypatch.setattr(_read, "MAX_PIXELS", 10_000)  # as a 10000 x 10000 PNG is over the real 64 MP cap
+    result = FaceAligner(output_size=32).fit().align([tmp_path / "huge.png", np.zeros((40, 40, 3), np.uint8)])
+    assert result.flags.tolist() == ["unreadable", "no_face"]
+    assert "huge.png: image too large: 200x200 pixels declared" in result.errors[0]
+    with pytest.raises(ImageReadError, match="huge.png: image too large"):
+        FaceAligner(output_size=32).fit().align_faces(tmp_path / "huge.png")

@@ -121,3 +121,60 @@ def test_no_images_at_all_is_a_type_error_naming_x(X):
 
     with pytest.raises(TypeError, match=f"X must be a sequence of images or paths .*got {type(X).__name__}"):
         as_image_list(X)
+
+
+def _blank_png(path, side):
+    """A valid 1-bit PNG of ``side`` x ``side`` white pixels, written row by row (a few KB on disk)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    squeeze = zlib.compressobj(9)
+    row = b"\x00" + b"\xff" * ((side + 7) // 8)
+    data = b"".join(squeeze.compress(row) for _ in range(side)) + squeeze.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+
+def test_png_over_the_pixel_cap_is_refused_from_its_header(tmp_path):
+    import time
+
+    from skage.io._read import LazyImage
+
+    path = tmp_path / "blank.png"
+    _blank_png(path, 10_000)  # 100 MP declared: the old reader spent minutes and 12 GB on it, or crashed
+    start = time.perf_counter()
+    with pytest.raises(ImageReadError, match=r"blank\.png: image too large: 10000x10000"):
+        read_image(path)
+    with pytest.raises(ImageReadError, match="image too large"):
+        LazyImage(path).read()
+    assert time.perf_counter() - start < 2  # refused before a pixel is decoded
+
+
+def test_a_jpeg_over_the_pixel_cap_is_decoded_reduced(tmp_path, monkeypatch):
+    from skage.io import _read
+
+    Image.fromarray(np.full((300, 400, 3), 200, np.uint8)).save(tmp_path / "big.jpg")
+    monkeypatch.setattr(_read, "MAX_PIXELS", 40_000)
+    assert read_image(tmp_path / "big.jpg").shape == (150, 200, 3)  # DCT-scaled by 1/2 to fit 40,000 px
+    Image.fromarray(np.full((300, 400, 3), 200, np.uint8)).save(tmp_path / "big.png")
+    with pytest.raises(ImageReadError, match="big.png: image too large: 400x300"):
+        read_image(tmp_path / "big.png")
+
+
+def test_lazy_image_reads_the_size_from_the_header_and_decodes_reduced(tmp_path):
+    from skage.io._read import LazyImage
+
+    img = Image.fromarray((np.arange(1200 * 1600 * 3) % 251).astype(np.uint8).reshape(1200, 1600, 3))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated by 90 degrees
+    img.save(tmp_path / "photo.jpg", exif=exif)
+    lazy = LazyImage(tmp_path / "photo.jpg")
+    assert lazy.size == (1200, 1600)
+    assert lazy.fit(100).shape == (100, 75, 3)
+    assert lazy.read(4).shape == (400, 300, 3)  # JPEG DCT scaling by 1/4: never decoded whole
+    assert lazy.read().shape == (1600, 1200, 3)
+    with pytest.raises(ImageReadError, match="missing.jpg: file not found"):
+        LazyImage(tmp_path / "missing.jpg")

@@ -161,8 +161,8 @@ def test_predict_faces_detects_once_and_keeps_every_row(fitted, faces, tmp_path,
     canvas = np.full((300, 520, 3), 127, np.uint8)
     canvas[50:250, 40:240], canvas[50:250, 280:480] = a, b
     calls = []
-    detect_all = _aligner._detect_all
-    monkeypatch.setattr(_aligner, "_detect_all", lambda *args: calls.append(1) or detect_all(*args))
+    detect_all = _aligner.detect_all
+    monkeypatch.setattr(_aligner, "detect_all", lambda *args: calls.append(1) or detect_all(*args))
     table = predict_faces(pipe, [X[36], bad[0], canvas, np.full((100, 100, 3), 90, np.uint8)])
     assert len(calls) == 3  # one detection per readable photo, none again inside the model
     assert table["input"].tolist() == [X[36], bad[0], "array[2]", "array[2]", "array[3]"]

@@ -32,8 +32,10 @@ def __getattr__(name):
 
 #: Layers of skage's subpackages, lowest first; the root layer is this package and its private modules.
 _LAYERS = (
+    ("_params",),
     ("skage", "_stateless", "_parallel", "_dlib_networks"),
-    ("io", "datasets", "metrics"),
+    ("io",),
+    ("datasets", "metrics"),
     ("alignment", "augment"),
     ("parsing", "sampling"),
     ("nn",),

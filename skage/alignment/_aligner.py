@@ -18,6 +18,7 @@ from skage.io import ImageReadError, as_image_list, describe_source, read_image
 from skage.io._read import LazyImage
 
 from ._cache import ArrayCache, input_fingerprint
+from ._config import _Config
 from ._detect import DETECTOR_STAGES, WORKING_SIDE, Views, detect_all, detect_faces, dlib_box  # noqa: F401
 from ._geometry import (
     IDENTITY,
@@ -170,22 +171,6 @@ class AlignmentResult:
         for i, name in enumerate(("box_left", "box_top", "box_right", "box_bottom")):
             frame[name] = self.boxes[:, i]
         return frame
-
-
-@dataclass(frozen=True)
-class _Config:
-    """The parameters that decide a chip; hashed as the cache key."""
-
-    detector: str
-    n_points: int
-    output_size: int
-    margin: float
-    geometry: str
-    upsample: int
-    select: str
-    detection_threshold: float
-    retry_padded: bool
-    failure_chip: str = "blank"  # what an image without a usable face gives: "blank" or "center" (a crop)
 
 
 def fit_landmarks(image, box, n_points):

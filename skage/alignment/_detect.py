@@ -20,6 +20,7 @@ from PIL import Image
 
 from skage.io._read import LazyImage
 
+from ._config import _Config
 from ._geometry import IDENTITY, apply_transform, view_to_full
 from ._models import YUNET_THRESHOLD, get_detector
 
@@ -224,8 +225,6 @@ def detect_faces(image, detector="hog", upsample=0, detection_threshold=0.0):
     >>> detect_faces(np.zeros((80, 80, 3), np.uint8))[0].shape
     (0, 4)
     """
-    from ._aligner import _Config
-
     if detector not in DETECTOR_STAGES:
         raise ValueError(f"detector must be one of {sorted(DETECTOR_STAGES)} to find several faces, got {detector!r}")
     config = _Config(detector, 68, 1, 0.0, "eyes", int(upsample), "largest", float(detection_threshold), False)

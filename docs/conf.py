@@ -11,7 +11,8 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
-sys.path.insert(0, str(REPO))  # the checkout's skage, whatever is installed
+if (REPO / "skage").is_dir():
+    sys.path.insert(0, str(REPO))  # the checkout's skage, whatever is installed
 
 import skage  # noqa: E402
 
@@ -30,6 +31,7 @@ def api_names():
 
 def write_api_sources(out=API_DIR):
     """Write one autosummary page per subpackage listing exactly its ``__all__``, and their index."""
+    out = Path(out)
     out.mkdir(exist_ok=True)
     index = ["API reference", "=" * 13, "", "Every public name of each subpackage (its ``__all__``).", "",
              ".. toctree::", "   :maxdepth: 1", ""]
@@ -48,8 +50,6 @@ def _write_if_changed(path, text):
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
 
-
-write_api_sources()
 
 project = "skage"
 author = "the skage developers"
@@ -111,3 +111,8 @@ sphinx_gallery_conf = {
 # numpy/torch deprecation chatter raised while examples import is not the docs' concern
 warnings.filterwarnings("ignore", category=FutureWarning)
 os.environ.setdefault("SKAGE_QUIET", "1")
+
+
+def setup(app):
+    # before autosummary's own builder-inited handler (priority 500) reads these pages
+    app.connect("builder-inited", lambda app: write_api_sources(), priority=100)

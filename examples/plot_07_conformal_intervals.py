@@ -7,8 +7,10 @@ Conformal age intervals and their coverage per age bin
 faces apart for calibration and calibrates each age bin on its own (Mondrian conformal prediction), so
 the coverage holds for children and the old as well, not only on average.
 
-**What to look at:** the coverage per age bin, close to the 90 % line in every bin, and the intervals'
-widths, wider where the model is less sure.
+**What to look at:** the coverage per age bin, at or above the 90 % line in every bin, children and the
+old included. The guarantee is a floor: a face's interval is the hull of the ages every bin's residuals
+allow, so with a weak model (HOG + SVR, errors of 5 to 15 years) and about 40 calibration faces per bin
+the intervals err wide, above 90 %.
 """
 
 import matplotlib.pyplot as plt

@@ -6,9 +6,11 @@ Every parallel stage of skage and scikit-learn's searches go through joblib, so 
 ``joblib.parallel_config(backend="dask")`` block sends the work to a dask cluster without changing the
 code (``pip install "skage[cluster]"``; :doc:`/scaling` covers real clusters and multi-GPU training).
 
-The cluster here is a tiny in-process one (``LocalCluster(processes=False)``, two threads), which shows the
-API, not a speed-up: on one machine joblib's own processes are as fast. **What to look at:** the same
-search gives the same result on both backends, and the time each took on the machine that built this page.
+The cluster here is a tiny in-process one (``LocalCluster(processes=False)``, two threads): it shows the
+API, not what a cluster of many machines gains. **What to look at:** the same search picks the same
+setting on both backends; the times are those of the machine that built this page, and on a search this
+small they mostly measure start-up (joblib's default backend starts worker processes, the in-process
+cluster's threads are already there).
 """
 
 import time

@@ -114,5 +114,5 @@ os.environ.setdefault("SKAGE_QUIET", "1")
 
 
 def setup(app):
-    # before autosummary's own builder-inited handler (priority 500) reads these pages
-    app.connect("builder-inited", lambda app: write_api_sources(), priority=100)
+    # before Sphinx lists the source files (and autosummary generates the pages those list)
+    app.connect("config-inited", lambda app, config: write_api_sources())

@@ -119,6 +119,9 @@ def test_browser_shows_the_page_with_every_image_loaded(site, served, browser, p
     broken = [src for src, complete, width in images if not (complete and width > 0)]
     assert not broken, f"{page}: images not shown: {broken}"
     assert len(images) >= min_images, f"{page}: {len(images)} images, expected the example's figures"
+    # the first figure in view, so that the screenshot shows one (the page's top is text and code)
+    browser.execute_script("document.querySelector('img.sphx-glr-single-img, img.sphx-glr-multi-img')"
+                           "?.scrollIntoView({block: 'center'})")
     shot = site / f"screenshot_{Path(page).stem}.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     print(f"screenshot: {shot}")

@@ -49,4 +49,4 @@ def test_readme_python_example_runs(utkface_dir, tmp_path, monkeypatch, capsys):
     assert re.search(r"MAE \d+\.\d+ \| CMAE", out)
     assert (tmp_path / "age.skage").is_file()
     assert set(namespace["search"].best_params_) == {"model__estimator__C"}
-    assert "unreadable" in out and "group_photo.jpg" in out
+    assert "group_photo.jpg" in out and "missing.jpg" in out and "file not found" in out  # an error row

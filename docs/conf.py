@@ -6,7 +6,6 @@ subpackage's ``__all__`` (see :func:`write_api_sources`), so it cannot drift fro
 
 import os
 import sys
-import warnings
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -69,11 +68,10 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
 # api.md and build_api.py were the hand-rolled reference this site replaces
-exclude_patterns = ["_build", "gen_modules", "api.md", "build_api.py", "**.ipynb_checkpoints", "auto_examples/*.md5",
-                    "auto_examples/*.py", "auto_examples/*.ipynb", "auto_examples/*.zip"]
+exclude_patterns = ["_build", "gen_modules", "api.md", "build_api.py", "**.ipynb_checkpoints",
+                    "auto_examples/*.md5", "auto_examples/*.py", "auto_examples/*.ipynb", "auto_examples/*.zip"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
-suppress_warnings = ["myst.header"]
 
 autosummary_generate = True
 autodoc_default_options = {"members": False, "inherited-members": False}
@@ -96,7 +94,8 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": os.environ.get("SKAGE_GALLERY_PATTERN", r"/plot_"),
     # command-line scripts (argparse, files written to a folder): run from a shell, not gallery pages
-    "ignore_pattern": r"__init__\.py|train_multigpu\.py|predict_folder\.py|plot_attention\.py|plot_face_regions\.py|plot_reports\.py",
+    "ignore_pattern": r"__init__\.py|train_multigpu\.py|predict_folder\.py|plot_attention\.py"
+                      r"|plot_face_regions\.py|plot_reports\.py",
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
@@ -107,10 +106,6 @@ sphinx_gallery_conf = {
     "backreferences_dir": "gen_modules/backreferences",
     "doc_module": ("skage",),
 }
-
-# numpy/torch deprecation chatter raised while examples import is not the docs' concern
-warnings.filterwarnings("ignore", category=FutureWarning)
-os.environ.setdefault("SKAGE_QUIET", "1")
 
 
 def setup(app):

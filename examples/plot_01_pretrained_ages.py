@@ -28,8 +28,8 @@ DATA = Path(os.environ.get("SKAGE_DATA", HERE.parent.parent / "shared" / "data")
 fgnet = DATA / "fgnet" / "annotations.csv"
 if fgnet.exists():
     table = pd.read_csv(fgnet)
-    # one photo per age decade, so children, adults and the old are all shown
-    picks = table.groupby(table["age"] // 10).head(1).head(6)
+    # one photo drawn at random (seeded) per age decade, so children, adults and the old are all shown
+    picks = table.groupby(table["age"] // 10).sample(1, random_state=0).head(6)
     inputs = [str(DATA / "fgnet" / name) for name in picks["filename"]]
     true_ages = picks["age"].tolist()
 else:

@@ -37,7 +37,8 @@ image = ax.imshow(table.values, cmap="viridis_r")
 ax.set_xticks(range(table.shape[1]), [f"C={c:g}" for c in table.columns])
 ax.set_yticks(range(table.shape[0]), [f"{p} px cells" for p in table.index])
 for (i, j), value in np.ndenumerate(table.values):
-    ax.text(j, i, f"{value:.1f}", ha="center", va="center", color="white")
+    dark = value > table.values.mean()  # viridis_r is dark at high values
+    ax.text(j, i, f"{value:.1f}", ha="center", va="center", color="white" if dark else "black")
 fig.colorbar(image, label="CMAE (years, lower is better)")
 ax.set_title("HOG + SVR, 3-fold CMAE")
 fig.tight_layout()

@@ -12,6 +12,7 @@ DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 if (REPO / "skage").is_dir():
     sys.path.insert(0, str(REPO))  # the checkout's skage, whatever is installed
+sys.path.insert(0, str(DOCS))  # _skage_gallery, the gallery's scraper
 
 import skage  # noqa: E402
 
@@ -68,7 +69,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
 # api.md and build_api.py were the hand-rolled reference this site replaces
-exclude_patterns = ["_build", "gen_modules", "api.md", "build_api.py", "**.ipynb_checkpoints",
+exclude_patterns = ["_build", "gen_modules", "_skage_gallery.py", "api.md", "build_api.py", "**.ipynb_checkpoints",
                     "auto_examples/*.md5", "auto_examples/*.py", "auto_examples/*.ipynb", "auto_examples/*.zip"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
@@ -99,7 +100,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "image_scrapers": ("matplotlib",),
+    # pyplot's figures, then the Figures skage.viz returns (not held by pyplot): docs/_skage_gallery.py
+    "image_scrapers": ("matplotlib", "_skage_gallery.skage_figures"),
     "reset_modules": ("matplotlib",),
     "show_memory": False,
     "min_reported_time": 0,

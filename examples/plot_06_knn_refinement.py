@@ -12,7 +12,6 @@ neighbours alone); the best blend lies in between when the two make different mi
 """
 
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR

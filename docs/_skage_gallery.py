@@ -17,8 +17,12 @@ def skage_figures(block, block_vars, gallery_conf):
     shown = example.setdefault(_SHOWN, set())
     paths = []
     for value in list(example.values()):
-        if isinstance(value, Figure) and getattr(value.canvas, "manager", None) is None and id(value) not in shown:
-            shown.add(id(value))
+        if not isinstance(value, Figure) or id(value) in shown:
+            continue
+        shown.add(id(value))
+        # runs before the matplotlib scraper, which closes pyplot's figures (dropping their manager):
+        # a figure with a manager now is pyplot's, shown by that scraper, and never by this one
+        if getattr(value.canvas, "manager", None) is None:
             path = next(block_vars["image_path_iterator"])
             value.savefig(path, facecolor="white")
             paths.append(path)

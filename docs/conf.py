@@ -100,8 +100,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
-    # pyplot's figures, then the Figures skage.viz returns (not held by pyplot): docs/_skage_gallery.py
-    "image_scrapers": ("matplotlib", "_skage_gallery.skage_figures"),
+    # the Figures skage.viz returns (not held by pyplot; docs/_skage_gallery.py), then pyplot's
+    "image_scrapers": ("_skage_gallery.skage_figures", "matplotlib"),
     "reset_modules": ("matplotlib",),
     "show_memory": False,
     "min_reported_time": 0,

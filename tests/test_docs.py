@@ -52,3 +52,20 @@ def test_api_reference_lists_exactly_what_all_exports(tmp_path):
         assert listed == list(importlib.import_module(f"skage.{sub}").__all__), sub
     index = (tmp_path / "index.rst").read_text()
     assert all(f"   {sub}\n" in index for sub in conf.SUBPACKAGES)
+
+
+GALLERY = sorted((REPO / "examples").glob("plot_[0-9][0-9]_*.py"))
+
+
+def test_gallery_has_its_examples_each_saying_what_to_look_at():
+    # the suite executes one of them (tests/test_docs_site.py), `make docs` all: this checks every one parses
+    # and is a gallery page (an rst title in its docstring) that tells the reader what to look at
+    import ast
+
+    assert 8 <= len(GALLERY) <= 10
+    assert (REPO / "examples" / "README.txt").is_file()
+    for path in GALLERY:
+        doc = ast.get_docstring(ast.parse(path.read_text(), str(path)))
+        title, underline = doc.splitlines()[:2]
+        assert title and set(underline) == {"="} and len(underline) >= len(title), path.name
+        assert "**What to look at:**" in doc, path.name

@@ -114,8 +114,9 @@ def deep_row_params(row, pipeline_params=None):
     Examples
     --------
     >>> from skage.compare import deep_row_params
-    >>> deep_row_params("cb_loss", {"image_size": 64, "net_params": {"max_epochs": 2}})
-    {'image_size': 64, 'balance': True, 'attention': False, 'knn': False, 'net_params': {'max_epochs': 2, 'gamma_knn': 0.0}}
+    >>> params = deep_row_params("cb_loss", {"image_size": 64, "net_params": {"max_epochs": 2}})
+    >>> params["image_size"], params["balance"], params["attention"], params["net_params"]
+    (64, True, False, {'max_epochs': 2, 'gamma_knn': 0.0})
     """
     switches, net = DEEP_ROWS[row]
     params = dict(pipeline_params or {})

@@ -69,3 +69,21 @@ def test_gallery_has_its_examples_each_saying_what_to_look_at():
         title, underline = doc.splitlines()[:2]
         assert title and set(underline) == {"="} and len(underline) >= len(title), path.name
         assert "**What to look at:**" in doc, path.name
+
+
+def test_every_public_name_has_an_examples_section():
+    # every class and function the API reference lists shows its use in a numpydoc Examples section, which
+    # the suite's --doctest-modules run executes; constants (tuples, dicts) and instances such as the
+    # metrics' scorers (whose docstring is their class's, scikit-learn's) need none
+    import importlib
+    import inspect
+
+    missing = []
+    for sub in _docs_conf().SUBPACKAGES:
+        module = importlib.import_module(f"skage.{sub}")
+        for name in module.__all__:
+            obj = getattr(module, name)
+            needs_one = inspect.isclass(obj) or inspect.isfunction(inspect.unwrap(obj))  # unwrap: functools.cache
+            if needs_one and "Examples\n--------" not in (inspect.getdoc(obj) or ""):
+                missing.append(f"skage.{sub}.{name}")
+    assert not missing, f"{len(missing)} public names lack an Examples section: {missing}"

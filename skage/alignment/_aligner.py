@@ -84,6 +84,17 @@ class FaceNotFoundError(ValueError):
         The file path, or ``"array[i]"``.
     flag : str
         ``"no_face"`` or ``"too_small"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.alignment import FaceAligner, FaceNotFoundError
+    >>> aligner = FaceAligner(output_size=64, on_failure="raise").fit(None)
+    >>> try:
+    ...     aligner.align([np.zeros((100, 80, 3), np.uint8)])
+    ... except FaceNotFoundError as exc:
+    ...     print(exc.source, exc.flag)
+    array[0] no_face
     """
 
     def __init__(self, source, flag):
@@ -130,6 +141,17 @@ class AlignmentResult:
         Why an image failed, naming it; empty for ``"ok"``.
     sources : ndarray of shape (N,), str
         File path or ``"array[i]"`` of each input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.alignment import FaceAligner
+    >>> result = FaceAligner(output_size=64).fit(None).align([np.zeros((100, 80, 3), np.uint8),
+    ...                                                       np.zeros((20, 20, 3), np.uint8)])
+    >>> len(result), result.failed.tolist(), result.flags.tolist()
+    (2, [True, True], ['no_face', 'too_small'])
+    >>> result.to_frame().loc[1, "error"]
+    'array[1]: image smaller than 32 px'
     """
 
     chips: np.ndarray = None

@@ -66,12 +66,28 @@ def _dlib_frame_to_chip(output_size, padding):
 
 
 def target_eyes(output_size, margin):
-    """Chip positions of the image-left and image-right eye centres, ``(2, 2)``."""
+    """Chip positions of the image-left and image-right eye centres, ``(2, 2)``.
+
+    Examples
+    --------
+    >>> from skage.alignment import target_eyes
+    >>> target_eyes(112, 0.1).round(1).tolist()  # level eyes, centred left to right
+    [[38.7, 44.3], [72.0, 44.3]]
+    """
     return apply_transform(frame_to_chip(output_size, margin), [[-0.5, 0.0], [0.5, 0.0]])
 
 
 def template_landmarks(n_points, output_size, margin, geometry="eyes"):
-    """The mean face's landmarks placed in a chip, ``(n_points, 2)``."""
+    """The mean face's landmarks placed in a chip, ``(n_points, 2)``.
+
+    Examples
+    --------
+    >>> from skage.alignment import template_landmarks
+    >>> template_landmarks(5, 112, 0.1).round(1).tolist()  # eye corners, then the base of the nose
+    [[78.4, 44.3], [65.3, 45.2], [32.2, 44.3], [45.3, 45.2], [55.3, 68.8]]
+    >>> template_landmarks(68, 112, 0.1).shape
+    (68, 2)
+    """
     return apply_transform(frame_to_chip(output_size, margin, geometry), MEAN_SHAPES[n_points])
 
 

@@ -80,7 +80,14 @@ def _backbone_available(name):
 
 
 def available_rows():
-    """Row keys this installation can build (the dlib backbone row only where ``skage.nn`` has it)."""
+    """Row keys this installation can build (the dlib backbone row only where ``skage.nn`` has it).
+
+    Examples
+    --------
+    >>> from skage.compare import available_rows
+    >>> available_rows()[:4]
+    ['lbp_svr', 'hog_svr', 'hog_tree', 'knn_hog']
+    """
     return [row for row in ROW_TITLES if row not in ("dlib_full", "ensemble") or _backbone_available("dlib_resnet")]
 
 
@@ -103,6 +110,13 @@ def deep_row_params(row, pipeline_params=None):
     Returns
     -------
     params : dict
+
+    Examples
+    --------
+    >>> from skage.compare import deep_row_params
+    >>> params = deep_row_params("cb_loss", {"image_size": 64, "net_params": {"max_epochs": 2}})
+    >>> params["image_size"], params["balance"], params["attention"], params["net_params"]
+    (64, True, False, {'max_epochs': 2, 'gamma_knn': 0.0})
     """
     switches, net = DEEP_ROWS[row]
     params = dict(pipeline_params or {})
@@ -116,6 +130,14 @@ def make_row_estimator(row, pipeline_params=None, n_jobs=None):
     A refined row (:data:`REFINED_ROWS`) built on its own trains its base
     row's network inside the refiner; :func:`run_comparison` instead reuses
     the base row's trained network.
+
+    Examples
+    --------
+    >>> from skage.compare import make_row_estimator
+    >>> [name for name, _ in make_row_estimator("hog_svr").steps]
+    ['features', 'scale', 'regressor']
+    >>> type(make_row_estimator("knn_only", {"image_size": 64}).steps[-1][1]).__name__
+    'KNNAgeRefiner'
     """
     from .. import features
 
@@ -166,6 +188,19 @@ def refine_fitted(fitted_pipeline, **refiner_params):
     The net is wrapped in :class:`sklearn.frozen.FrozenEstimator` (fitting the
     new pipeline only builds the neighbour index), so the result differs from
     ``fitted_pipeline`` by the refinement alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skage.compare import refine_fitted
+    >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.9, 1.1]]), np.array([10.0, 60.0, 30.0, 34.0])
+    >>> base = make_pipeline(StandardScaler(), Ridge()).fit(X, y)
+    >>> refined = refine_fitted(base, n_neighbors=2, metric="euclidean").fit(X, y)  # Ridge is not refitted
+    >>> base.predict([[1.0, 1.05]]).round(1).tolist(), refined.predict([[1.0, 1.05]]).round(1).tolist()
+    ([33.3], [32.3])
     """
     from sklearn.base import clone
     from sklearn.frozen import FrozenEstimator
@@ -219,6 +254,16 @@ def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_
     table : DataFrame, one row per model
     models : dict of str to estimator
         Only with ``return_models=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.compare import run_comparison
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.integers(0, 256, size=(20, 32, 32, 3), dtype=np.uint8), rng.uniform(1, 80, 20)
+    >>> table = run_comparison(X, y, rows=("hog_tree",), log=None)
+    >>> table[["model", "n"]].to_dict("records")
+    [{'model': 'HOG+tree', 'n': 6}]
     """
     log = log or (lambda *a, **k: None)
     unknown = [row for row in rows if row not in ROW_TITLES]
@@ -263,7 +308,18 @@ def run_comparison(X, y, metadata=None, rows=DEFAULT_ROWS, split="random", test_
 
 
 def comparison_markdown(table, header=""):
-    """The table as Markdown, numbers rounded for reading."""
+    """The table as Markdown, numbers rounded for reading.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skage.compare import comparison_markdown
+    >>> print(comparison_markdown(pd.DataFrame({"model": ["HOG+SVR"], "mae": [9.876], "acc@5": [0.25]})))
+    | model | mae | acc@5 |
+    |---|---|---|
+    | HOG+SVR | 9.88 | 25.0% |
+    <BLANKLINE>
+    """
     shown = table.copy()
     for col in shown.columns:
         if col.startswith("acc@"):
@@ -283,7 +339,19 @@ COMPARISON_FILES = {"csv": "results.csv", "markdown": "results.md", "per_bin_png
 
 def write_comparison(table, out_dir, y_test, predictions, header=""):
     """Write results.md, results.csv and per_bin_mae.png into ``out_dir``, each whole or not at all
-    (:func:`skage.io.atomic_write`); returns the paths."""
+    (:func:`skage.io.atomic_write`); returns the paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from skage.compare import write_comparison
+    >>> table = pd.DataFrame({"model": ["HOG+SVR"], "mae": [1.0]})
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     paths = write_comparison(table, out, [20.0, 40.0], {"HOG+SVR": [21.0, 39.0]})
+    ...     print(sorted(path.name for path in paths.values()), paths["markdown"].read_text().splitlines()[2])
+    ['per_bin_mae.png', 'results.csv', 'results.md'] | HOG+SVR | 1.00 |
+    """
     from ..io import atomic_write
 
     out = Path(out_dir)

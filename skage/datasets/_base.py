@@ -18,7 +18,21 @@ STANDARD_COLUMNS = ("gender", "race", "subject_id")
 
 
 class SkippedFileWarning(UserWarning):
-    """A file was left out of a dataset because its name or label could not be parsed."""
+    """A file was left out of a dataset because its name or label could not be parsed.
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> from skage.datasets import SkippedFileWarning, load_utkface
+    >>> with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     for name in ("30_0_0_20170109.jpg", "holiday.jpg"):
+    ...         (Path(folder) / name).touch()
+    ...     faces = load_utkface(folder)
+    >>> [w.category is SkippedFileWarning for w in caught], len(faces.X), faces.skipped[0][1]
+    ([True], 1, "age 'holiday' is not a number")
+    """
 
 
 def check_folder(path):

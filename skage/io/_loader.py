@@ -12,7 +12,15 @@ from ._read import as_image_list, read_images
 
 
 def square_resize(rgb, size):
-    """Centre-crop to a square, then resize to ``size`` × ``size`` (area-averaging when shrinking)."""
+    """Centre-crop to a square, then resize to ``size`` × ``size`` (area-averaging when shrinking).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.io import square_resize
+    >>> square_resize(np.zeros((40, 60, 3), np.uint8), 16).shape
+    (16, 16, 3)
+    """
     h, w = rgb.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2

@@ -19,6 +19,15 @@ class ImageReadError(ValueError):
     ----------
     source : str
         The file path, or ``"array[i]"`` for in-memory inputs.
+
+    Examples
+    --------
+    >>> from skage.io import ImageReadError, read_image
+    >>> try:
+    ...     read_image("no/such.jpg")
+    ... except ImageReadError as exc:
+    ...     print(exc.source, "|", exc.reason)
+    no/such.jpg | file not found
     """
 
     def __init__(self, source, reason):
@@ -320,6 +329,14 @@ def read_images(X, n_jobs=None, errors="raise"):
     Returns
     -------
     images : list of ndarray (H, W, 3) uint8, one per input, in order
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.io import read_images
+    >>> images = read_images([np.zeros((4, 5), np.uint8), "no/such.jpg"], errors="return")
+    >>> images[0].shape, images[1]
+    ((4, 5, 3), ImageReadError('cannot read image no/such.jpg: file not found'))
     """
     if errors not in ("raise", "return"):
         raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
@@ -339,5 +356,13 @@ def read_images(X, n_jobs=None, errors="raise"):
 
 
 def describe_source(x, i):
-    """Short name of input ``i`` for messages and reports."""
+    """Short name of input ``i`` for messages and reports.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.io import describe_source
+    >>> describe_source("photos/a.jpg", 0), describe_source(np.zeros((4, 4, 3)), 1)
+    ('photos/a.jpg', 'array[1]')
+    """
     return os.fspath(x) if isinstance(x, (str, Path, os.PathLike)) else f"array[{i}]"

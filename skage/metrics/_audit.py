@@ -46,6 +46,16 @@ class FairnessAudit:
     faces : DataFrame
         The per-face data every figure is computed from (``age``, ``pred``,
         ``age_bin``, group columns, ``age_low``/``age_high`` if given).
+
+    Examples
+    --------
+    >>> from skage.metrics import fairness_audit
+    >>> audit = fairness_audit([20, 30, 40, 50], [22, 30, 45, 50], {"gender": ["f", "m", "f", "m"]},
+    ...                        min_n=1, n_boot=0)
+    >>> audit.overall["mae"], float(audit.gaps.loc[0, "mae gap"]), audit.gaps.loc[0, "worst (cmae)"]
+    (1.75, 3.5, 'f')
+    >>> print(audit.to_markdown().splitlines()[0])
+    n 4 | MAE 1.75 | CMAE 1.75 | signed error +1.75
     """
 
     table: pd.DataFrame

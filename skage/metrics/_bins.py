@@ -7,7 +7,18 @@ DEFAULT_AGE_BINS = (0, 11, 21, 31, 41, 51, 61)
 
 
 def check_ages(y, name="y"):
-    """Return ``y`` as a 1-d float array; NaN, inf or negative ages raise."""
+    """Return ``y`` as a 1-d float array; NaN, inf or negative ages raise.
+
+    Examples
+    --------
+    >>> from skage.metrics import check_ages
+    >>> check_ages([[20], [30.5]]).tolist()
+    [20.0, 30.5]
+    >>> check_ages([20, -1, 30])
+    Traceback (most recent call last):
+    ...
+    ValueError: y has 1 negative age(s), first at index 1
+    """
     y = np.asarray(y, dtype=float)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -22,7 +33,18 @@ def check_ages(y, name="y"):
 
 
 def check_bins(bins):
-    """Validate lower bin edges: strictly increasing, starting at or below 0."""
+    """Validate lower bin edges: strictly increasing, starting at or below 0.
+
+    Examples
+    --------
+    >>> from skage.metrics import check_bins
+    >>> check_bins([0, 18, 65]).tolist()
+    [0.0, 18.0, 65.0]
+    >>> check_bins([0, 30, 20])
+    Traceback (most recent call last):
+    ...
+    ValueError: bins must be strictly increasing, got [0, 30, 20]
+    """
     edges = np.asarray(DEFAULT_AGE_BINS if bins is None else bins, dtype=float)
     if edges.ndim != 1 or edges.size < 1:
         raise ValueError(f"bins must be a non-empty 1-d sequence of lower edges, got {bins!r}")
@@ -34,7 +56,16 @@ def check_bins(bins):
 
 
 def age_bin_labels(bins=None):
-    """Labels such as ``"0-10"``, ``"11-20"``, ..., ``"61+"`` for the bins."""
+    """Labels such as ``"0-10"``, ``"11-20"``, ..., ``"61+"`` for the bins.
+
+    Examples
+    --------
+    >>> from skage.metrics import age_bin_labels
+    >>> age_bin_labels()
+    ['0-10', '11-20', '21-30', '31-40', '41-50', '51-60', '61+']
+    >>> age_bin_labels([0, 18, 65]), age_bin_labels([0, 2.5])
+    (['0-17', '18-64', '65+'], ['0-2.5', '2.5+'])
+    """
     edges = check_bins(bins)
     labels = []
     for lo, hi in zip(edges[:-1], edges[1:]):

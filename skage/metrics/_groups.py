@@ -27,5 +27,13 @@ def group_label(value):
 
 
 def group_labels(labels):
-    """:func:`group_label` of each label, as a 1-d object array."""
+    """:func:`group_label` of each label, as a 1-d object array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.metrics import group_labels
+    >>> group_labels([1.0, "f", None, np.nan]).tolist()
+    ['1', 'f', 'unknown', 'unknown']
+    """
     return np.array([group_label(v) for v in np.asarray(labels, dtype=object).reshape(-1)], dtype=object)

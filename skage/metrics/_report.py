@@ -31,6 +31,15 @@ def per_bin_mae(y_true, y_pred, bins=None):
     -------
     table : DataFrame with columns ``bin`` (label), ``lower``, ``n`` and ``mae``
         One row per bin, empty bins included with ``n=0`` and ``mae=NaN``.
+
+    Examples
+    --------
+    >>> from skage.metrics import per_bin_mae
+    >>> per_bin_mae([5, 5, 30], [6, 6, 40], bins=[0, 18, 65])
+         bin  lower  n   mae
+    0   0-17    0.0  2   1.0
+    1  18-64   18.0  1  10.0
+    2    65+   65.0  0   NaN
     """
     y_true, y_pred = _check_pair(y_true, y_pred)
     edges = check_bins(bins)
@@ -91,6 +100,14 @@ def group_mae(y_true, y_pred, groups):
     Returns
     -------
     table : DataFrame with columns ``group``, ``n``, ``mae``
+
+    Examples
+    --------
+    >>> from skage.metrics import group_mae
+    >>> group_mae([20, 30, 40, 50], [22, 30, 45, 50], ["f", "m", "f", None])
+      group  n  mae
+    0     f  2  3.5
+    1     m  1  0.0
     """
     from fairlearn.metrics import MetricFrame, count
 
@@ -123,6 +140,15 @@ class AgeReport:
     groups : dict of str to DataFrame (``group``, ``n``, ``mae``)
     gaps : dict of str to float
         Largest minus smallest group MAE, per grouping.
+
+    Examples
+    --------
+    >>> from skage.metrics import age_report
+    >>> report = age_report([5, 5, 30], [6, 6, 40])
+    >>> report.mae, report.cmae, report.bias, round(report.acc, 3)
+    (4.0, 5.5, 9.0, 0.667)
+    >>> print(report.to_markdown().splitlines()[0])
+    MAE 4.00 | CMAE 5.50 | Acc@5 66.7% | bias 9.00 | n 3
     """
 
     n: int

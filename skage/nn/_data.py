@@ -28,6 +28,15 @@ class ChipDataset(Dataset):
     X : ndarray of shape (N, H, W, C), dtype uint8
     y : array-like of shape (N,), default=None
         Ages; zeros when None (prediction).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.nn import ChipDataset
+    >>> data = ChipDataset(np.zeros((3, 8, 8, 3), np.uint8), [20, 30, 40])
+    >>> chips, ages = data.__getitems__([0, 2])  # one copy per batch, still uint8
+    >>> len(data), chips.shape, chips.dtype, ages.tolist()
+    (3, torch.Size([2, 8, 8, 3]), torch.uint8, [20.0, 40.0])
     """
 
     def __init__(self, X, y=None):
@@ -59,6 +68,15 @@ def to_model_input(x, device, mean=IMAGENET_MEAN, std=IMAGENET_STD, augment=None
     asynchronous from pinned memory); the result is channels_last, RGB
     normalised with ``mean``/``std`` and masks scaled to [0, 1].
     ``augment`` is None or a dict of :func:`augment_batch` keyword arguments.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skage.nn import to_model_input
+    >>> chips = torch.full((1, 8, 8, 4), 255, dtype=torch.uint8)  # white RGB and one full mask
+    >>> x = to_model_input(chips, "cpu")
+    >>> x.shape, [round(v, 2) for v in x[0, :, 0, 0].tolist()]
+    (torch.Size([1, 4, 8, 8]), [2.25, 2.43, 2.64, 1.0])
     """
     x = x.to(device, non_blocking=True)
     # NHWC memory permuted to NCHW *is* channels_last: no copy needed.
@@ -104,6 +122,17 @@ def augment_batch(x, rotation=10.0, brightness=0.2, flip=0.5, scale=(0.75, 1.0),
     Returns
     -------
     x : tensor of the same shape
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skage.nn import augment_batch
+    >>> x = torch.rand(2, 4, 16, 16, generator=torch.Generator().manual_seed(0))  # RGB and one mask
+    >>> augment_batch(x, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([2, 4, 16, 16])
+    >>> mirrored = augment_batch(x, rotation=0, brightness=0, flip=1, scale=(1, 1))
+    >>> torch.allclose(mirrored, x.flip(-1), atol=1e-5)
+    True
     """
     n = x.shape[0]
     if brightness:

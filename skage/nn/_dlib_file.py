@@ -35,7 +35,22 @@ _TAG = re.compile(rb"\x01([\x01-\x40])([A-Za-z][A-Za-z0-9_]*)")
 
 
 class DlibFileError(ValueError):
-    """A file that is not a dlib network this reader understands."""
+    """A file that is not a dlib network this reader understands.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skage.nn import DlibFileError, read_dlib_net
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "net.dat")
+    ...     with open(path, "wb") as f:
+    ...         _ = f.write(b"not a network")
+    ...     try:
+    ...         read_dlib_net(path)
+    ...     except DlibFileError as exc:
+    ...         print(str(exc).split(": ", 1)[1])
+    no dlib network found (no loss layer tag at the start)
+    """
 
 
 @dataclass
@@ -53,6 +68,14 @@ class DlibLayer:
     tensors : dict of str to ndarray
         float32 weights in dlib's layout (e.g. ``filters`` as
         ``(out, in, rows, cols)``, ``fc`` ``weights`` as ``(in, out)``).
+
+    Examples
+    --------
+    >>> from skage.alignment import model_path
+    >>> from skage.nn import read_dlib_net
+    >>> conv = read_dlib_net(model_path("face_recognition"))[2]
+    >>> conv.tag, conv.kind, conv.config["num_filters"], conv.tensors["filters"].shape
+    ('con_4', 'con', 32, (32, 3, 7, 7))
     """
 
     tag: str

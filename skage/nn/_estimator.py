@@ -96,6 +96,12 @@ def cpu_supports_bf16():
 
     Without it bf16 is emulated and autocast would slow training down, so
     ``AgeNet(amp="auto")`` trains in fp32 there.
+
+    Examples
+    --------
+    >>> from skage.nn import cpu_supports_bf16
+    >>> cpu_supports_bf16() in (True, False)  # the answer depends on the machine
+    True
     """
     try:
         with open("/proc/cpuinfo") as f:

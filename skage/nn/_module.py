@@ -47,6 +47,16 @@ class RegionAttention(nn.Module):
         Number of mask channels ``K``.
     hidden : int, default=64
         Width of the region-weight MLP.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skage.nn import RegionAttention
+    >>> block = RegionAttention(channels=8, n_regions=3)
+    >>> features, masks = torch.rand(2, 8, 4, 4), torch.rand(2, 3, 16, 16)
+    >>> out, attention = block(features, masks)
+    >>> attention.shape, torch.equal(out, features)  # the gate starts at 0: a fresh block changes nothing
+    (torch.Size([2, 1, 4, 4]), True)
     """
 
     def __init__(self, channels, n_regions, hidden=64):
@@ -175,6 +185,16 @@ class AgeResNet(nn.Module):
     freeze_stages : int, default=0
         How many of the backbone's first stages (``stem``, ``layer1`` ..
         ``layer4``) keep their initial weights (``requires_grad=False``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skage.nn import AgeResNet
+    >>> net = AgeResNet(n_regions=2, backbone="resnet18").eval()  # random weights: nothing is downloaded
+    >>> with torch.no_grad():
+    ...     logits, embedding = net(torch.zeros(2, 3 + 2, 32, 32))  # RGB and two region masks
+    >>> logits.shape, embedding.shape
+    (torch.Size([2, 101]), torch.Size([2, 512]))
     """
 
     def __init__(self, n_regions=0, attention=True, attention_layers=("layer2", "layer3"), head="dex",

@@ -35,6 +35,19 @@ def attention_maps(net, X, layers=None):
     Returns
     -------
     maps : ndarray of shape (n_samples, H, W), float32
+
+    Examples
+    --------
+    >>> import warnings, numpy as np
+    >>> from skage.nn import AgeNet, attention_maps
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(4, 32, 32, 5), dtype=np.uint8)  # RGB + 2 masks
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     net = AgeNet(backbone="resnet18", max_epochs=0, verbose=0, random_state=0).fit(X, [20, 30, 40, 50])
+    >>> maps = attention_maps(net, X)  # max_epochs=0: an untrained network, enough to show the shapes
+    >>> maps.shape, bool(maps.min() >= 0 and maps.max() <= 1)
+    ((4, 32, 32), True)
     """
     module = _fitted_module(net)
     if not len(module.attention):
@@ -74,6 +87,20 @@ def grad_cam(net, X, layer="layer4"):
     Returns
     -------
     cams : ndarray of shape (n_samples, H, W), float32 in [0, 1]
+
+    Examples
+    --------
+    >>> import warnings, numpy as np
+    >>> from skage.nn import AgeNet, grad_cam
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(4, 32, 32, 3), dtype=np.uint8)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     net = AgeNet(backbone="resnet18", attention=False, max_epochs=0, verbose=0,
+    ...                  random_state=0).fit(X, [20, 30, 40, 50])
+    >>> cams = grad_cam(net, X, layer="layer3")  # max_epochs=0: an untrained network, enough to show the shapes
+    >>> cams.shape, bool(cams.min() >= 0 and cams.max() <= 1)
+    ((4, 32, 32), True)
     """
     module = _fitted_module(net)
     stage = getattr(module.backbone, layer, None)

@@ -48,6 +48,17 @@ class ParsingResult:
     scores : ndarray of shape (N,), float32
         HOG detector score of the face found on the chip where alignment
         put it (NaN when none was found or none was looked for).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skage.alignment import template_landmarks
+    >>> from skage.parsing import FaceParser
+    >>> chips = np.zeros((2, 64, 64, 3), np.uint8)
+    >>> known = np.stack([template_landmarks(68, 64, 0.1), np.full((68, 2), np.nan)])
+    >>> result = FaceParser(landmarks="template").fit(chips).parse(chips, landmarks=known)
+    >>> result.masks.shape, result.flags.tolist(), result.fallback.tolist()
+    ((2, 64, 64, 9), ['given', 'template'], [False, True])
     """
 
     masks: np.ndarray = None

@@ -29,6 +29,16 @@ def region_polygons(landmarks):
 
     ``"skin"`` is the face outline; :func:`region_masks` removes eyes, brows
     and mouth from it.
+
+    Examples
+    --------
+    >>> from skage.alignment import template_landmarks
+    >>> from skage.parsing import region_polygons
+    >>> polygons = region_polygons(template_landmarks(68, 64, 0.1))
+    >>> {name: len(parts) for name, parts in polygons.items()}
+    {'forehead': 1, 'brows': 2, 'eyes': 2, 'under_eyes': 2, 'nose': 1, 'cheeks': 2, 'mouth': 1, 'jaw': 1, 'skin': 1}
+    >>> polygons["skin"][0].shape
+    (27, 2)
     """
     p = np.asarray(landmarks, dtype=np.float64)
     along, up, iod = _frame(p)

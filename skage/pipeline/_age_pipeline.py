@@ -22,6 +22,20 @@ class AgePipeline(Pipeline):
       :class:`skage.refine.KNNAgeRefiner`): behind the resampler every bin is
       equally frequent, so class-balanced weights counted from the
       network's own input would all be 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from skage.io import ImageLoader
+    >>> from skage.pipeline import AgePipeline
+    >>> pipe = AgePipeline([("load", ImageLoader(image_size=8)),
+    ...                     ("flatten", FunctionTransformer(lambda X: X.reshape(len(X), -1))),
+    ...                     ("model", Ridge())])
+    >>> X = np.random.default_rng(0).integers(0, 256, size=(4, 16, 16, 3), dtype=np.uint8)
+    >>> pipe.fit(X, [20.0, 30.0, 40.0, 50.0]).predict(X).shape, pipe.predict([])
+    ((4,), array([], dtype=float64))
     """
 
     def _fit(self, X, y=None, routed_params=None, raw_params=None):

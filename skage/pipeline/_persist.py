@@ -50,7 +50,17 @@ __all__ = ["ModelFileError", "load_model", "save_model"]
 
 
 class ModelFileError(ValueError):
-    """A model file is missing, corrupted, unsafe, not a skage model, or from an incompatible version."""
+    """A model file is missing, corrupted, unsafe, not a skage model, or from an incompatible version.
+
+    Examples
+    --------
+    >>> from skage.pipeline import ModelFileError, load_model
+    >>> try:
+    ...     load_model("no/such/model.skage")
+    ... except ModelFileError as exc:
+    ...     print(exc)
+    model file not found: no/such/model.skage
+    """
 
 
 def _major_minor(version):

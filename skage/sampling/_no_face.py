@@ -14,7 +14,22 @@ _NAMED = 5
 
 
 class NoFaceWarning(UserWarning):
-    """Some training images had no face the aligner could find and were left out."""
+    """Some training images had no face the aligner could find and were left out.
+
+    Examples
+    --------
+    >>> import numpy as np, warnings
+    >>> from skage.sampling import DropNoFace, NoFaceWarning
+    >>> chips = np.zeros((3, 4, 4, 3), np.uint8)
+    >>> chips[[0, 2]] = 90  # the middle chip stays black: the aligner found no face there
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = DropNoFace().fit_resample(chips, np.array([20.0, 30.0, 40.0]))
+    >>> caught[0].category is NoFaceWarning
+    True
+    >>> print(str(caught[0].message).split(" (")[0])
+    1 of 3 training images had no face the aligner could find and are left out
+    """
 
 
 class DropNoFace(ImageSamplerMixin, BaseSampler):

@@ -24,7 +24,20 @@ OLDEST_AGE = 122
 
 
 class UnreadableInputWarning(UserWarning):
-    """Some training inputs could not be read and were left out."""
+    """Some training inputs could not be read and were left out.
+
+    Examples
+    --------
+    >>> import numpy as np, warnings
+    >>> from skage.sampling import DropUnreadable, UnreadableInputWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = DropUnreadable().fit_resample(["missing.jpg", np.zeros((8, 8, 3), np.uint8)], np.array([30.0, 40.0]))
+    >>> caught[0].category is UnreadableInputWarning
+    True
+    >>> print(caught[0].message)
+    1 of 2 training inputs could not be read and are left out: missing.jpg
+    """
 
 
 def _read_errors(items, n_jobs):

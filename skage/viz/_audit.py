@@ -25,6 +25,16 @@ def plot_audit_heatmap(audit, path=None):
     Returns
     -------
     fig : matplotlib Figure
+
+    Examples
+    --------
+    >>> from skage.metrics import fairness_audit
+    >>> from skage.viz import plot_audit_heatmap
+    >>> audit = fairness_audit([20, 30, 40, 50], [22, 30, 45, 50], {"gender": ["f", "m", "f", "m"]},
+    ...                        min_n=1, n_boot=0)
+    >>> ax = plot_audit_heatmap(audit).axes[0]
+    >>> ax.get_title(), [label.get_text() for label in ax.get_yticklabels()]
+    ('MAE (years)', ['f', 'm'])
     """
     demo = [f for f in audit.features if f != "age_bin"]
     grouping = "×".join([*demo, "age_bin"])
@@ -79,6 +89,17 @@ def write_audit(audit, out_dir, prefix="audit"):
     -------
     paths : dict of str to Path
         ``faces``, ``groups``, ``markdown`` and ``heatmap``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skage.metrics import fairness_audit
+    >>> from skage.viz import write_audit
+    >>> audit = fairness_audit([20, 30, 40, 50], [22, 30, 45, 50], {"gender": ["f", "m", "f", "m"]},
+    ...                        min_n=1, n_boot=0)
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     print(sorted(path.name for path in write_audit(audit, out).values()))
+    ['audit.md', 'audit_faces.csv', 'audit_groups.csv', 'audit_heatmap.png']
     """
     paths = audit.write(out_dir, prefix=prefix)
     paths["heatmap"] = paths["markdown"].with_name(HEATMAP_FILE.format(prefix=prefix))

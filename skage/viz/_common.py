@@ -26,7 +26,16 @@ def new_axes(ax=None, figsize=(8, 5)):
 
 
 def new_figure(figsize, layout="constrained"):
-    """A fresh, empty Agg figure (not registered with pyplot)."""
+    """A fresh, empty Agg figure (not registered with pyplot).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from skage.viz import new_figure
+    >>> fig = new_figure((3, 2))
+    >>> fig.get_size_inches().tolist(), fig in map(plt.figure, plt.get_fignums())
+    ([3.0, 2.0], False)
+    """
     fig = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(fig)
     return fig

@@ -30,6 +30,7 @@ from ._geometry import (
     dlib_face_chip,
     eye_centres,
     invert_transform,
+    map_box,
     similarity_from_points,
     view_to_full,
     warp_image,
@@ -259,7 +260,7 @@ def _align_photo(photo, source, config, every):
     to_view = None if to_full is IDENTITY else invert_transform(to_full)
     rows = []
     for box, score in found:
-        box_view = box if to_full is IDENTITY else apply_transform(to_view, box.reshape(2, 2)).reshape(4)
+        box_view = box if to_full is IDENTITY else map_box(to_view, box)
         if stage == "yunet":
             box_view = _landmark_box(image, box_view, config.n_points)
         landmarks = fit_landmarks(image, box_view, config.n_points)
@@ -316,7 +317,7 @@ def _chip_in_view(image, to_full, landmarks, box, out, config):
     chip, fields = _chip_from_landmarks(image, landmarks, dict(out, box=box), config)
     if to_full is not IDENTITY:
         fields["transform"] = compose(fields["transform"], invert_transform(to_full))
-        fields["box"] = apply_transform(to_full, np.reshape(box, (2, 2))).reshape(4)
+        fields["box"] = map_box(to_full, box)
     return chip, fields
 
 

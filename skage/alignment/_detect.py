@@ -21,7 +21,7 @@ from PIL import Image
 from skage.io._read import LazyImage
 
 from ._config import _Config
-from ._geometry import IDENTITY, apply_transform, view_to_full
+from ._geometry import compose, map_box, view_to_full
 from ._models import YUNET_THRESHOLD, get_detector
 
 #: Longest side of the copy YuNet (and ``detector="hog"``) searches. Chosen by measurement
@@ -104,7 +104,7 @@ def detect_all(views, config):
             found = _find_faces(padded, kind, upsample, config.detection_threshold)
             stage += "+padded"
         if found:
-            faces = [(_box_to_full(box - shift, to_full), float(score)) for box, score in found]
+            faces = [(map_box(to_full, box - shift), float(score)) for box, score in found]
             faces.sort(key=lambda f: -(f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
             return faces, stage
     return [], ""
@@ -138,13 +138,13 @@ def dlib_box(image, box):
         pil = Image.fromarray(crop)
         crop = np.asarray(pil.resize((max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
                                      Image.Resampling.BILINEAR, reducing_gap=2.0))
-    to_image = np.array([[crop_px_to := (x1 - x0) / crop.shape[1], 0.0, x0 + 0.5 * crop_px_to - 0.5],
-                         [0.0, (y1 - y0) / crop.shape[0], y0 + 0.5 * (y1 - y0) / crop.shape[0] - 0.5]])
+    # crop pixels to image pixels: the crop's scale, then its offset in the image
+    to_image = compose(np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]), view_to_full(crop.shape, (x1 - x0, y1 - y0)))
     crop = np.ascontiguousarray(crop)  # dlib takes contiguous arrays only
     for kind in ("hog", "cnn"):
         best, best_overlap = None, 0.3
         for found, _ in _find_faces(crop, kind, 0, 0.0):
-            candidate = _box_to_full(found, to_image)
+            candidate = map_box(to_image, found)
             overlap = _iou(candidate, box)
             if overlap > best_overlap:
                 best, best_overlap = candidate, overlap
@@ -157,13 +157,6 @@ def _iou(a, b):
     inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
-
-
-def _box_to_full(box, to_full):
-    if to_full is IDENTITY:
-        return np.asarray(box, dtype=np.float64)
-    corners = apply_transform(to_full, np.reshape(box, (2, 2)))
-    return corners.reshape(4)
 
 
 def _rect_box(rect):

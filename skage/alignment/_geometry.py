@@ -44,6 +44,11 @@ def apply_transform(matrix, points):
     return points @ matrix[:, :2].T + matrix[:, 2]
 
 
+def map_box(matrix, box):
+    """A box ``(left, top, right, bottom)`` through an axis-aligned (scale and shift) 2x3 map."""
+    return apply_transform(matrix, np.reshape(box, (2, 2))).reshape(4)
+
+
 def invert_transform(matrix):
     linear = np.linalg.inv(matrix[:, :2])
     return np.hstack([linear, -linear @ matrix[:, 2:]])

@@ -125,10 +125,8 @@ def _outputs(args):
 def _refuse_overwriting(args, read, what):
     """Refuse, before any work, a command that would write over one of the files it reads.
 
-    Every file the command writes (:func:`_outputs`) is checked against every file of ``read``.
-    Existing files are compared as files (device and inode: any spelling, symbolic or hard
-    link); names of missing files resolved (``..``, links), so that no spelling of an input or
-    of the model lets an output replace it.
+    Every file the command writes (:func:`_outputs`) is checked against every file of ``read``
+    (:func:`first_clash`), so that no spelling of an input or of the model lets an output replace it.
 
     Parameters
     ----------
@@ -139,29 +137,44 @@ def _refuse_overwriting(args, read, what):
     what : str
         What they are, for the message ("the model", "an input").
     """
-    existing, missing = {}, {}
-    for written in _outputs(args):
-        written_stat = _stat(written)
-        if written_stat is None:
-            missing[_resolved(written)] = written
-        else:
-            existing[written_stat.st_dev, written_stat.st_ino] = written
-    if not existing and not missing:
+    clash = first_clash(_outputs(args), read)
+    if clash is None:
         return
+    written, path = clash
+    if args.command in FILE_OUT_COMMANDS:
+        raise CLIError(f"--out {args.out} is {what} ({path}): writing there would overwrite it; "
+                       "give another file name")
+    raise CLIError(f"--out {args.out}: {written} is {what} ({path}): writing there would overwrite it; "
+                   "give another folder")
+
+
+def first_clash(written, read):
+    """``(written_path, read_path)`` of the first file of ``read`` that one of ``written`` would replace, or None.
+
+    Existing files are compared as files (device and inode: any spelling, symbolic or hard link);
+    names of missing files resolved (``..``, links). One stat per file read: cheaper than resolving
+    thousands of names.
+    """
+    existing, missing = {}, {}
+    for out in written:
+        out = Path(out)
+        out_stat = _stat(out)
+        if out_stat is None:
+            missing[_resolved(out)] = out
+        else:
+            existing[out_stat.st_dev, out_stat.st_ino] = out
+    if not existing and not missing:
+        return None
     for path in read:
         path = Path(path)
-        path_stat = _stat(path)  # one stat per input: cheaper than resolving thousands of names
+        path_stat = _stat(path)
         if path_stat is not None:
-            written = existing.get((path_stat.st_dev, path_stat.st_ino))
+            out = existing.get((path_stat.st_dev, path_stat.st_ino))
         else:
-            written = missing.get(_resolved(path)) if missing else None
-        if written is None:
-            continue
-        if args.command in FILE_OUT_COMMANDS:
-            raise CLIError(f"--out {args.out} is {what} ({path}): writing there would overwrite it; "
-                           "give another file name")
-        raise CLIError(f"--out {args.out}: {written} is {what} ({path}): writing there would overwrite it; "
-                       "give another folder")
+            out = missing.get(_resolved(path)) if missing else None
+        if out is not None:
+            return out, path
+    return None
 
 
 def _write_failure(exc, args):

@@ -1,10 +1,9 @@
 """``skage predict --draw DIR``: one picture per input photo, its faces boxed and aged."""
 
-import os
 import sys
 from pathlib import Path
 
-from ._common import CLIError
+from ._common import CLIError, first_clash
 
 
 def drawing_paths(folder, inputs):
@@ -30,25 +29,12 @@ def drawing_paths(folder, inputs):
             name = f"{stem}-{n}.jpg"
         taken.add(name.lower())
         paths.append(folder / name)
-    # Only a picture that exists already can be an input; one stat per input and picture finds the pairs.
-    inputs_by_file = {}
-    for item in inputs:
-        stat = _stat(item)
-        if stat is not None:
-            inputs_by_file.setdefault((stat.st_dev, stat.st_ino), item)
-    for path in paths:
-        stat = _stat(path)
-        if stat is not None and (stat.st_dev, stat.st_ino) in inputs_by_file:
-            raise CLIError(f"--draw {folder}: {path} is an input ({inputs_by_file[stat.st_dev, stat.st_ino]}): "
-                           "drawing there would overwrite it; give another folder")
+    # Only a picture that exists already can be an input: the others need no resolving.
+    clash = first_clash([path for path in paths if path.exists()], inputs)
+    if clash is not None:
+        raise CLIError(f"--draw {folder}: {clash[0]} is an input ({clash[1]}): drawing there would overwrite it; "
+                       "give another folder")
     return paths
-
-
-def _stat(path):
-    try:
-        return os.stat(path)
-    except (OSError, ValueError):
-        return None
 
 
 def draw_photos(table, paths):

@@ -144,18 +144,18 @@ def _read_file(path, shrink=1.0):
 
 
 def _decode(img, path, shrink=1.0):
-    """The pixels of an opened image as uint8 RGB, at most ``shrink`` times smaller (see :func:`_draft`)."""
-    with _reading(path):
-        _draft(img, path, shrink)
-        img = ImageOps.exif_transpose(img)  # phone photos store rotation in EXIF
-        if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-            arr = np.asarray(img)
-            if img.mode.startswith("I;16"):
-                arr = arr.astype(np.uint16)
-        elif img.mode in ("RGB", "L"):
-            arr = np.asarray(img)
-        else:  # P, LA, RGBA, CMYK, YCbCr, ...
-            arr = np.asarray(img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB"))
+    """The pixels of an opened image as uint8 RGB, at most ``shrink`` times smaller (see :func:`_draft`);
+    called inside :func:`_reading`, which names ``path`` in whatever decoding raises."""
+    _draft(img, path, shrink)
+    img = ImageOps.exif_transpose(img)  # phone photos store rotation in EXIF
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        arr = np.asarray(img)
+        if img.mode.startswith("I;16"):
+            arr = arr.astype(np.uint16)
+    elif img.mode in ("RGB", "L"):
+        arr = np.asarray(img)
+    else:  # P, LA, RGBA, CMYK, YCbCr, ...
+        arr = np.asarray(img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB"))
     return _array_to_rgb(arr, path)
 
 

@@ -4,7 +4,6 @@ Drawn with Pillow, not matplotlib: a photo library is thousands of pictures, and
 figure per photo would cost more than predicting its ages.
 """
 
-import os
 
 import numpy as np
 
@@ -19,27 +18,15 @@ _NOTES = {"no_face": "no face found", "too_small": "image too small for a face"}
 
 def _viewing_copy(image, max_side):
     """``(picture, (sx, sy))``: the photo as read for prediction (EXIF rotation applied), shrunk to
-    ``max_side``, and the factors from the photo's pixel coordinates to the picture's."""
-    from PIL import Image, ImageOps
+    ``max_side`` (a JPEG decoded reduced, as for detection), and the factors from the photo's pixel
+    coordinates to the picture's."""
+    from PIL import Image
 
-    from ..io import read_image
+    from ..io._read import LazyImage
 
-    if not isinstance(image, np.ndarray):
-        try:
-            with Image.open(os.fspath(image)) as picture:
-                width, height = picture.size
-                if picture.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # rotated a quarter turn by EXIF
-                    width, height = height, width
-                picture.thumbnail((max_side, max_side))  # a JPEG is decoded reduced (DCT scaling): fast, small
-                picture = ImageOps.exif_transpose(picture)
-                if picture.mode in ("RGB", "L", "RGBA", "LA", "P", "CMYK", "YCbCr", "1"):
-                    picture = picture.convert("RGB")
-                    return picture, (picture.width / width, picture.height / height)
-        except Exception:  # anything odd (16-bit, damaged, too large): the reader used for prediction says why
-            pass
-    picture = Image.fromarray(read_image(image, source="image"))
-    width, height = picture.size
-    picture.thumbnail((max_side, max_side))
+    photo = LazyImage(image, source="image")
+    picture = Image.fromarray(photo.fit(max_side))
+    width, height = photo.size
     return picture, (picture.width / width, picture.height / height)
 
 

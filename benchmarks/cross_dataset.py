@@ -63,6 +63,8 @@ def rows(cache, seed, n_jobs):
         "age_network_tuned_bc": lambda: make_age_network_pipeline(memory=cache, random_state=seed, n_jobs=n_jobs,
                                                                   verbose=0, bias_correction=0.5),
         "descriptor": lambda: make_age_pipeline(model="descriptor", **common),
+        # issue 33's recipe, the default model: both networks' tops on cached activations, stacked out of fold
+        "stacked": lambda: make_age_pipeline(model="stacked", verbose=1, **common),
         "descriptor_degraded": lambda: make_age_pipeline(model="descriptor", degrade=1.0, **common),
         # class-balanced sample weights instead of over-sampling: the SVR fits each face once (its
         # fit grows with the square of the rows, and the degraded copies double them)

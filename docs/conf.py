@@ -17,7 +17,7 @@ sys.path.insert(0, str(DOCS))  # _skage_gallery, the gallery's scraper
 import skage  # noqa: E402
 
 # The subpackages of the API reference, in pipeline order.
-SUBPACKAGES = ["io", "datasets", "alignment", "augment", "parsing", "features", "sampling", "nn", "refine",
+SUBPACKAGES = ["io", "datasets", "alignment", "augment", "parsing", "features", "sampling", "nn", "refine", "stacking",
                "pipeline", "intervals", "metrics", "compare", "viz"]
 API_DIR = DOCS / "api"
 

@@ -1,7 +1,7 @@
 """skage: fair facial age estimation from scikit-learn estimators.
 
 Stages (one subpackage each, in pipeline order): ``io`` → ``alignment`` →
-``augment`` (training only) → ``parsing`` → ``sampling`` → ``nn`` → ``refine``; with ``datasets``,
+``augment`` (training only) → ``parsing`` → ``sampling`` → ``nn`` → ``refine`` / ``stacking``; with ``datasets``,
 ``features`` (baselines), ``metrics``, ``pipeline`` and ``cli`` around them.
 Subpackages are imported lazily so that ``import skage`` stays cheap (torch
 alone takes seconds to import).
@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "io", "datasets", "alignment", "augment", "parsing", "features", "sampling", "nn",
-    "refine", "intervals", "metrics", "pipeline", "compare", "viz", "cli",
+    "refine", "stacking", "intervals", "metrics", "pipeline", "compare", "viz", "cli",
 ]
 
 
@@ -41,6 +41,7 @@ _LAYERS = (
     ("nn",),
     ("features",),
     ("refine", "intervals"),
+    ("stacking",),
     ("viz",),
     ("pipeline",),
     ("compare",),

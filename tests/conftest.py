@@ -39,3 +39,15 @@ def utkface_sample(utkface_dir):
         return faces.X[idx], faces.y[idx]
 
     return sample
+
+
+@pytest.fixture
+def age_network_wheel():
+    """Skip unless the CC0 age network's wheel (the ``pretrained`` extra) is installed."""
+    pytest.importorskip("onnx")
+    from skage.nn import CydralAgeResNet, PretrainedModelMissing
+
+    try:
+        CydralAgeResNet.pretrained()
+    except PretrainedModelMissing as exc:
+        pytest.skip(str(exc))

@@ -74,7 +74,16 @@ def _age_network_estimators():
         pretrained_files()
     except (ImportError, PretrainedModelMissing):
         return []
-    return [CydralAgeFeatures(), CydralAgeRegressor()]
+    return [CydralAgeFeatures(), CydralAgeRegressor(), _tiny_stack()]
+
+
+def _tiny_stack():
+    from skage.stacking import StackedAgeRegressor, default_members
+
+    members = default_members(random_state=0)
+    for _, member in members:
+        member.set_params(max_epochs=1, batch_size=8)
+    return StackedAgeRegressor(members=members, cv=2, random_state=0)
 
 
 # Every deviation from scikit-learn's conventions, with the reason it is intended.
@@ -170,7 +179,7 @@ def test_image_estimators_api(estimator, check, request):
 def _images(estimator, rng):
     """A small batch of the input each image estimator takes, and ages."""
     y = rng.uniform(1, 80, size=8)
-    if isinstance(estimator, FaceDescriptor):
+    if isinstance(estimator, FaceDescriptor) or type(estimator).__name__ == "StackedAgeRegressor":
         return rng.integers(0, 256, (4, 150, 150, 3), dtype=np.uint8), y[:4]
     if isinstance(estimator, (CydralAgeFeatures, CydralAgeRegressor)):
         return rng.integers(0, 256, (4, 64, 64, 3), dtype=np.uint8), y[:4]

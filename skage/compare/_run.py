@@ -121,7 +121,8 @@ def deep_row_params(row, pipeline_params=None):
     switches, net = DEEP_ROWS[row]
     params = dict(pipeline_params or {})
     net_params = {**(params.pop("net_params", None) or {}), **net}
-    return {**params, **switches, "net_params": net_params}
+    # the deep rows are the paper's network, whatever make_age_pipeline's default
+    return {**params, **switches, "net_params": net_params, "model": "resnet"}
 
 
 def make_row_estimator(row, pipeline_params=None, n_jobs=None):

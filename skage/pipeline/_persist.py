@@ -25,7 +25,7 @@ from .. import __version__
 from ..io import atomic_write
 from ._pretrained import PRETRAINED, pretrained_model
 from ._records import UnsupportedObjectError, swap_in, swap_out
-from ._trust import schema_refusals, trusted_types
+from ._trust import UnsafeTreeError, check_trees, schema_refusals, trusted_types
 
 _FORMAT = "skage-model"
 _FORMAT_VERSION = 1
@@ -412,8 +412,11 @@ def _load_safe(path, return_info):
         if _TRAINING in members:
             training = torch.load(io.BytesIO(members[_TRAINING]), map_location="cpu", weights_only=True)
         estimator = swap_in(tree, tensors, training)
+        check_trees(estimator, str(path))
     except ModelFileError:
         raise
+    except UnsafeTreeError as exc:
+        raise ModelFileError(str(exc)) from None
     except UnsupportedObjectError as exc:
         raise ModelFileError(f"{path} cannot be loaded safely: {exc}") from None
     except Exception as exc:  # skops, safetensors and torch raise many types for bad content

@@ -24,7 +24,9 @@ _SKAGE_TYPES = {
     "skage.intervals": ("ConformalAgeRegressor",),
     "skage.intervals._conformal": ("_Predictions",),
     # classes given to AgeNet as parameters (module, criterion, dataset) and its callbacks
-    "skage.nn": ("AgeResNet", "AgeLoss", "ChipDataset", "TrainingTimeEstimate"),
+    "skage.nn": ("AgeResNet", "AgeLoss", "ChipDataset", "TrainingTimeEstimate", "AgeNetworkTop", "FaceNetworkTop",
+                 "AgeDistributionLoss"),
+    "skage.stacking": ("StackedAgeRegressor",),
     # how networks, neighbour indices and pandas objects are stored (pipeline/_records.py)
     "skage.pipeline._records": ("NetRecord", "IndexRecord", "FrameRecord"),
     "skage.pipeline": ("AgePipeline",),
@@ -37,11 +39,13 @@ _OTHER_TYPES = {
     "torch.optim": ("AdamW", "Adam", "SGD"),
     "torch.optim.lr_scheduler": ("CosineAnnealingLR", "StepLR", "OneCycleLR", "ReduceLROnPlateau"),
     "torch.utils.data": ("DataLoader",),
-    "skorch.dataset": ("ValidSplit",),
+    "skorch.dataset": ("ValidSplit", "Dataset"),
     # not Checkpoint: it writes files where its ``dirname`` says (AgeNet's ``checkpoint``, a location, is
     # reset to None instead; see LOCATION_PARAMS)
     "skorch.callbacks": ("LRScheduler", "ProgressBar", "EarlyStopping"),
     "sklearn.utils": ("Bunch",),
+    # the fitted trees of a gradient-boosting combiner (StackedAgeRegressor); checked by check_trees on load
+    "sklearn.tree._tree": ("Tree",),
     "sklearn.model_selection": ("KFold", "ShuffleSplit", "StratifiedKFold", "GroupShuffleSplit", "GroupKFold"),
     "sklearn.metrics._scorer": ("_Scorer", "_PassthroughScorer"),
     "imblearn.pipeline": ("Pipeline",),
@@ -141,7 +145,7 @@ def without_locations(params, network=False):
 
 #: skorch networks skage rebuilds from a :class:`~skage.pipeline._records.NetRecord` (parameters and
 #: safetensors weights); never from a state in the skops tree, which skorch would unpickle.
-_NETWORKS = {"skage.nn": ("AgeNet", "AcceleratedAgeNet")}
+_NETWORKS = {"skage.nn": ("AgeNet", "AcceleratedAgeNet", "TopBlockRegressor")}
 
 
 def _qualified(obj):
@@ -187,3 +191,54 @@ def trusted_types(names):
         else:
             refused[name] = reason
     return trusted, refused
+
+
+def check_trees(estimator, where):
+    """Refuse fitted scikit-learn trees whose node arrays point outside themselves (checked on load).
+
+    A tree's prediction follows child indices and reads feature columns without bounds checks
+    (Cython): a crafted file could make it read outside its arrays. scikit-learn checks the arrays'
+    dtype and shape when it rebuilds a tree, not where they point, so this does: every child is a
+    later node or -1 (a leaf, both children), every split's feature is a column the tree was fitted on.
+    """
+    import numpy as np
+    from sklearn.tree._tree import TREE_LEAF, Tree
+
+    seen = set()
+
+    def walk(obj, depth=0):
+        if id(obj) in seen or depth > 50:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, Tree):
+            _check_tree_nodes(obj, where)
+        elif type(obj) is dict:
+            for value in obj.values():
+                walk(value, depth + 1)
+        elif type(obj) in (list, tuple) or (isinstance(obj, np.ndarray) and obj.dtype == object):
+            for value in (obj.ravel() if isinstance(obj, np.ndarray) else obj):
+                walk(value, depth + 1)
+        elif hasattr(obj, "get_params") and hasattr(obj, "__dict__") and not isinstance(obj, type):
+            # estimators hold the trees (a tree's estimator its ``tree_``); other objects (indices, modules) none
+            for value in vars(obj).values():
+                walk(value, depth + 1)
+
+    def _check_tree_nodes(tree, where):
+        n = tree.node_count
+        left, right, feature = tree.children_left, tree.children_right, tree.feature
+        nodes = np.arange(n)
+        leaf = (left == TREE_LEAF) & (right == TREE_LEAF)
+        inner = ~leaf
+        ok = (len(left) == len(right) == len(feature) == n and n >= 1
+              and np.all((left[inner] > nodes[inner]) & (left[inner] < n))
+              and np.all((right[inner] > nodes[inner]) & (right[inner] < n))
+              and np.all((feature[inner] >= 0) & (feature[inner] < tree.n_features))
+              and tree.value.shape[0] == n)
+        if not ok:
+            raise UnsafeTreeError(f"{where}: a decision tree's nodes point outside the tree; not loaded")
+
+    walk(estimator)
+
+
+class UnsafeTreeError(ValueError):
+    """A fitted tree in a model file whose nodes point outside its arrays."""

@@ -12,7 +12,7 @@ from PIL import Image
 
 from skage.cli import main
 
-TINY = ["--image-size", "48", "--max-epochs", "1", "--batch-size", "8", "--device", "cpu", "--quiet"]
+TINY = ["--model", "resnet", "--image-size", "48", "--max-epochs", "1", "--batch-size", "8", "--device", "cpu", "--quiet"]
 
 
 @pytest.fixture(scope="module")

@@ -164,7 +164,8 @@ def test_age_pipeline_with_the_age_backbone_gets_its_chips(utkface_sample, tmp_p
 
     _wheel_or_skip()
     X, y = utkface_sample(8, seed=0)
-    pipe = make_age_pipeline(max_epochs=1, batch_size=4, device="cpu", random_state=0, verbose=0, detector="hog",
+    pipe = make_age_pipeline(model="resnet", max_epochs=1, batch_size=4, device="cpu", random_state=0, verbose=0,
+                             detector="hog",
                              balance=False, knn=False, net_params={"backbone": "cydral_age", "freeze_stages": 2})
     align, parse = pipe.named_steps["align"], pipe.named_steps["parse"]
     assert (align.geometry, align.landmarks, align.output_size, align.margin) == ("dlib", 5, 64, 0.2)

@@ -106,7 +106,7 @@ def test_age_pipeline_with_the_dlib_backbone(utkface_dir):
     faces = load_utkface(utkface_dir)
     idx = np.random.default_rng(0).choice(len(faces.y), 8, replace=False)
     X, y = faces.X[idx], faces.y[idx]
-    pipe = make_age_pipeline(image_size=150, max_epochs=1, batch_size=4, device="cpu", random_state=0, verbose=0,
+    pipe = make_age_pipeline(model="resnet", image_size=150, max_epochs=1, batch_size=4, device="cpu", random_state=0, verbose=0,
                              detector="hog", balance=False, knn=False,
                              net_params={"backbone": "dlib_resnet", "freeze_stages": 2, "backbone_lr_scale": 0.1})
     pipe.fit(X[:6], y[:6])

@@ -3,16 +3,8 @@
 import numpy as np
 import pytest
 
-from skage.nn import AgeNet, CydralAgeResNet, PretrainedModelMissing
+from skage.nn import AgeNet
 from skage.pipeline import load_model, make_age_network_pipeline, make_age_pipeline, save_model
-
-
-def _wheel_or_skip():
-    pytest.importorskip("onnx")
-    try:
-        CydralAgeResNet.pretrained()
-    except PretrainedModelMissing as exc:
-        pytest.skip(str(exc))
 
 
 def test_steps_and_recipe():
@@ -55,8 +47,7 @@ def test_degrade_refuses_true():
         make_age_network_pipeline(degrade=True)
 
 
-def test_fit_predict_save_on_real_chips(utkface_sample, tmp_path):
-    _wheel_or_skip()
+def test_fit_predict_save_on_real_chips(utkface_sample, tmp_path, age_network_wheel):
     X, y = utkface_sample(10, seed=3)
     pipe = make_age_network_pipeline(max_epochs=1, batch_size=8, device="cpu", random_state=0, verbose=0,
                                      detector="hog")

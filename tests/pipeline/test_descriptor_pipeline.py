@@ -146,7 +146,7 @@ def test_unknown_model_and_descriptor_only_options():
     with pytest.raises(ValueError, match="'model' parameter of make_age_pipeline must be a str among"):
         make_age_pipeline(model="vit")
     with pytest.raises(ValueError, match="model='resnet' does not take bin_weights, regressor"):
-        make_age_pipeline(bin_weights=True, regressor=None)
+        make_age_pipeline(model="resnet", bin_weights=True, regressor=None)
 
 
 def test_predict_faces_detects_once_and_keeps_every_row(fitted, faces, tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ def test_both_members_share_one_alignment_to_dlib_chips():
     align = pipe.named_steps["align"]
     assert (align.geometry, align.landmarks, align.output_size) == ("dlib", 5, 150)
     # The members are the two single-model pipelines after their (identical) alignment.
-    for name, alone in [("deep", make_age_pipeline(**TINY, net_params={"backbone": "dlib_resnet"})),
+    for name, alone in [("deep", make_age_pipeline(model="resnet", **TINY, net_params={"backbone": "dlib_resnet"})),
                         ("descriptor", make_age_pipeline(model="descriptor", device="cpu", random_state=0,
                                                          n_jobs=1))]:
         assert alone.named_steps["align"].get_params() == align.get_params()

@@ -22,11 +22,12 @@ def faces(utkface_sample):
 
 
 def test_switches_build_the_ablation_rows():
-    full = make_age_pipeline(**TINY)
+    full = make_age_pipeline(model="resnet", **TINY)
     assert isinstance(full, Pipeline)
     assert [type(s).__name__ if s != "passthrough" else s for _, s in full.steps] == [
         "DropUnreadable", "FaceAligner", "DropNoFace", "passthrough", "FaceParser", "AgeBinResampler", "KNNAgeRefiner"]
-    bare = make_age_pipeline(**TINY, align=False, attention=False, balance=False, knn=False, equalize=True)
+    bare = make_age_pipeline(model="resnet", **TINY, align=False, attention=False, balance=False, knn=False,
+                             equalize=True)
     assert [type(s).__name__ if s != "passthrough" else s for _, s in bare.steps] == [
         "DropUnreadable", "ImageLoader", "DropNoFace", "HistogramEqualizer", "passthrough", "passthrough", "AgeNet"]
     assert bare.named_steps["model"].attention is False
@@ -35,7 +36,7 @@ def test_switches_build_the_ablation_rows():
 
 def test_full_pipeline_fits_and_returns_one_age_per_input(faces):
     X, y = faces
-    pipe = make_age_pipeline(**TINY).fit(X[:28], y[:28])
+    pipe = make_age_pipeline(model="resnet", **TINY).fit(X[:28], y[:28])
     # The resampler grew the training set, but prediction sees every input once, in order.
     assert pipe.named_steps["balance"].sample_indices_.shape[0] > 28
     pred = pipe.predict(X[28:])
@@ -50,7 +51,7 @@ def test_full_pipeline_fits_and_returns_one_age_per_input(faces):
 
 def test_grid_search_over_lambda_and_blend_with_cmae(faces, tmp_path):
     X, y = faces
-    pipe = make_age_pipeline(**{**TINY, "memory": str(tmp_path)})
+    pipe = make_age_pipeline(model="resnet", **{**TINY, "memory": str(tmp_path)})
     grid = {"model__estimator__lambda_cb": [0.0, 1.0], "model__blend": [0.0, 1.0], "model__n_neighbors": [3]}
     search = GridSearchCV(pipe, grid, scoring=get_age_scorer("neg_cmae"), cv=KFold(2, shuffle=True, random_state=0),
                           error_score="raise").fit(X, y)
@@ -63,7 +64,7 @@ def test_the_network_weighs_its_loss_by_the_ages_before_resampling(faces):
     from skage.nn import effective_number_weights_from_counts
 
     X, y = faces
-    pipe = make_age_pipeline(**{**TINY, "max_epochs": 0}, knn=False).fit(X[:28], y[:28])
+    pipe = make_age_pipeline(model="resnet", **{**TINY, "max_epochs": 0}, knn=False).fit(X[:28], y[:28])
     counts, net = pipe.named_steps["balance"].bin_counts_, pipe.named_steps["model"]
     # Behind the resampler every bin is equally frequent: weights counted there would all be 1.
     assert len(set(counts[counts > 0])) > 1 and net.cb_counts is None  # handed at fit, parameters untouched
@@ -86,18 +87,18 @@ def test_builders_take_only_their_own_options():
     assert "regressor" in builder_options("descriptor") and "max_epochs" not in builder_options("descriptor")
     assert "bias_correction" not in builder_options("two_networks")
     with pytest.raises(ValueError, match="model='resnet' does not take degrade"):
-        make_age_pipeline(degrade=1.0)
+        make_age_pipeline(model="resnet", degrade=1.0)
     with pytest.raises(ValueError, match="'max_epochs' parameter of make_age_pipeline must be an int"):
         make_age_pipeline(max_epochs=-1)
     pipe = make_resnet_pipeline(**TINY)
-    assert pipe.get_params(deep=False).keys() == make_age_pipeline(**TINY).get_params(deep=False).keys()
+    assert pipe.get_params(deep=False).keys() == make_age_pipeline(model="resnet", **TINY).get_params(deep=False).keys()
 
 
 def test_dlib_backbone_gets_dlib_face_chips():
-    pipe = make_age_pipeline(device="cpu", net_params={"backbone": "dlib_resnet"})
+    pipe = make_age_pipeline(model="resnet", device="cpu", net_params={"backbone": "dlib_resnet"})
     align, parse = pipe.named_steps["align"], pipe.named_steps["parse"]
     assert (align.geometry, align.landmarks, align.output_size) == ("dlib", 5, 150)
     assert parse.geometry == "dlib"
-    resnet = make_age_pipeline(device="cpu")
+    resnet = make_age_pipeline(model="resnet", device="cpu")
     assert (resnet.named_steps["align"].geometry, resnet.named_steps["align"].output_size) == ("eyes", 224)
     assert resnet.named_steps["parse"].geometry == "eyes"

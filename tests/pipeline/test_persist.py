@@ -21,7 +21,7 @@ import skage
 from skage.pipeline import ModelFileError, load_model, make_age_pipeline, save_model
 from skage.pipeline._trust import refusal
 
-TINY = dict(image_size=32, max_epochs=1, batch_size=8, device="cpu", random_state=0, verbose=0, n_jobs=1,
+TINY = dict(model="resnet", image_size=32, max_epochs=1, batch_size=8, device="cpu", random_state=0, verbose=0, n_jobs=1,
             net_params={"backbone": "resnet18"})
 
 
@@ -761,3 +761,28 @@ def test_lr_policy_named_by_a_string_is_refused(tmp_path):
     path = _forged(tmp_path, sio.dumps({"callback": LRScheduler(policy="WarmRestartLR")}))
     with pytest.raises(ModelFileError, match="LRScheduler.*policy is a string"):
         load_model(path)
+
+
+def test_trees_pointing_outside_themselves_are_refused(tmp_path):
+    """Boosted trees (the stacked model's combiner) are stored as data; a crafted child index or feature is
+    refused on load rather than followed by Cython without bounds checks."""
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.tree._tree import Tree
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.uniform(1, 80, 40)
+    model = GradientBoostingRegressor(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
+    path = save_model(model, tmp_path / "trees.skage")
+    np.testing.assert_allclose(load_model(path).predict(X), model.predict(X))
+    for field, value in (("left_child", 10**6), ("feature", 7)):
+        tree = model.estimators_[0, 0].tree_
+        state = tree.__getstate__()
+        nodes = state["nodes"].copy()
+        nodes[field][0] = value
+        bad = Tree(tree.n_features, np.asarray(tree.n_classes), tree.n_outputs)
+        bad.__setstate__({**state, "nodes": nodes})
+        model.estimators_[0, 0].tree_ = bad
+        save_model(model, tmp_path / "bad.skage")
+        with pytest.raises(ModelFileError, match="point outside the tree"):
+            load_model(tmp_path / "bad.skage")
+        model.estimators_[0, 0].tree_ = tree

@@ -21,7 +21,7 @@ def files(tmp_path):
 
 
 def test_fit_transform_without_labels_drops_unreadable_files(files):
-    pipe = make_age_pipeline(align=False, image_size=16, device="cpu", n_jobs=1)
+    pipe = make_age_pipeline(model="resnet", align=False, image_size=16, device="cpu", n_jobs=1)
     with pytest.warns(UnreadableInputWarning, match="1 of 3 training inputs.*missing.jpg"):
         chips = pipe[:4].fit_transform(files)  # check, align (here a plain loader), faces, equalize
     assert chips.shape == (2, 16, 16, 3)

@@ -351,7 +351,7 @@ def _add_common(p, defaults=None):
     defaults = defaults or {}
     p.add_argument("--model", choices=MODELS, default=defaults.get("model"),
                    help="stacked (default): one model for every kind of photo, both pretrained dlib networks' "
-                        "last stages trained on cached activations and combined out of fold (about 25 min for "
+                        "last stages trained on cached activations and combined out of fold (26 min for "
                         "15,452 chips on a 2-core CPU); "
                         "resnet: the paper's network (wants a GPU); descriptor: dlib's pretrained face "
                         "descriptors under an SVR (trains in minutes on a CPU); ensemble: both averaged, the "

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from .._dlib_networks import CHIP_SIZE
 from .._params import check_fitted
-from ..metrics import age_bin_indices, check_ages
+from ..metrics import check_ages
 from ._kind import KIND_NAMES, photo_kind
 
 #: The shipped age network's own age: a column the combiner always sees (as trained on ~110k varied faces).
@@ -225,20 +225,13 @@ class StackedAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         ages = np.full(len(chips), np.nan)
         face = chips.reshape(len(chips), -1).max(1) > 0
         if face.any():
-            inputs = self._activations(chips[face])
-            rows = np.arange(int(face.sum()))
-            table = np.column_stack([self._member_ages(m, inputs, rows) for _, m in self.members_])
-            ages[face] = np.maximum(self.final_estimator_.predict(self._table(table, inputs)), 0)
+            ages[face] = np.maximum(self.final_estimator_.predict(self._fitted_table(chips[face])), 0)
         return ages
 
     def member_ages(self, X):
         """Each member's age and the shipped network's, side by side (columns: ``feature_names_[:n + 1]``)."""
         check_fitted(self, "final_estimator_")
-        chips = _check_chips(X)
-        inputs = self._activations(chips)
-        rows = np.arange(len(chips))
-        table = np.column_stack([self._member_ages(m, inputs, rows) for _, m in self.members_])
-        return self._table(table, inputs)[:, :len(self.members_) + 1]
+        return self._fitted_table(_check_chips(X))[:, :len(self.members_) + 1]
 
     # ------------------------------------------------------------ helpers
 
@@ -249,6 +242,12 @@ class StackedAgeRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         if self.flip:
             views.append(trunk_activations(chips, flip=True, batch_size=self.batch_size, device=self.device))
         return {"views": views, "kind": photo_kind(chips)}
+
+    def _fitted_table(self, chips):
+        """The combiner's table for ``chips``, from the members fitted on every training face."""
+        inputs = self._activations(chips)
+        rows = np.arange(len(chips))
+        return self._table(np.column_stack([self._member_ages(m, inputs, rows) for _, m in self.members_]), inputs)
 
     def _rows(self, inputs, member, rows, y):
         """A member's training input: the rows' activations in every view, and their ages."""
@@ -319,8 +318,8 @@ def _shipped_age(logits):
 
 
 def _bin_weights(y):
-    """Every age bin weighing the same in total; mean weight 1."""
-    bins = age_bin_indices(y)
-    counts = np.bincount(bins)
-    weights = len(y) / (np.count_nonzero(counts) * counts[bins])
-    return weights
+    """Every age bin weighing the same in total (the bias corrector's weights), scaled to mean 1."""
+    from ..refine._debias import _bin_balanced_weights
+
+    weights = _bin_balanced_weights(y)
+    return weights / weights.mean()

@@ -466,7 +466,8 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         crops: the landmarks are then fitted in the whole image, then refined
         once. A face YuNet finds gets its landmarks in dlib's box of it (HOG's,
         else the CNN's, on a small crop): dlib's landmark models were trained
-        on dlib's boxes.
+        on dlib's boxes. HOG searches the photo's gray (luma) copy, as dlib's
+        own examples run it: a colour photo and its gray scan get the same box.
         :attr:`AlignmentResult.detected_by` records the pass that found each
         face.
     landmarks : {68, 5}, default=68
@@ -509,8 +510,11 @@ class FaceAligner(StatelessFitMixin, TransformerMixin, BaseEstimator):
         centre crop (e.g. for inputs known to be face crops that the detector
         misses; ``detector="none"`` landmarks them as faces instead).
     n_jobs : int, default=None
-        Worker processes over images (joblib; ``-1`` for all cores). dlib
-        holds the GIL, so threads would not help.
+        Worker processes over images (joblib; ``-1`` for all cores). Under
+        ``joblib.parallel_config(backend="threading")`` they are threads of
+        this process instead, each with its own detectors (dlib and OpenCV
+        release the GIL while they search): all 1,002 FG-NET photos at 68
+        per s with 2 threads, 70 with 2 processes, 41 with one (2-core CPU).
     memory : str or joblib.Memory, default=None
         Caches each aligned batch (chips and per-image results, keyed by the
         inputs and the parameters that change them), so that e.g.

@@ -168,10 +168,24 @@ def _find_faces(image, kind, upsample, threshold):
     if kind == "yunet":
         return _yunet_faces(image, threshold)
     if kind == "hog":
-        rects, scores, _ = get_detector("hog").run(image, upsample, threshold)
+        rects, scores, _ = get_detector("hog").run(_luma(image), upsample, threshold)
         return [(_rect_box(r), s) for r, s in zip(rects, scores)]
     return [(_rect_box(d.rect), d.confidence) for d in get_detector("cnn")(image, upsample)
             if d.confidence >= threshold]
+
+
+def _luma(image):
+    """The gray (ITU-R 601 luma) copy HOG searches.
+
+    dlib's own examples run its frontal-face detector on gray images; on a
+    colour one it takes each pixel's strongest channel gradient, three
+    gradients for one. On gray: FG-NET's photos 23.5 s instead of 26.6 s for
+    all 1,002 through ``pretrained``, every face still found, MAE 3.673 (3.709
+    on colour); UTKFace's seed-0 test chips 6.346 (6.338). docs/results.md.
+    """
+    if image.ndim == 2:
+        return image
+    return np.asarray(Image.fromarray(image).convert("L"))
 
 
 def _yunet_faces(image, threshold):

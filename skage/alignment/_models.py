@@ -1,12 +1,19 @@
-"""Locate and load dlib's model files, once per process.
+"""Locate and load dlib's model files, once per process (detectors: once per thread).
 
 dlib objects cannot be pickled, so estimators never hold them: they ask this
 module, which keeps one loaded copy per process (joblib workers included).
+Detectors and dlib's face-recognition network keep scratch buffers in the
+object: two threads running one at once crashed the process (a segmentation
+fault under joblib's threading backend), so each thread gets its own. The
+landmark predictors only read their model (``const`` in dlib; four threads
+sharing one gave identical landmarks), so threads share one copy of their
+100 MB.
 """
 
 import functools
 import hashlib
 import importlib.resources
+import threading
 
 import numpy as np
 
@@ -71,9 +78,24 @@ def model_path(name):
     return str(path)
 
 
-@functools.lru_cache(maxsize=None)
+def _per_thread(load):
+    """``load(*args)``'s result, made once per thread and arguments; ``cache_clear()`` forgets all threads'."""
+    state = {"local": threading.local()}
+
+    @functools.wraps(load)
+    def get(*args):
+        made = state["local"].__dict__.setdefault("made", {})
+        if args not in made:
+            made[args] = load(*args)
+        return made[args]
+
+    get.cache_clear = lambda: state.update(local=threading.local())
+    return get
+
+
+@_per_thread
 def get_detector(kind):
-    """The face detector ``"hog"``, ``"cnn"`` (dlib) or ``"yunet"`` (OpenCV), loaded once per process."""
+    """The face detector ``"hog"``, ``"cnn"`` (dlib) or ``"yunet"`` (OpenCV), loaded once per thread."""
     if kind == "yunet":
         return _load_yunet()
     dlib = _import_dlib()
@@ -117,7 +139,7 @@ def get_shape_predictor(n_points):
     return _import_dlib().shape_predictor(model_path(f"landmarks{n_points}"))
 
 
-@functools.lru_cache(maxsize=None)
+@_per_thread
 def get_face_recognizer():
-    """dlib's face-recognition ResNet (128-d descriptors), loaded once per process."""
+    """dlib's face-recognition ResNet (128-d descriptors), loaded once per thread."""
     return _import_dlib().face_recognition_model_v1(model_path("face_recognition"))

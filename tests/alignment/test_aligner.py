@@ -261,6 +261,46 @@ def test_parallel_matches_serial_in_order(aligned):
         FaceAligner(output_size=SIZE, n_jobs=2, on_failure="raise").fit().transform(subset)
 
 
+def test_threads_align_as_one_does(aligned):
+    # dlib's detectors keep scratch buffers in the object: two threads sharing one crashed the process
+    # (a segmentation fault) under joblib's threading backend; each thread now loads its own
+    import joblib
+
+    paths, _, serial = aligned
+    subset = paths[:128]  # four chunks: both threads detect at once for most of the run
+    with joblib.parallel_config(backend="threading"):
+        threaded = FaceAligner(output_size=SIZE, n_jobs=2).fit().align(subset)
+    np.testing.assert_array_equal(threaded.chips, serial.chips[:128])
+    np.testing.assert_array_equal(threaded.landmarks, serial.landmarks[:128])
+
+
+def test_each_thread_has_its_own_detectors():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from skage.alignment._models import get_detector, get_shape_predictor
+
+    with ThreadPoolExecutor(2) as pool:
+        hogs = list(pool.map(lambda _: (get_detector("hog"), get_detector("hog")), range(2)))
+    assert get_detector("hog") is get_detector("hog")  # cached within a thread
+    assert all(a is b for a, b in hogs) and len({id(a) for a, _ in hogs} | {id(get_detector("hog"))}) >= 2
+    with ThreadPoolExecutor(1) as pool:  # the landmark model only reads its 100 MB: one copy for all threads
+        assert pool.submit(get_shape_predictor, 68).result() is get_shape_predictor(68)
+
+
+def test_hog_searches_the_luma_copy(aligned):
+    from skage.alignment import detect_faces
+    from skage.io import read_image
+
+    paths, _, _ = aligned
+    image = read_image(paths[0])
+    gray = np.asarray(Image.fromarray(image).convert("L"))
+    colour_boxes, colour_scores = detect_faces(image, detector="hog")
+    gray_boxes, gray_scores = detect_faces(np.stack([gray] * 3, axis=-1), detector="hog")
+    assert len(colour_boxes) == 1
+    np.testing.assert_array_equal(colour_boxes, gray_boxes)
+    np.testing.assert_allclose(colour_scores, gray_scores)
+
+
 def _rotated_face(path, degrees=50):
     """A chip padded with its edges and rotated: HOG (frontal, upright) misses it, YuNet and the CNN do not."""
     from skage.io import read_image
